@@ -1,0 +1,1 @@
+"""Atelier's use cases: the eventsourcing Application, its ports and its read models."""

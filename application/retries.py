@@ -1,0 +1,34 @@
+"""Optimistic concurrency: decide from fresh state, save, and on a lost version race, again."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from eventsourcing.persistence import IntegrityError
+
+from application.errors import Contention
+
+T = TypeVar("T")
+
+MAX_ATTEMPTS = 40
+BASE_DELAY_SECONDS = 0.002
+MAX_DELAY_SECONDS = 0.05
+
+
+def retry_on_conflict(decide_and_save: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
+    """Run `decide_and_save` until its save wins, reloading state each time.
+
+    `decide_and_save` must load what it decides on, so a retry sees what the winner wrote.
+    The wait grows exponentially with full jitter, so racing writers spread out instead of
+    colliding again in step. Domain errors pass straight through: they are answers, not races.
+    """
+    for attempt in range(attempts):
+        try:
+            return decide_and_save()
+        except IntegrityError:
+            ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
+            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
+    raise Contention

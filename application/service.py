@@ -1,0 +1,15 @@
+"""The Atelier application: every use case, over one event store."""
+
+from __future__ import annotations
+
+from application.accounts import AccountUseCases
+from application.submissions import SubmissionUseCases
+
+
+class Atelier(AccountUseCases, SubmissionUseCases):
+    """Accounts and submissions (and, as they land, the lifecycle and the audit) in one app.
+
+    One instance per process, shared by its threads; build it after forking.
+    """
+
+    name = "Atelier"

@@ -1,0 +1,138 @@
+"""Submission use cases: accept a generation request, and read a generation back."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError
+
+from application.base import AtelierBase
+from application.errors import GenerationNotFound, SubmissionsClosed
+from application.idempotency import IdempotencyKey
+from application.ports import QueuePositions
+from application.retries import retry_on_conflict
+from application.views import GenerationDetails, RateLimitStatus, Receipt
+from domain.accounts import TokenAccount
+from domain.catalogue import require_model
+from domain.errors import InvalidImages
+from domain.generations import Generation
+from domain.images import LinkedImage, link_images
+from domain.pricing import estimated_time, token_cost
+from domain.prompts import build_prompt, checked_custom_prompt
+from domain.requests import GenerationRequest
+
+
+class SubmissionUseCases(AtelierBase):
+    """POST /api/generate and GET /api/generations/{id}, without the HTTP."""
+
+    queue_positions: QueuePositions | None = None
+
+    def require_submissions_open(self) -> None:
+        if not self.policy.generation_enabled:
+            raise SubmissionsClosed
+
+    def submit_generation(
+        self, user_id: str, request: GenerationRequest, idempotency_key: str | None = None
+    ) -> Receipt:
+        """Accept a generation: the contract's checks in order, then one atomic save.
+
+        The account (rate limit, tokens, idempotency), the new generation with its ImageLinked
+        events, and the queue (capacity) are saved together or not at all. A lost version race
+        reloads everything and decides again, so every rule holds under concurrency.
+        """
+        self.require_submissions_open()
+        policy = self.policy
+        key = IdempotencyKey(idempotency_key, request.fingerprint()) if idempotency_key else None
+        account = self.load_account(user_id)
+        account.require_active()
+        if key is not None:
+            replay = self._replay(account, key)
+            if replay is not None:
+                return replay
+        custom_prompt = checked_custom_prompt(request.custom_prompt, policy.banned_words)
+        require_model(request.model, request.aspect_ratio)
+        images = link_images(request.product_images, request.model_images, policy.cloud_names)
+        account.check_rate_limit(self.clock(), policy.hourly_limit)
+        self._verify_reachable(images)
+        prompt = build_prompt(request.style, request.quality, custom_prompt)
+        cost = token_cost(request.quality)
+        first_load: list[TokenAccount] = [account]
+
+        def decide_and_save() -> Receipt:
+            current = first_load.pop() if first_load else self.load_account(user_id)
+            if key is not None:
+                replay = self._replay(current, key)
+                if replay is not None:
+                    return replay
+            now = self.clock()
+            generation_id = uuid4()
+            remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
+            current.reserve(generation_id, cost, now, policy.hourly_limit, remember)
+            with self.queue_lock:
+                queue = self.load_queue()
+                position = queue.admit(generation_id, policy.queue_capacity, now)
+                generation = Generation.request(
+                    generation_id,
+                    user_id,
+                    request,
+                    custom_prompt,
+                    prompt,
+                    cost,
+                    position,
+                    images,
+                    now,
+                )
+                self.save(current, generation, queue)
+            return Receipt(
+                generation_id=generation_id,
+                status=generation.status,
+                token_cost=cost,
+                estimated_time=estimated_time(request.quality),
+                queue_position=position,
+                replayed=False,
+                rate_limit=RateLimitStatus.of(current, policy.hourly_limit, now),
+            )
+
+        return retry_on_conflict(decide_and_save)
+
+    def get_generation(self, user_id: str, generation_id: UUID) -> GenerationDetails:
+        """The caller's generation; GenerationNotFound for another user's or an unknown id."""
+        generation = self._owned_generation(user_id, generation_id)
+        position = None
+        if generation.is_pending and self.queue_positions is not None:
+            position = self.queue_positions.position_of(generation_id)
+        return GenerationDetails(generation, position)
+
+    def _owned_generation(self, user_id: str, generation_id: UUID) -> Generation:
+        try:
+            generation: object = self.repository.get(generation_id)
+        except AggregateNotFoundError:
+            raise GenerationNotFound from None
+        if not isinstance(generation, Generation) or generation.user_id != user_id:
+            raise GenerationNotFound
+        return generation
+
+    def _replay(self, account: TokenAccount, key: IdempotencyKey) -> Receipt | None:
+        """The original receipt if this key already admitted this request, else None."""
+        now = self.clock()
+        answer = account.recall("generate", key.key, key.fingerprint, now)
+        if answer is None:
+            return None
+        generation: Generation = self.repository.get(UUID(answer))
+        return Receipt(
+            generation_id=generation.id,
+            status="pending",  # what the original 201 said
+            token_cost=generation.token_cost,
+            estimated_time=estimated_time(generation.quality),
+            queue_position=generation.queue_position,
+            replayed=True,
+            rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
+        )
+
+    def _verify_reachable(self, images: list[LinkedImage]) -> None:
+        if self.image_checker is None:
+            return
+        pairs = [(f"{image.role}Images.{image.order}", image.url) for image in images]
+        problems = self.image_checker.unreachable(pairs)
+        if problems:
+            raise InvalidImages("One or more images could not be reached.", problems)

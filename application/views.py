@@ -1,0 +1,70 @@
+"""What the use cases answer with: plain read models, free of HTTP and JSON concerns."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from domain.accounts import TokenAccount
+from domain.generations import Generation
+
+
+@dataclass(frozen=True)
+class RateLimitStatus:
+    """A user's position in the rolling-hour window at one moment."""
+
+    limit: int | None  # None: rate limiting is off
+    used: int
+    resets_at: datetime | None  # when the oldest counted acceptance leaves the window
+    now: datetime
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+    @property
+    def reset_seconds(self) -> int:
+        """Whole seconds until the oldest counted request leaves the window (0 if none)."""
+        if self.resets_at is None:
+            return 0
+        return max(0, math.ceil((self.resets_at - self.now).total_seconds()))
+
+    @classmethod
+    def of(cls, account: TokenAccount, limit: int | None, now: datetime) -> RateLimitStatus:
+        return cls(
+            limit=limit,
+            used=len(account.accepted_in_window(now)),
+            resets_at=account.window_resets_at(now),
+            now=now,
+        )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The answer to an accepted (or idempotently replayed) submission."""
+
+    generation_id: UUID
+    status: str
+    token_cost: int
+    estimated_time: str
+    queue_position: int
+    replayed: bool
+    rate_limit: RateLimitStatus
+
+
+@dataclass(frozen=True)
+class AccountSummary:
+    """A user's account as the account routes show it."""
+
+    account: TokenAccount
+    rate_limit: RateLimitStatus
+
+
+@dataclass(frozen=True)
+class GenerationDetails:
+    """A generation and, while it is pending, its current place in the queue."""
+
+    generation: Generation
+    queue_position: int | None

@@ -1,0 +1,41 @@
+"""The image models a generation may ask for, and what each supports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.errors import ModelUnavailable
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    """A model in the catalogue: its identifier, whether it is on, and its aspect ratios."""
+
+    name: str
+    enabled: bool
+    aspect_ratios: tuple[str, ...]
+
+
+CATALOGUE: dict[str, ImageModel] = {
+    "gpt-4.1-dalle-3": ImageModel(
+        name="gpt-4.1-dalle-3",
+        enabled=True,
+        aspect_ratios=("1:1", "16:9", "9:16", "3:2", "2:3"),
+    ),
+}
+
+
+def require_model(name: str, aspect_ratio: str) -> ImageModel:
+    """The catalogue entry for `name`, if it is enabled and supports `aspect_ratio`."""
+    model = CATALOGUE.get(name)
+    if model is None:
+        known = ", ".join(sorted(CATALOGUE))
+        raise ModelUnavailable(f"Unknown model '{name}'. Available models: {known}.")
+    if not model.enabled:
+        raise ModelUnavailable(f"Model '{name}' is not enabled.")
+    if aspect_ratio not in model.aspect_ratios:
+        supported = ", ".join(model.aspect_ratios)
+        raise ModelUnavailable(
+            f"Model '{name}' does not support aspect ratio {aspect_ratio}. Supported: {supported}."
+        )
+    return model

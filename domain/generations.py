@@ -1,0 +1,211 @@
+"""Generation: one requested image generation and its life, pending to an end state.
+
+pending -> processing -> completed | failed; pending -> cancelled | expired. The aggregate
+refuses any other transition, so a generation ends exactly once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidTransition
+from domain.images import LinkedImage
+from domain.requests import GenerationRequest
+
+PENDING = "pending"
+PROCESSING = "processing"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
+TIMED_OUT = "timed out"
+
+
+class Generation(Aggregate):
+    """A user's request for generated photos, its images, and what became of it."""
+
+    @event("GenerationRequested")
+    def __init__(
+        self,
+        id: UUID,  # the library passes the chosen aggregate id by this name
+        user_id: str,
+        product_images: list[str],
+        model_images: list[str],
+        style: str,
+        aspect_ratio: str,
+        quality: str,
+        model: str,
+        custom_prompt: str | None,
+        parameters: dict[str, Any],
+        prompt: str,
+        token_cost: int,
+        queue_position: int,
+        requested_at: datetime,
+    ) -> None:
+        self.user_id = user_id
+        self.product_images = product_images
+        self.model_images = model_images
+        self.style = style
+        self.aspect_ratio = aspect_ratio
+        self.quality = quality
+        self.model = model
+        self.custom_prompt = custom_prompt
+        self.parameters = parameters
+        self.prompt = prompt
+        self.token_cost = token_cost
+        self.queue_position = queue_position  # where it stood when accepted
+        self.requested_at = requested_at
+        self.updated_at = requested_at
+        self.status = PENDING
+        self.images: list[dict[str, Any]] = []
+        self.worker_id: str | None = None
+        self.started_at: datetime | None = None
+        self.lease_expires_at: datetime | None = None
+        self.completed_at: datetime | None = None
+        self.result_images: list[str] = []
+        self.error: str | None = None
+
+    @classmethod
+    def request(
+        cls,
+        generation_id: UUID,
+        user_id: str,
+        request: GenerationRequest,
+        custom_prompt: str | None,
+        prompt: str,
+        token_cost: int,
+        queue_position: int,
+        images: list[LinkedImage],
+        at: datetime,
+    ) -> Generation:
+        """A new pending generation with one ImageLinked event per image of the request."""
+        generation = cls(
+            id=generation_id,
+            user_id=user_id,
+            product_images=list(request.product_images),
+            model_images=list(request.model_images),
+            style=request.style,
+            aspect_ratio=request.aspect_ratio,
+            quality=request.quality,
+            model=request.model,
+            custom_prompt=custom_prompt,
+            parameters=request.parameters.as_dict(),
+            prompt=prompt,
+            token_cost=token_cost,
+            queue_position=queue_position,
+            requested_at=at,
+        )
+        for image in images:
+            generation._image_linked(
+                url=image.url,
+                role=image.role,
+                order=image.order,
+                is_primary=image.is_primary,
+                public_id=image.public_id,
+                format=image.format,
+                width=image.width,
+                height=image.height,
+            )
+        return generation
+
+    @event("ImageLinked")
+    def _image_linked(
+        self,
+        url: str,
+        role: str,
+        order: int,
+        is_primary: bool,
+        public_id: str,
+        format: str | None,  # the plan's field name
+        width: int | None,
+        height: int | None,
+    ) -> None:
+        self.images.append(
+            {
+                "url": url,
+                "role": role,
+                "order": order,
+                "isPrimary": is_primary,
+                "publicId": public_id,
+                "format": format,
+                "width": width,
+                "height": height,
+            }
+        )
+
+    # ---- lifecycle ---------------------------------------------------------------------
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == PENDING
+
+    @property
+    def has_ended(self) -> bool:
+        return self.status in END_STATES
+
+    def _require(self, *statuses: str) -> None:
+        if self.status not in statuses:
+            allowed = " or ".join(statuses)
+            raise InvalidTransition(f"Generation is {self.status}; this needs it to be {allowed}.")
+
+    def start(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
+        """A worker claims the generation until its lease runs out."""
+        self._require(PENDING)
+        self._started(worker_id=worker_id, lease_expires_at=lease_expires_at, at=at)
+
+    @event("GenerationStarted")
+    def _started(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
+        self.status = PROCESSING
+        self.worker_id = worker_id
+        self.started_at = at
+        self.lease_expires_at = lease_expires_at
+        self.updated_at = at
+
+    def complete(self, result_images: list[str], at: datetime) -> None:
+        self._require(PROCESSING)
+        self._completed(result_images=list(result_images), at=at)
+
+    @event("GenerationCompleted")
+    def _completed(self, result_images: list[str], at: datetime) -> None:
+        self.status = COMPLETED
+        self.result_images = result_images
+        self.completed_at = at
+        self.updated_at = at
+        self.lease_expires_at = None
+
+    def fail(self, reason: str, at: datetime) -> None:
+        self._require(PROCESSING)
+        self._failed(reason=reason, at=at)
+
+    @event("GenerationFailed")
+    def _failed(self, reason: str, at: datetime) -> None:
+        self.status = FAILED
+        self.error = reason
+        self.completed_at = at
+        self.updated_at = at
+        self.lease_expires_at = None
+
+    def cancel(self, at: datetime) -> None:
+        self._require(PENDING)
+        self._cancelled(at=at)
+
+    @event("GenerationCancelled")
+    def _cancelled(self, at: datetime) -> None:
+        self.status = CANCELLED
+        self.completed_at = at
+        self.updated_at = at
+
+    def expire(self, at: datetime) -> None:
+        self._require(PENDING)
+        self._expired(at=at)
+
+    @event("GenerationExpired")
+    def _expired(self, at: datetime) -> None:
+        self.status = EXPIRED
+        self.completed_at = at
+        self.updated_at = at

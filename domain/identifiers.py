@@ -1,0 +1,17 @@
+"""Deterministic identifiers, so an aggregate can be found from the product's own names."""
+
+from __future__ import annotations
+
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+ATELIER_NAMESPACE = uuid5(NAMESPACE_URL, "https://atelier.example/")
+
+
+def account_id(user_id: str) -> UUID:
+    """The TokenAccount of a user: one per user, found without a lookup table."""
+    return uuid5(ATELIER_NAMESPACE, f"/accounts/{user_id}")
+
+
+def queue_id() -> UUID:
+    """The one GenerationQueue that holds the capacity rule for every user."""
+    return uuid5(ATELIER_NAMESPACE, "/queue")

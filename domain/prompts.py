@@ -1,0 +1,69 @@
+"""The custom prompt's cleaning and policy, and the prompt sent to the model (the plan's
+`generatePrompt`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from domain.errors import FieldProblem, InvalidRequest
+
+STYLE_PROMPTS: dict[str, str] = {
+    "realistic": "photorealistic, high quality, professional photography",
+    "artistic": "artistic interpretation, creative styling, aesthetic composition",
+    "minimal": "clean, minimalist, simple background, professional product shot",
+}
+QUALITY_SUFFIXES: dict[str, str] = {
+    "standard": "",
+    "high": ", high resolution, detailed",
+    "ultra": ", ultra high resolution, extremely detailed, professional studio lighting",
+}
+
+# The plan's sanitizer: a whole <script ...>...</script> block, then any `javascript:` scheme.
+_SCRIPT_BLOCK = re.compile(r"<script\b[^<]*(?:(?!</script>)<[^<]*)*</script>", re.IGNORECASE)
+_JAVASCRIPT_SCHEME = re.compile(r"javascript:", re.IGNORECASE)
+
+
+def clean_custom_prompt(text: str | None) -> str | None:
+    """Trim the prompt and remove script blocks and `javascript:`; None when nothing is left.
+
+    Removal repeats until nothing changes, so pieces that join up after a removal
+    (`javajavascript:script:`) are removed too.
+    """
+    if text is None:
+        return None
+    previous = None
+    while previous != text:
+        previous = text
+        text = _JAVASCRIPT_SCHEME.sub("", _SCRIPT_BLOCK.sub("", text))
+    text = text.strip()
+    return text or None
+
+
+def banned_words_in(text: str, banned_words: Iterable[str]) -> list[str]:
+    """The banned words that occur in `text` as whole words, ignoring case."""
+    found = []
+    for word in banned_words:
+        if re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE):
+            found.append(word)
+    return found
+
+
+def checked_custom_prompt(text: str | None, banned_words: Iterable[str]) -> str | None:
+    """The cleaned prompt, or InvalidRequest on `customPrompt` if it holds a banned word."""
+    cleaned = clean_custom_prompt(text)
+    if cleaned is None:
+        return None
+    found = banned_words_in(cleaned, banned_words)
+    if found:
+        message = "Custom prompt contains content that is not allowed: " + ", ".join(found)
+        raise InvalidRequest(message, [FieldProblem("customPrompt", message)])
+    return cleaned
+
+
+def build_prompt(style: str, quality: str, custom_prompt: str | None) -> str:
+    """The prompt for the image model: base, style, the user's words, then quality modifiers."""
+    prompt = f"Fashion model wearing the clothing item, {STYLE_PROMPTS[style]}"
+    if custom_prompt:
+        prompt += f", {custom_prompt}"
+    return prompt + QUALITY_SUFFIXES[quality]

@@ -1,0 +1,51 @@
+"""GenerationQueue: the one aggregate that holds "at most QUEUE_MAX_SIZE pending" for every user.
+
+It counts pending generations rather than listing them, so its state, its snapshots and the
+copy the repository makes on every load stay constant in size however large the capacity. Every
+admission and every transition out of pending writes it, so two writers that race are caught by
+its version check and the loser decides again from fresh state. The position a generation is
+given on admission is exact: it is the count of pending generations including itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import InvalidTransition, QueueFull
+from domain.identifiers import queue_id
+
+
+class GenerationQueue(Aggregate):
+    """How many generations wait for a worker, across every user."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return queue_id()
+
+    @event("QueueOpened")
+    def __init__(self) -> None:
+        self.pending = 0
+
+    def admit(self, generation_id: UUID, capacity: int, at: datetime) -> int:
+        """Take a generation in, or QueueFull; returns its 1-based FIFO position."""
+        if self.pending >= capacity:
+            raise QueueFull(capacity)
+        self._queued(generation_id=str(generation_id), at=at)
+        return self.pending
+
+    @event("GenerationQueued")
+    def _queued(self, generation_id: str, at: datetime) -> None:
+        self.pending += 1
+
+    def leave(self, generation_id: UUID, reason: str, at: datetime) -> None:
+        """A pending generation was claimed, cancelled or expired."""
+        if self.pending < 1:
+            raise InvalidTransition("The queue has no pending generation to remove.")
+        self._left(generation_id=str(generation_id), reason=reason, at=at)
+
+    @event("GenerationLeftQueue")
+    def _left(self, generation_id: str, reason: str, at: datetime) -> None:
+        self.pending -= 1

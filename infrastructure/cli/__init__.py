@@ -1,0 +1,39 @@
+"""The `atelier` command: one sub-command group per module, each registering its own parser."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from infrastructure.cli import accounts, serve, tokens
+from infrastructure.settings import SettingsError
+
+COMMAND_GROUPS = [serve, tokens, accounts]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="atelier", description="Atelier: the generation submission service."
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in COMMAND_GROUPS:
+        group.register(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; configuration problems exit with status 2 and say which variable."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except SettingsError as error:
+        print(f"atelier: {error}", file=sys.stderr)
+        return 2
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

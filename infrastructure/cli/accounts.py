@@ -1,0 +1,59 @@
+"""`atelier accounts open|grant|show`: operate on accounts without going through HTTP."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from application.errors import AccountExists, AccountNotFound
+from application.views import AccountSummary
+from domain.errors import InvalidAmount
+from infrastructure.bootstrap import build_application
+from infrastructure.settings import load_settings
+
+
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subcommands.add_parser("accounts", help="open, grant to, or show an account")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    opening = actions.add_parser("open", help="open an account")
+    opening.add_argument("user_id", metavar="USER_ID")
+    opening.add_argument("--tokens", type=int, default=0, help="opening grant (default 0)")
+    granting = actions.add_parser("grant", help="grant tokens")
+    granting.add_argument("user_id", metavar="USER_ID")
+    granting.add_argument("amount", type=int, metavar="N")
+    granting.add_argument("--reason", required=True)
+    showing = actions.add_parser("show", help="show an account")
+    showing.add_argument("user_id", metavar="USER_ID")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    atelier = build_application(load_settings())
+    try:
+        if args.action == "open":
+            summary = atelier.open_account(args.user_id, args.tokens)
+        elif args.action == "grant":
+            summary, _ = atelier.grant_tokens(args.user_id, args.amount, args.reason)
+        else:
+            summary = atelier.get_account(args.user_id)
+    except (AccountExists, AccountNotFound, InvalidAmount) as error:
+        message = f"no account for {args.user_id}" if isinstance(error, AccountNotFound) else error
+        print(f"atelier accounts {args.action}: {message}", file=sys.stderr)
+        return 1
+    finally:
+        atelier.close()
+    print(json.dumps(account_record(summary), indent=2))
+    return 0
+
+
+def account_record(summary: AccountSummary) -> dict[str, object]:
+    account = summary.account
+    return {
+        "userId": account.user_id,
+        "status": account.status,
+        "balance": account.balance,
+        "reserved": account.reserved,
+        "available": account.available,
+        "version": account.version,
+    }

@@ -1,0 +1,45 @@
+"""`atelier serve`: the HTTP service under uvicorn, with one or several worker processes."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import uvicorn
+
+from infrastructure.bootstrap import build_application
+from infrastructure.secrets import auth_secret
+from infrastructure.settings import load_settings
+
+
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subcommands.add_parser("serve", help="run the HTTP service")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate settings, create tables and the development secret once, then start workers.
+
+    Doing the start-up work here, before uvicorn forks, means N workers never race to create
+    the same PostgreSQL tables or secret file; each worker then builds its own application.
+    """
+    settings = load_settings()
+    build_application(settings, create_tables=True).close()
+    auth_secret(settings)
+    os.environ["ATELIER_CREATE_TABLES"] = "n"
+    uvicorn.run(
+        "web.asgi:app_factory",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers if args.workers > 1 else None,
+        loop="uvloop",
+        http="httptools",
+        access_log=not args.no_access_log,
+        log_level="info",
+    )
+    return 0

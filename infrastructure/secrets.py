@@ -1,0 +1,47 @@
+"""The secret that signs bearer tokens: AUTH_SECRET, or a development secret in DATA_DIR."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from infrastructure.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+DEV_SECRET_FILE = "auth-secret"  # noqa: S105 - a file name, not a secret
+
+
+def auth_secret(settings: Settings) -> str:
+    """AUTH_SECRET if set; otherwise the data directory's development secret, made once.
+
+    The file is created atomically (written aside, then linked into place), so processes that
+    start together agree on one secret.
+    """
+    if settings.auth_secret is not None:
+        return settings.auth_secret.get_secret_value()
+    path = settings.data_dir / DEV_SECRET_FILE
+    if not path.exists():
+        _create_secret_file(path)
+    logger.warning(
+        "AUTH_SECRET is not set: using the development secret in %s. Set AUTH_SECRET in "
+        "production.",
+        path,
+    )
+    return path.read_text().strip()
+
+
+def _create_secret_file(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_hex(32))
+    try:
+        os.link(aside, path)
+    except FileExistsError:
+        pass  # another process won the race; its secret is the one
+    finally:
+        aside.unlink()

@@ -1,0 +1,113 @@
+"""Configuration from the environment, validated once at start-up.
+
+A bad value stops start-up with a message naming the variable, rather than failing later in
+the middle of a request.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from application.policy import Policy
+
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(Exception):
+    """The environment holds a value the service cannot start with."""
+
+
+class Settings(BaseSettings):
+    """Every variable of the contract's Configuration section, and the store's pool sizes."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    data_dir: Path = Path("./var")
+    persistence_module: Literal[
+        "eventsourcing.sqlite", "eventsourcing.postgres", "eventsourcing.popo"
+    ] = "eventsourcing.sqlite"
+    postgres_dbname: str = "atelier"
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = Field(5432, ge=1, le=65535)
+    postgres_user: str = "postgres"
+    postgres_password: SecretStr = SecretStr("")
+    postgres_pool_size: PositiveInt = 5
+    postgres_max_overflow: int = Field(10, ge=0)
+    postgres_connect_timeout: PositiveInt = 30
+    aggregate_cache_size: PositiveInt = 10_000
+
+    auth_secret: SecretStr | None = None
+    max_requests_per_hour: PositiveInt = 10
+    rate_limit_enabled: bool = True
+    queue_max_size: PositiveInt = 50
+    generation_enabled: bool = True
+    verify_image_urls: bool = False
+    cloudinary_cloud_names: str = ""
+    max_request_bytes: PositiveInt = 1024 * 1024
+    banned_words: str = "explicit,violent,harmful"
+    idempotency_ttl_seconds: PositiveInt = 86_400
+    lease_seconds: PositiveInt = 600
+    pending_ttl_seconds: PositiveInt = 3_600
+    generator: Literal["openai", "dry-run"] = "dry-run"
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+
+    @field_validator("auth_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def cloud_names(self) -> frozenset[str]:
+        return frozenset(_comma_list(self.cloudinary_cloud_names))
+
+    @property
+    def banned_word_list(self) -> tuple[str, ...]:
+        return tuple(_comma_list(self.banned_words))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "atelier.sqlite3"
+
+    def policy(self) -> Policy:
+        """The limits the use cases enforce."""
+        return Policy(
+            hourly_limit=self.max_requests_per_hour if self.rate_limit_enabled else None,
+            queue_capacity=self.queue_max_size,
+            banned_words=self.banned_word_list,
+            cloud_names=self.cloud_names,
+            generation_enabled=self.generation_enabled,
+            idempotency_ttl=timedelta(seconds=self.idempotency_ttl_seconds),
+            lease=timedelta(seconds=self.lease_seconds),
+            pending_ttl=timedelta(seconds=self.pending_ttl_seconds),
+        )
+
+
+def _comma_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and `overrides`), or SettingsError naming each variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            variable = str(item["loc"][0]).upper() if item["loc"] else "configuration"
+            problems.append(f"{variable}: {item['msg']}")
+        raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,68 @@
+"""Bearer tokens: HS256 JSON Web Tokens, minted by the CLI and verified by the web layer."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+ALGORITHM = "HS256"
+ROLES = ("user", "admin", "worker")
+USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
+
+
+class InvalidToken(Exception):
+    """The token is missing, malformed, unsigned, wrongly signed, expired or incomplete."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the token's subject and role."""
+
+    user_id: str
+    role: str
+
+
+def mint_token(
+    secret: str,
+    user_id: str,
+    role: str = "user",
+    ttl_seconds: int = 3600,
+    now: datetime | None = None,
+) -> str:
+    """A signed token for `user_id` with `role`, valid for `ttl_seconds`."""
+    if not USER_ID_PATTERN.match(user_id):
+        raise ValueError("user id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    issued = now or datetime.now(UTC)
+    claims = {
+        "sub": user_id,
+        "role": role,
+        "iat": issued,
+        "exp": issued + timedelta(seconds=ttl_seconds),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_token(secret: str, token: str) -> Principal:
+    """The principal a token names, or InvalidToken.
+
+    Only HS256 is accepted (never `none` or another algorithm), the signature must match,
+    `exp` must be present and in the future, and `sub` must be a valid user id.
+    """
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+    except jwt.PyJWTError as error:
+        raise InvalidToken(str(error)) from None
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not USER_ID_PATTERN.match(subject):
+        raise InvalidToken("the token's subject is not a valid user id")
+    role = claims.get("role", "user")
+    if role not in ROLES:
+        raise InvalidToken("the token's role is not one of " + ", ".join(ROLES))
+    return Principal(user_id=subject, role=role)

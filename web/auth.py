@@ -1,0 +1,54 @@
+"""Who is calling, and may they: bearer tokens, roles, and the account gate of user routes."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from infrastructure.tokens import InvalidToken, Principal, verify_token
+from web.errors import ApiError
+
+UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+
+
+def authenticate(request: Request) -> Principal:
+    """The principal of the request's bearer token, or 401 AUTHENTICATION_REQUIRED."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(
+            401, "AUTHENTICATION_REQUIRED", "Authentication required", headers=dict(UNAUTHENTICATED)
+        )
+    try:
+        return verify_token(request.app.state.auth_secret, token.strip())
+    except InvalidToken:
+        raise ApiError(
+            401,
+            "AUTHENTICATION_REQUIRED",
+            "Invalid or expired credentials",
+            headers=dict(UNAUTHENTICATED),
+        ) from None
+
+
+def require_role(request: Request, *roles: str) -> Principal:
+    """An authenticated principal with one of `roles`, or 403 FORBIDDEN."""
+    principal = authenticate(request)
+    if principal.role not in roles:
+        raise ApiError(403, "FORBIDDEN", "This route needs the role " + " or ".join(roles))
+    return principal
+
+
+async def user_principal(request: Request) -> Principal:
+    """A caller with an open, enabled account: 401 "User not found" or 403 ACCOUNT_DISABLED."""
+    principal = authenticate(request)
+    await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
+    return principal
+
+
+def admin_principal(request: Request) -> Principal:
+    return require_role(request, "admin")
+
+
+def worker_principal(request: Request) -> Principal:
+    """Workers, and admins acting as one."""
+    return require_role(request, "worker", "admin")

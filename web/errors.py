@@ -1,0 +1,140 @@
+"""One table from every refusal to its status and code, and the handlers that render them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from application.errors import (
+    AccountExists,
+    AccountNotFound,
+    Contention,
+    GenerationNotFound,
+    StoreUnavailable,
+    SubmissionsClosed,
+)
+from domain.errors import (
+    AccountDisabled,
+    DomainError,
+    FieldProblem,
+    IdempotencyKeyReused,
+    InsufficientTokens,
+    InvalidAmount,
+    InvalidImages,
+    InvalidRequest,
+    InvalidTransition,
+    ModelUnavailable,
+    QueueFull,
+    RateLimitExceeded,
+)
+from web.responses import error_response
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ApiError(Exception):
+    """A refusal decided by the web layer itself (credentials, body, schema, roles)."""
+
+    status_code: int
+    code: str
+    message: str
+    details: str | None = None
+    problems: list[FieldProblem] = field(default_factory=list)
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
+    AccountNotFound: (401, "AUTHENTICATION_REQUIRED"),
+    AccountDisabled: (403, "ACCOUNT_DISABLED"),
+    GenerationNotFound: (404, "NOT_FOUND"),
+    InvalidRequest: (400, "VALIDATION_ERROR"),
+    InvalidAmount: (400, "VALIDATION_ERROR"),
+    ModelUnavailable: (400, "MODEL_ERROR"),
+    InvalidImages: (400, "IMAGE_VALIDATION_ERROR"),
+    InsufficientTokens: (400, "INSUFFICIENT_TOKENS"),
+    InvalidTransition: (409, "INVALID_STATE"),
+    AccountExists: (409, "ACCOUNT_EXISTS"),
+    IdempotencyKeyReused: (422, "IDEMPOTENCY_KEY_REUSED"),
+    RateLimitExceeded: (429, "RATE_LIMIT_EXCEEDED"),
+    QueueFull: (503, "QUEUE_FULL"),
+    SubmissionsClosed: (503, "SERVICE_UNAVAILABLE"),
+    StoreUnavailable: (503, "SERVICE_UNAVAILABLE"),
+    Contention: (503, "SERVICE_UNAVAILABLE"),
+}
+HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+QUEUE_FULL_RETRY_AFTER_SECONDS = 30
+CONTENTION_RETRY_AFTER_SECONDS = 1
+
+
+def api_error_for(error: DomainError) -> ApiError:
+    """The contract's answer to a domain refusal, with its details and headers."""
+    for cls in type(error).__mro__:
+        if cls in ERROR_TABLE:
+            status_code, code = ERROR_TABLE[cls]
+            break
+    else:  # a DomainError nobody mapped is a bug, not a client error
+        raise error
+    answer = ApiError(status_code, code, str(error))
+    if isinstance(error, InvalidRequest | InvalidImages):
+        answer.problems = list(error.problems)
+    elif isinstance(error, InsufficientTokens):
+        answer.details = f"You need {error.shortfall} more tokens to proceed."
+    elif isinstance(error, RateLimitExceeded):
+        answer.headers["Retry-After"] = str(error.retry_after_seconds)
+    elif isinstance(error, QueueFull):
+        answer.headers["Retry-After"] = str(QUEUE_FULL_RETRY_AFTER_SECONDS)
+    elif isinstance(error, Contention):
+        answer.headers["Retry-After"] = str(CONTENTION_RETRY_AFTER_SECONDS)
+    elif isinstance(error, AccountNotFound):
+        answer.headers["WWW-Authenticate"] = "Bearer"
+    return answer
+
+
+def request_id_of(request: Request) -> str:
+    return str(getattr(request.state, "request_id", ""))
+
+
+def render_api_error(request: Request, error: ApiError) -> Response:
+    aliases: dict[str, str] = getattr(request.state, "field_aliases", {})
+    problems = [FieldProblem(aliases.get(p.field, p.field), p.message) for p in error.problems]
+    return error_response(
+        error.status_code,
+        error.code,
+        error.message,
+        request_id_of(request),
+        details=error.details,
+        problems=problems,
+        headers=error.headers,
+    )
+
+
+async def handle_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return render_api_error(request, exc)
+
+
+async def handle_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return render_api_error(request, api_error_for(exc))
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown route, wrong method) in the contract's error body."""
+    assert isinstance(exc, HTTPException)
+    code = HTTP_CODES.get(exc.status_code, "SERVER_ERROR")
+    message = "Not found" if exc.status_code == 404 else str(exc.detail)
+    return render_api_error(
+        request, ApiError(exc.status_code, code, message, headers=dict(exc.headers or {}))
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: handle_api_error,
+    DomainError: handle_domain_error,
+    HTTPException: handle_http_exception,
+}

@@ -1,0 +1,45 @@
+"""Small helpers every handler uses to reach the application and read its input."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel
+from starlette.requests import Request
+
+from application.service import Atelier
+from infrastructure.settings import Settings
+from web.body import parse_json_object, read_limited_body
+from web.errors import ApiError
+from web.schemas import validate
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def atelier_of(request: Request) -> Atelier:
+    atelier: Atelier = request.app.state.atelier
+    return atelier
+
+
+def settings_of(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def json_body(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, read within MAX_REQUEST_BYTES (an absent body is `{}`)."""
+    raw = await read_limited_body(request, settings_of(request).max_request_bytes)
+    return parse_json_object(raw) if raw.strip() else {}
+
+
+async def body_as(request: Request, model: type[M]) -> M:
+    return validate(model, await json_body(request))
+
+
+def generation_id_from(request: Request) -> UUID:
+    """The path's generation id; a malformed one is as unknown as a missing one (404)."""
+    try:
+        return UUID(request.path_params["generation_id"])
+    except ValueError:
+        raise ApiError(404, "NOT_FOUND", "Generation not found") from None

@@ -1,0 +1,106 @@
+"""Admin routes for accounts: open, show (now or at a version), grant, disable, enable."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from application.errors import AccountNotFound
+from domain.errors import FieldProblem
+from web.auth import admin_principal
+from web.errors import ApiError
+from web.presenters import admin_account_json
+from web.requests import atelier_of, body_as
+from web.responses import success
+from web.schemas import (
+    DisableBody,
+    EmptyBody,
+    GrantBody,
+    OpenAccountBody,
+    idempotency_key_from,
+    invalid,
+)
+
+T = TypeVar("T")
+
+
+async def on_existing_account(call: Callable[..., T], *args: object) -> T:
+    """Run a use case on a named account; for an admin, a missing account is 404, not 401."""
+    try:
+        return await run_in_threadpool(call, *args)
+    except AccountNotFound:
+        raise ApiError(404, "NOT_FOUND", "Account not found") from None
+
+
+def account_location(user_id: str) -> dict[str, str]:
+    return {"Location": f"/api/admin/accounts/{user_id}"}
+
+
+async def open_account(request: Request) -> Response:
+    admin_principal(request)
+    body = await body_as(request, OpenAccountBody)
+    summary = await run_in_threadpool(atelier_of(request).open_account, body.user_id, body.tokens)
+    return success(admin_account_json(summary), 201, account_location(body.user_id))
+
+
+async def show_account(request: Request) -> Response:
+    admin_principal(request)
+    user_id = request.path_params["user_id"]
+    version = _version_param(request)
+    summary = await on_existing_account(atelier_of(request).get_account, user_id, version)
+    return success(admin_account_json(summary))
+
+
+async def grant_tokens(request: Request) -> Response:
+    admin_principal(request)
+    user_id = request.path_params["user_id"]
+    body = await body_as(request, GrantBody)
+    key = idempotency_key_from(request)
+    summary, replayed = await on_existing_account(
+        atelier_of(request).grant_tokens, user_id, body.amount, body.reason, key
+    )
+    headers = account_location(user_id)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return success(admin_account_json(summary), 201, headers)
+
+
+async def disable_account(request: Request) -> Response:
+    admin_principal(request)
+    body = await body_as(request, DisableBody)
+    summary = await on_existing_account(
+        atelier_of(request).disable_account, request.path_params["user_id"], body.reason
+    )
+    return success(admin_account_json(summary))
+
+
+async def enable_account(request: Request) -> Response:
+    admin_principal(request)
+    await body_as(request, EmptyBody)
+    summary = await on_existing_account(
+        atelier_of(request).enable_account, request.path_params["user_id"]
+    )
+    return success(admin_account_json(summary))
+
+
+def _version_param(request: Request) -> int | None:
+    raw = request.query_params.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise invalid([FieldProblem("version", "version must be a positive integer")])
+    return int(raw)
+
+
+routes = [
+    Route("/api/admin/accounts", open_account, methods=["POST"]),
+    Route("/api/admin/accounts/{user_id}", show_account, methods=["GET"]),
+    Route("/api/admin/accounts/{user_id}/grants", grant_tokens, methods=["POST"]),
+    Route("/api/admin/accounts/{user_id}/disable", disable_account, methods=["POST"]),
+    Route("/api/admin/accounts/{user_id}/enable", enable_account, methods=["POST"]),
+]

@@ -1,0 +1,160 @@
+"""Request bodies as pydantic models, and their translation into the domain's request.
+
+Schema problems come back as `validationErrors`, one per problem, each named by its JSON path
+as the client sent it (legacy `productImage` included).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.requests import Request
+
+from domain.errors import FieldProblem
+from domain.requests import GenerationParameters, GenerationRequest
+from web.errors import ApiError
+
+M = TypeVar("M", bound=BaseModel)
+
+STRICT = ConfigDict(extra="forbid", strict=True, validate_by_alias=True, validate_by_name=False)
+USER_ID = r"^[A-Za-z0-9_.@:-]{1,128}$"
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+LEGACY_FIELDS = {"productImage": "productImages", "modelImage": "modelImages"}
+MESSAGES = {
+    ("productImages", "too_short"): "At least one product image is required",
+    ("productImages", "too_long"): "At most 5 product images are allowed",
+    ("modelImages", "too_long"): "At most 3 model images are allowed",
+    ("customPrompt", "string_too_long"): "Custom prompt must be at most 500 characters",
+}
+
+
+class ParametersBody(BaseModel):
+    model_config = STRICT
+
+    guidance_scale: float = Field(7.5, ge=1.0, le=20.0)
+    num_inference_steps: int = Field(50, ge=20, le=100)
+    strength: float = Field(0.8, ge=0.1, le=1.0)
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+
+
+class GenerateBody(BaseModel):
+    """The plan's GenerationRequestBody."""
+
+    model_config = STRICT
+
+    product_images: list[str] = Field(alias="productImages", min_length=1, max_length=5)
+    model_images: list[str] | None = Field(None, alias="modelImages", max_length=3)
+    style: Literal["realistic", "artistic", "minimal"]
+    aspect_ratio: Literal["1:1", "16:9", "9:16", "3:2", "2:3"] = Field(alias="aspectRatio")
+    quality: Literal["standard", "high", "ultra"]
+    model: str
+    custom_prompt: str | None = Field(None, alias="customPrompt", max_length=500)
+    parameters: ParametersBody | None = None
+
+    def to_domain(self) -> GenerationRequest:
+        parameters = self.parameters or ParametersBody()
+        return GenerationRequest(
+            product_images=tuple(self.product_images),
+            model_images=tuple(self.model_images or ()),
+            style=self.style,
+            aspect_ratio=self.aspect_ratio,
+            quality=self.quality,
+            model=self.model,
+            custom_prompt=self.custom_prompt,
+            parameters=GenerationParameters(**parameters.model_dump()),
+        )
+
+
+class OpenAccountBody(BaseModel):
+    model_config = STRICT
+
+    user_id: str = Field(alias="userId", pattern=USER_ID)
+    tokens: int = Field(0, ge=0, le=1_000_000)
+
+
+class GrantBody(BaseModel):
+    model_config = STRICT
+
+    amount: int = Field(ge=1, le=1_000_000)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class DisableBody(BaseModel):
+    model_config = STRICT
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class EmptyBody(BaseModel):
+    model_config = STRICT
+
+
+def _problems(error: ValidationError) -> list[FieldProblem]:
+    problems = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"])
+        message = MESSAGES.get((field, item["type"]), item["msg"])
+        problems.append(FieldProblem(field, message))
+    return problems
+
+
+def invalid(problems: list[FieldProblem]) -> ApiError:
+    return ApiError(400, "VALIDATION_ERROR", "Invalid request data", problems=problems)
+
+
+def validate(model: type[M], body: dict[str, Any]) -> M:
+    """`body` as `model`, or 400 VALIDATION_ERROR with one entry per problem."""
+    try:
+        return model.model_validate(body)
+    except ValidationError as error:
+        raise invalid(_problems(error)) from None
+
+
+def generation_request_from(body: dict[str, Any], request: Request) -> GenerationRequest:
+    """The domain request from a submission body, accepting the plan's legacy single-image
+    fields; records on the request which field names the client used, for error paths."""
+    body = dict(body)
+    aliases: dict[str, str] = {}
+    problems: list[FieldProblem] = []
+    for legacy, current in LEGACY_FIELDS.items():
+        if legacy not in body:
+            continue
+        value = body.pop(legacy)
+        if value is None:
+            continue
+        if current in body:
+            problems.append(FieldProblem(legacy, f"Send either {legacy} or {current}, not both"))
+        elif not isinstance(value, str):
+            problems.append(FieldProblem(legacy, "Input should be a valid string"))
+        else:
+            body[current] = [value]
+            aliases[current] = legacy
+            aliases[f"{current}.0"] = legacy
+    request.state.field_aliases = aliases
+    try:
+        parsed = GenerateBody.model_validate(body)
+    except ValidationError as error:
+        problems += [
+            FieldProblem(aliases.get(p.field, p.field), p.message) for p in _problems(error)
+        ]
+    if problems:
+        raise invalid(problems)
+    return parsed.to_domain()
+
+
+def idempotency_key_from(request: Request) -> str | None:
+    """The Idempotency-Key header, or 400 VALIDATION_ERROR when it is malformed."""
+    key = request.headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.match(key):
+        raise invalid(
+            [
+                FieldProblem(
+                    "Idempotency-Key", "Idempotency-Key must be 1-255 printable ASCII characters"
+                )
+            ]
+        )
+    return key
