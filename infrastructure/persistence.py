@@ -30,6 +30,7 @@ def event_store_env(settings: Settings, *, create_tables: bool = True) -> dict[s
                 "POSTGRES_PORT": str(settings.postgres_port),
                 "POSTGRES_USER": settings.postgres_user,
                 "POSTGRES_PASSWORD": settings.postgres_password.get_secret_value(),
+                "POSTGRES_SCHEMA": settings.postgres_schema,
                 "POSTGRES_POOL_SIZE": str(settings.postgres_pool_size),
                 "POSTGRES_MAX_OVERFLOW": str(settings.postgres_max_overflow),
                 "POSTGRES_CONNECT_TIMEOUT": str(settings.postgres_connect_timeout),

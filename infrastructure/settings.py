@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     postgres_port: int = Field(5432, ge=1, le=65535)
     postgres_user: str = "postgres"
     postgres_password: SecretStr = SecretStr("")
+    postgres_schema: str = Field("public", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     postgres_pool_size: PositiveInt = 5
     postgres_max_overflow: int = Field(10, ge=0)
     postgres_connect_timeout: PositiveInt = 30
