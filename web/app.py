@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from application.service import Atelier
-from infrastructure.bootstrap import build_application
+from infrastructure.bootstrap import background_services, build_application
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
 from web.errors import EXCEPTION_HANDLERS
@@ -25,11 +25,17 @@ def create_app(settings: Settings | None = None, atelier: Atelier | None = None)
     settings = settings or load_settings()
     atelier = atelier or build_application(settings)
 
+    services = background_services(settings, atelier)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for service in services:
+            service.start()
         try:
             yield
         finally:
+            for service in reversed(services):
+                service.stop()
             atelier.close()
 
     app = Starlette(

@@ -7,7 +7,7 @@ import os
 
 import uvicorn
 
-from infrastructure.bootstrap import build_application
+from infrastructure.bootstrap import migrate
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import load_settings
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     the same PostgreSQL tables or secret file; each worker then builds its own application.
     """
     settings = load_settings()
-    build_application(settings, create_tables=True).close()
+    migrate(settings)
     auth_secret(settings)
     os.environ["ATELIER_CREATE_TABLES"] = "n"
     uvicorn.run(
