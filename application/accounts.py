@@ -81,6 +81,8 @@ class AccountUseCases(AtelierBase):
             account: TokenAccount = self.repository.get(account_id(user_id), version=version)
         except AggregateNotFoundError:
             raise AccountNotFound(user_id) from None
+        if account.version != version:  # the account has not reached that version yet
+            raise AccountNotFound(user_id)
         return self.summarise(account)
 
     def require_active_account(self, user_id: str) -> None:

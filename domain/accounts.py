@@ -105,7 +105,8 @@ class TokenAccount(Aggregate):
             return
         window = self.accepted_in_window(now)
         if len(window) >= hourly_limit:
-            retry_after = seconds_until(window[0] + RATE_WINDOW, now)
+            oldest = window[0] if window else now
+            retry_after = seconds_until(oldest + RATE_WINDOW, now)
             raise RateLimitExceeded(hourly_limit, retry_after)
 
     def reserve(

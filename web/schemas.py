@@ -118,6 +118,7 @@ def generation_request_from(body: dict[str, Any], request: Request) -> Generatio
     body = dict(body)
     aliases: dict[str, str] = {}
     problems: list[FieldProblem] = []
+    reported: set[str] = set()  # fields whose legacy twin was already refused
     for legacy, current in LEGACY_FIELDS.items():
         if legacy not in body:
             continue
@@ -128,6 +129,7 @@ def generation_request_from(body: dict[str, Any], request: Request) -> Generatio
             problems.append(FieldProblem(legacy, f"Send either {legacy} or {current}, not both"))
         elif not isinstance(value, str):
             problems.append(FieldProblem(legacy, "Input should be a valid string"))
+            reported.add(current)
         else:
             body[current] = [value]
             aliases[current] = legacy
@@ -137,7 +139,9 @@ def generation_request_from(body: dict[str, Any], request: Request) -> Generatio
         parsed = GenerateBody.model_validate(body)
     except ValidationError as error:
         problems += [
-            FieldProblem(aliases.get(p.field, p.field), p.message) for p in _problems(error)
+            FieldProblem(aliases.get(p.field, p.field), p.message)
+            for p in _problems(error)
+            if p.field not in reported
         ]
     if problems:
         raise invalid(problems)

@@ -1,0 +1,58 @@
+"""An Atelier on memory (POPO) and on a SQLite file, with a clock the test controls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from application.policy import Policy
+from application.ports import ImageChecker
+from application.service import Atelier
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+AppFactory = Callable[..., Atelier]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["popo", "sqlite"])
+def make_app(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AppFactory:
+    """Build an Atelier with policy overrides; every app a test builds shares one store."""
+    env: dict[str, str] = {"PERSISTENCE_MODULE": f"eventsourcing.{request.param}"}
+    if request.param == "sqlite":
+        env["SQLITE_DBNAME"] = str(tmp_path / "atelier.sqlite3")
+    built: list[Atelier] = []
+
+    def factory(image_checker: ImageChecker | None = None, **policy: Any) -> Atelier:
+        if request.param == "popo" and built:
+            return built[0]  # memory is per object: share the first
+        app = Atelier(
+            env=env, policy=replace(Policy(), **policy), clock=clock, image_checker=image_checker
+        )
+        built.append(app)
+        return app
+
+    return factory

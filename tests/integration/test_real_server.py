@@ -1,0 +1,79 @@
+"""The README walk-through against a real `atelier serve`: CLI account and token, curl-like
+submission over a socket, and the body limit on a live connection."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import generation_body
+from tests.integration.servers import atelier_server, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_readme_walk_through_on_a_fresh_data_directory(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path / "var")}  # no AUTH_SECRET: the development secret
+    with atelier_server(env) as server:
+        opened = run_cli(env, "accounts", "open", "alice", "--tokens", "5")
+        assert opened.returncode == 0, opened.stderr
+        assert json.loads(opened.stdout)["balance"] == 5
+        token = run_cli(env, "token", "alice").stdout.strip()
+        headers = {"Authorization": f"Bearer {token}"}
+        created = httpx.post(
+            f"{server.base_url}/api/generate", json=generation_body(), headers=headers
+        )
+        assert created.status_code == 201, created.text
+        generation = httpx.get(server.base_url + created.headers["location"], headers=headers)
+        assert generation.json()["data"]["status"] == "pending"
+        shown = run_cli(env, "accounts", "show", "alice")
+        assert json.loads(shown.stdout)["reserved"] == 1
+        granted = run_cli(env, "accounts", "grant", "alice", "3", "--reason", "welcome")
+        assert json.loads(granted.stdout)["balance"] == 8
+    assert (tmp_path / "var" / "atelier.sqlite3").exists()
+    assert (tmp_path / "var" / "auth-secret").stat().st_mode & 0o077 == 0
+
+
+def test_cli_reports_bad_configuration_and_missing_accounts(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "QUEUE_MAX_SIZE": "many"}
+    bad = run_cli(env, "accounts", "show", "alice")
+    assert bad.returncode == 2 and "QUEUE_MAX_SIZE" in bad.stderr
+    missing = run_cli({"DATA_DIR": str(tmp_path)}, "accounts", "show", "ghost")
+    assert missing.returncode == 1 and "ghost" in missing.stderr
+
+
+def read_response(sock: socket.socket) -> str:
+    """Everything the server sends until it closes the connection or goes quiet."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+            if b'"requestId"' in received:
+                break
+    except (TimeoutError, ConnectionResetError):
+        pass
+    return received.decode("latin-1")
+
+
+def test_chunked_body_over_the_limit_is_refused_before_it_is_all_sent(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path), "MAX_REQUEST_BYTES": "4096"}
+    with atelier_server(env) as server:
+        run_cli(env, "accounts", "open", "alice", "--tokens", "5")
+        token = run_cli(env, "token", "alice").stdout.strip()
+        port = int(server.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/generate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+            )
+            chunk = b" " * 1024
+            for _ in range(5):  # 5 KiB, just past the 4 KiB limit, and no terminating chunk
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            answer = read_response(sock)
+    assert answer.startswith("HTTP/1.1 413"), answer
+    assert '"code":"REQUEST_TOO_LARGE"' in answer

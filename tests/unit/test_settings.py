@@ -1,0 +1,76 @@
+"""Configuration: defaults from the contract, and a bad value names its variable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from infrastructure.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "MAX_REQUESTS_PER_HOUR",
+        "QUEUE_MAX_SIZE",
+        "RATE_LIMIT_ENABLED",
+        "AUTH_SECRET",
+        "BANNED_WORDS",
+        "CLOUDINARY_CLOUD_NAMES",
+        "PERSISTENCE_MODULE",
+        "DATA_DIR",
+        "GENERATION_ENABLED",
+        "MAX_REQUEST_BYTES",
+        "IDEMPOTENCY_TTL_SECONDS",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_match_the_contract() -> None:
+    settings = load_settings()
+    policy = settings.policy()
+    assert settings.persistence_module == "eventsourcing.sqlite"
+    assert str(settings.sqlite_path) == "var/atelier.sqlite3"
+    assert settings.max_request_bytes == 1024 * 1024
+    assert (policy.hourly_limit, policy.queue_capacity) == (10, 50)
+    assert policy.banned_words == ("explicit", "violent", "harmful")
+    assert policy.cloud_names == frozenset()
+    assert policy.idempotency_ttl == timedelta(days=1)
+    assert (policy.lease, policy.pending_ttl) == (timedelta(seconds=600), timedelta(hours=1))
+    assert policy.generation_enabled
+
+
+def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RATE_LIMIT_ENABLED", "false")
+    monkeypatch.setenv("BANNED_WORDS", " nsfw , gore ,")
+    monkeypatch.setenv("CLOUDINARY_CLOUD_NAMES", "demo,shop")
+    monkeypatch.setenv("QUEUE_MAX_SIZE", "7")
+    policy = load_settings().policy()
+    assert policy.hourly_limit is None
+    assert policy.banned_words == ("nsfw", "gore")
+    assert policy.cloud_names == {"demo", "shop"}
+    assert policy.queue_capacity == 7
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MAX_REQUESTS_PER_HOUR", "lots"),
+        ("MAX_REQUESTS_PER_HOUR", "0"),
+        ("QUEUE_MAX_SIZE", "-1"),
+        ("RATE_LIMIT_ENABLED", "maybe"),
+        ("PERSISTENCE_MODULE", "eventsourcing.mongodb"),
+        ("MAX_REQUEST_BYTES", "1MB"),
+        ("AUTH_SECRET", "short"),
+        ("GENERATOR", "stable-diffusion"),
+        ("OPENAI_BASE_URL", "ftp://x"),
+        ("POSTGRES_PORT", "99999"),
+    ],
+)
+def test_a_bad_value_stops_start_up_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError, match=variable):
+        load_settings()

@@ -1,0 +1,79 @@
+"""Bearer token verification: only HS256 with our secret, a future exp and a valid sub."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from infrastructure.tokens import InvalidToken, mint_token, verify_token
+
+SECRET = "s" * 64
+NOW = datetime.now(UTC)
+
+
+def encode(claims: dict[str, Any], key: str = SECRET, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key, algorithm=algorithm)
+
+
+def unsigned(claims: dict[str, Any]) -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
+
+
+VALID = {"sub": "alice", "exp": NOW + timedelta(hours=1)}
+
+
+def test_minted_token_verifies_with_its_role() -> None:
+    principal = verify_token(SECRET, mint_token(SECRET, "ops@team", role="admin"))
+    assert (principal.user_id, principal.role) == ("ops@team", "admin")
+
+
+def test_role_defaults_to_user() -> None:
+    assert verify_token(SECRET, encode(VALID)).role == "user"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(
+            unsigned(json.loads(json.dumps(VALID, default=lambda d: int(d.timestamp())))),
+            id="alg-none",
+        ),
+        pytest.param(encode(VALID, algorithm="HS512"), id="hs512"),
+        pytest.param(encode(VALID, algorithm="HS384"), id="hs384"),
+        pytest.param(encode(VALID, key="x" * 64), id="wrong-secret"),
+        pytest.param(encode({"sub": "alice"}), id="no-exp"),
+        pytest.param(encode({**VALID, "exp": NOW - timedelta(seconds=1)}), id="expired"),
+        pytest.param(encode({"exp": VALID["exp"]}), id="no-sub"),
+        pytest.param(encode({**VALID, "sub": ""}), id="empty-sub"),
+        pytest.param(encode({**VALID, "sub": "a" * 129}), id="long-sub"),
+        pytest.param(encode({**VALID, "sub": "bad user"}), id="sub-with-space"),
+        pytest.param(encode({**VALID, "sub": 42}), id="numeric-sub"),
+        pytest.param(encode({**VALID, "role": "root"}), id="unknown-role"),
+        pytest.param("not.a.token", id="garbage"),
+        pytest.param(encode(VALID)[:-2], id="truncated-signature"),
+    ],
+)
+def test_attacks_and_incomplete_tokens_are_refused(token: str) -> None:
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, token)
+
+
+def test_tampered_claims_fail_the_signature() -> None:
+    header, _, signature = encode(VALID).split(".")
+    forged = (
+        base64.urlsafe_b64encode(
+            json.dumps({"sub": "admin", "role": "admin", "exp": 9999999999}).encode()
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, f"{header}.{forged}.{signature}")
