@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from application.admissions import Admission, AdmissionDesk, replayed_receipt
 from application.base import AtelierBase
 from application.errors import GenerationNotFound, SubmissionsClosed
 from application.idempotency import IdempotencyKey
 from application.ports import QueuePositions
-from application.retries import retry_on_conflict
-from application.views import GenerationDetails, RateLimitStatus, Receipt
+from application.views import GenerationDetails, Receipt
 from domain.accounts import TokenAccount
 from domain.catalogue import require_model
 from domain.errors import InvalidImages
 from domain.generations import Generation
 from domain.images import LinkedImage, link_images
-from domain.pricing import estimated_time, token_cost
+from domain.pricing import token_cost
 from domain.prompts import build_prompt, checked_custom_prompt
 from domain.requests import GenerationRequest
 
@@ -26,6 +27,14 @@ class SubmissionUseCases(AtelierBase):
     """POST /api/generate and GET /api/generations/{id}, without the HTTP."""
 
     queue_positions: QueuePositions | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.admissions = AdmissionDesk(self)
+
+    def close(self) -> None:
+        self.admissions.close()
+        super().close()
 
     def require_submissions_open(self) -> None:
         if not self.policy.generation_enabled:
@@ -36,9 +45,11 @@ class SubmissionUseCases(AtelierBase):
     ) -> Receipt:
         """Accept a generation: the contract's checks in order, then one atomic save.
 
-        The account (rate limit, tokens, idempotency), the new generation with its ImageLinked
-        events, and the queue (capacity) are saved together or not at all. A lost version race
-        reloads everything and decides again, so every rule holds under concurrency.
+        The checks that need no shared state run here, in the caller's thread; the account
+        (rate limit, tokens, idempotency) and the queue (capacity) decide in the admission
+        desk, which saves them with the new generation and its ImageLinked events together or
+        not at all (application/admissions.py). The rate limit is also checked here, before
+        the optional image reachability check, as the contract orders.
         """
         self.require_submissions_open()
         policy = self.policy
@@ -54,46 +65,17 @@ class SubmissionUseCases(AtelierBase):
         images = link_images(request.product_images, request.model_images, policy.cloud_names)
         account.check_rate_limit(self.clock(), policy.hourly_limit)
         self._verify_reachable(images)
-        prompt = build_prompt(request.style, request.quality, custom_prompt)
-        cost = token_cost(request.quality)
-        first_load: list[TokenAccount] = [account]
-
-        def decide_and_save() -> Receipt:
-            current = first_load.pop() if first_load else self.load_account(user_id)
-            if key is not None:
-                replay = self._replay(current, key)
-                if replay is not None:
-                    return replay
-            now = self.clock()
-            generation_id = uuid4()
-            remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
-            current.reserve(generation_id, cost, now, policy.hourly_limit, remember)
-            with self.queue_lock:
-                queue = self.load_queue()
-                position = queue.admit(generation_id, policy.queue_capacity, now)
-                generation = Generation.request(
-                    generation_id,
-                    user_id,
-                    request,
-                    custom_prompt,
-                    prompt,
-                    cost,
-                    position,
-                    images,
-                    now,
-                )
-                self.save(current, generation, queue)
-            return Receipt(
-                generation_id=generation_id,
-                status=generation.status,
-                token_cost=cost,
-                estimated_time=estimated_time(request.quality),
-                queue_position=position,
-                replayed=False,
-                rate_limit=RateLimitStatus.of(current, policy.hourly_limit, now),
+        return self.admissions.admit(
+            Admission(
+                user_id=user_id,
+                request=request,
+                key=key,
+                custom_prompt=custom_prompt,
+                prompt=build_prompt(request.style, request.quality, custom_prompt),
+                cost=token_cost(request.quality),
+                images=images,
             )
-
-        return retry_on_conflict(decide_and_save)
+        )
 
     def get_generation(self, user_id: str, generation_id: UUID) -> GenerationDetails:
         """The caller's generation; GenerationNotFound for another user's or an unknown id."""
@@ -119,15 +101,7 @@ class SubmissionUseCases(AtelierBase):
         if answer is None:
             return None
         generation: Generation = self.repository.get(UUID(answer))
-        return Receipt(
-            generation_id=generation.id,
-            status="pending",  # what the original 201 said
-            token_cost=generation.token_cost,
-            estimated_time=estimated_time(generation.quality),
-            queue_position=generation.queue_position,
-            replayed=True,
-            rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
-        )
+        return replayed_receipt(generation, account, self.policy.hourly_limit, now)
 
     def _verify_reachable(self, images: list[LinkedImage]) -> None:
         if self.image_checker is None:

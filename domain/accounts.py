@@ -109,6 +109,14 @@ class TokenAccount(Aggregate):
             retry_after = seconds_until(oldest + RATE_WINDOW, now)
             raise RateLimitExceeded(hourly_limit, retry_after)
 
+    def check_admission(self, cost: int, at: datetime, hourly_limit: int | None) -> None:
+        """Everything `reserve` decides, without recording anything: enabled, under the hourly
+        limit, and enough available tokens, in that order."""
+        self.require_active()
+        self.check_rate_limit(at, hourly_limit)
+        if cost > self.available:
+            raise InsufficientTokens(required=cost, available=self.available)
+
     def reserve(
         self,
         generation_id: UUID,
@@ -122,10 +130,7 @@ class TokenAccount(Aggregate):
         `idempotency` ({"key", "fingerprint", "expires_at"}) makes the key answer with this
         generation's id until it expires.
         """
-        self.require_active()
-        self.check_rate_limit(at, hourly_limit)
-        if cost > self.available:
-            raise InsufficientTokens(required=cost, available=self.available)
+        self.check_admission(cost, at, hourly_limit)
         if str(generation_id) in self.reservations:
             raise InvalidTransition(f"Generation {generation_id} already holds a reservation.")
         self._reserved(

@@ -29,10 +29,14 @@ class GenerationQueue(Aggregate):
     def __init__(self) -> None:
         self.pending = 0
 
-    def admit(self, generation_id: UUID, capacity: int, at: datetime) -> int:
-        """Take a generation in, or QueueFull; returns its 1-based FIFO position."""
+    def check_room(self, capacity: int) -> None:
+        """QueueFull unless one more generation fits."""
         if self.pending >= capacity:
             raise QueueFull(capacity)
+
+    def admit(self, generation_id: UUID, capacity: int, at: datetime) -> int:
+        """Take a generation in, or QueueFull; returns its 1-based FIFO position."""
+        self.check_room(capacity)
         self._queued(generation_id=str(generation_id), at=at)
         return self.pending
 
