@@ -67,6 +67,7 @@ async def _drive(
     concurrency: int,
     warmup: float,
     duration: float,
+    stop_after: int | None,
 ) -> LoadResult:
     result = LoadResult(seconds=duration)
     start = time.perf_counter()
@@ -76,7 +77,9 @@ async def _drive(
     async def connection() -> None:
         reader, writer = await asyncio.open_connection(host, port)
         try:
-            while (now := time.perf_counter()) < stop_at:
+            while (now := time.perf_counter()) < stop_at and (
+                stop_after is None or result.statuses[201] < stop_after
+            ):
                 writer.write(requests[next(cursor) % len(requests)])
                 status = await _read_response(reader)
                 done = time.perf_counter()
@@ -97,6 +100,8 @@ def run_load(
     concurrency: int = 32,
     warmup: float = 3.0,
     duration: float = 20.0,
+    stop_after: int | None = None,
 ) -> LoadResult:
-    """Drive the server with `concurrency` connections; measure `duration` after `warmup`."""
-    return uvloop.run(_drive(host, port, requests, concurrency, warmup, duration))
+    """Drive the server with `concurrency` connections; measure `duration` after `warmup`,
+    or stop early once `stop_after` requests were accepted (201)."""
+    return uvloop.run(_drive(host, port, requests, concurrency, warmup, duration, stop_after))
