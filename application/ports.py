@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain.errors import FieldProblem
@@ -30,4 +31,63 @@ class QueuePositions(Protocol):
 
     def position_of(self, generation_id: UUID) -> int | None:
         """1-based FIFO position, or None if the generation is not pending."""
+        ...
+
+
+class PendingGenerations(Protocol):
+    """The queue as the read model sees it: for worker claims and the sweeper."""
+
+    def oldest_pending(self, limit: int) -> list[UUID]:
+        """FIFO order, after catching up to the log head (bounded wait)."""
+        ...
+
+    def expired_leases(self, now: datetime, limit: int) -> list[UUID]:
+        """Processing and lease_expires_at <= now."""
+        ...
+
+    def pending_requested_before(self, cutoff: datetime, limit: int) -> list[UUID]:
+        """Pending and requested_at <= cutoff."""
+        ...
+
+
+@dataclass(frozen=True)
+class GenerationJob:
+    """What an image generator is told about a claimed generation: plain values, no aggregate.
+
+    `lease_expires_at` is when the claim runs out; work still running then is wasted, because
+    the generation will have been failed as timed out.
+    """
+
+    generation_id: UUID
+    prompt: str
+    product_images: tuple[str, ...]
+    model_images: tuple[str, ...]
+    style: str
+    aspect_ratio: str
+    quality: str
+    model: str
+    parameters: Mapping[str, Any]
+    lease_expires_at: datetime
+
+
+class GeneratorFailure(Exception):
+    """The generator gave up; `reason` is what the generation's `error` tells its owner."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ImageGenerator(Protocol):
+    """Turns a claimed generation into result image URLs (OpenAI, or the dry-run stand-in)."""
+
+    name: str
+
+    def is_available(self) -> bool:
+        """False while the generator knows a call would fail (its circuit breaker is open), so
+        a worker stops claiming work it could only fail."""
+        ...
+
+    def generate(self, job: GenerationJob) -> list[str]:
+        """1-4 https result URLs, or GeneratorFailure with a reason fit for the owner to read."""
         ...

@@ -148,6 +148,19 @@ class Generation(Aggregate):
     def has_ended(self) -> bool:
         return self.status in END_STATES
 
+    def lease_ran_out(self, now: datetime) -> bool:
+        """True when the generation is processing and its worker's lease ended at or before
+        `now`: from then on the only way out is failing it as timed out."""
+        return (
+            self.status == PROCESSING
+            and self.lease_expires_at is not None
+            and self.lease_expires_at <= now
+        )
+
+    def waited_since(self, cutoff: datetime) -> bool:
+        """True when the generation is still pending and was requested at or before `cutoff`."""
+        return self.status == PENDING and self.requested_at <= cutoff
+
     def _require(self, *statuses: str) -> None:
         if self.status not in statuses:
             allowed = " or ".join(statuses)

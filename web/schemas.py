@@ -27,6 +27,8 @@ MESSAGES = {
     ("productImages", "too_long"): "At most 5 product images are allowed",
     ("modelImages", "too_long"): "At most 3 model images are allowed",
     ("customPrompt", "string_too_long"): "Custom prompt must be at most 500 characters",
+    ("resultImages", "too_short"): "At least one result image is required",
+    ("resultImages", "too_long"): "At most 4 result images are allowed",
 }
 
 
@@ -89,6 +91,30 @@ class DisableBody(BaseModel):
 
 class EmptyBody(BaseModel):
     model_config = STRICT
+
+
+class ClaimBody(BaseModel):
+    """POST /api/worker/claim: who claims (recorded on the generation and its lease)."""
+
+    model_config = STRICT
+
+    worker_id: str = Field(alias="workerId", pattern=USER_ID)
+
+
+class CompleteBody(BaseModel):
+    """POST /api/worker/generations/{id}/complete; the URL rules are the domain's."""
+
+    model_config = STRICT
+
+    result_images: list[str] = Field(alias="resultImages", min_length=1, max_length=4)
+
+
+class FailBody(BaseModel):
+    """POST /api/worker/generations/{id}/fail: the reason its owner will read."""
+
+    model_config = STRICT
+
+    reason: str = Field(min_length=1, max_length=500)
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:

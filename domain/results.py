@@ -1,0 +1,60 @@
+"""Result images: what a worker may hand back as the outcome of a generation.
+
+The owner's client will load these URLs, so they must be absolute https addresses with a host
+and nothing that hides where they point (user information, whitespace, control characters).
+They are not restricted to Cloudinary: a generator may return its own storage's URLs (OpenAI's
+are on Azure blob storage). They are never fetched by the service.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from urllib.parse import urlsplit
+
+from domain.errors import FieldProblem, InvalidRequest
+
+MIN_RESULT_IMAGES = 1
+MAX_RESULT_IMAGES = 4
+MAX_URL_LENGTH = 2048
+FIELD = "resultImages"
+_FORBIDDEN_CHARACTERS = re.compile(r"[\s\\\x00-\x1f\x7f]")
+
+
+def result_url_problem(url: str) -> str | None:
+    """Why `url` is not an acceptable result image URL, or None when it is."""
+    if len(url) > MAX_URL_LENGTH:
+        return f"Result image URL is longer than {MAX_URL_LENGTH} characters"
+    if _FORBIDDEN_CHARACTERS.search(url):
+        return "Result image URL contains whitespace, control characters or backslashes"
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        return "Result image URL must be an absolute https URL"
+    if "@" in parts.netloc:
+        return "Result image URL must not contain user information"
+    if not parts.hostname:
+        return "Result image URL must name a host"
+    return None
+
+
+def check_result_images(urls: Sequence[str]) -> list[str]:
+    """The URLs as a list, or InvalidRequest naming each offending `resultImages.N`."""
+    if not MIN_RESULT_IMAGES <= len(urls) <= MAX_RESULT_IMAGES:
+        count = FieldProblem(
+            FIELD, f"Between {MIN_RESULT_IMAGES} and {MAX_RESULT_IMAGES} result images are required"
+        )
+        raise InvalidRequest("Invalid result images", [count])
+    problems: list[FieldProblem] = []
+    first_seen: dict[str, int] = {}
+    for index, url in enumerate(urls):
+        field = f"{FIELD}.{index}"
+        if url in first_seen:
+            problems.append(FieldProblem(field, f"Result image repeats {FIELD}.{first_seen[url]}"))
+            continue
+        first_seen[url] = index
+        problem = result_url_problem(url)
+        if problem is not None:
+            problems.append(FieldProblem(field, problem))
+    if problems:
+        raise InvalidRequest("Invalid result images", problems)
+    return list(urls)

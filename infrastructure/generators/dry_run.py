@@ -1,0 +1,66 @@
+"""GENERATOR=dry-run: a deterministic, offline STAND-IN for an image model, for development and
+demos. It generates nothing: it completes a generation with Cloudinary transformation URLs of
+the generation's own product images (cropped to the aspect ratio, styled, and stamped with a
+visible "DRY-RUN" text overlay), so every screen and flow can be exercised without an API key.
+The same generation always gets the same URLs, and no network request is made.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from application.ports import GenerationJob, GeneratorFailure
+from domain.images import ImageUrlError, parse_cloudinary_url
+
+logger = logging.getLogger(__name__)
+
+MAX_RESULTS = 4
+LABEL = "l_text:Arial_32_bold:DRY-RUN,co_white,g_south_east,x_24,y_24"
+WIDTHS = {"1:1": 1024, "16:9": 1792, "9:16": 1024, "3:2": 1536, "2:3": 1024}
+STYLE_EFFECTS = {"realistic": "e_improve", "artistic": "e_art:zorro", "minimal": "e_grayscale"}
+QUALITIES = {"standard": "q_auto:good", "high": "q_auto:best", "ultra": "q_100"}
+
+
+class DryRunGenerator:
+    """Results are Cloudinary transformations of the product images: a labelled stand-in."""
+
+    name = "dry-run"
+
+    def __init__(self) -> None:
+        logger.warning(
+            "GENERATOR=dry-run: a stand-in that generates no images; generations complete with "
+            "Cloudinary transformations of their own product images, stamped DRY-RUN"
+        )
+
+    def is_available(self) -> bool:
+        return True
+
+    def generate(self, job: GenerationJob) -> list[str]:
+        """One result per product image (at most 4), in the request's order."""
+        results = [self.result_url(url, job) for url in job.product_images[:MAX_RESULTS]]
+        logger.info(
+            "dry-run stand-in completed generation %s (no model was called)", job.generation_id
+        )
+        return results
+
+    @staticmethod
+    def result_url(product_url: str, job: GenerationJob) -> str:
+        try:
+            image = parse_cloudinary_url(product_url)
+        except ImageUrlError as error:
+            raise GeneratorFailure(
+                f"Dry-run stand-in could not read a product image: {error}"
+            ) from None
+        chain = "/".join(
+            [
+                f"c_fill,g_auto,ar_{job.aspect_ratio},w_{WIDTHS.get(job.aspect_ratio, 1024)}",
+                STYLE_EFFECTS.get(job.style, "e_improve"),
+                QUALITIES.get(job.quality, "q_auto"),
+                LABEL,
+            ]
+        )
+        extension = image.format or "jpg"
+        return (
+            f"https://res.cloudinary.com/{image.cloud_name}/image/upload/{chain}/"
+            f"{image.public_id}.{extension}"
+        )

@@ -1,0 +1,159 @@
+"""One worker iteration (`work_once`): claim, run the generator, record the end it reached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from application.lifecycle import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
+from application.ports import GenerationJob, GeneratorFailure
+from application.service import Atelier
+from domain.generations import TIMED_OUT
+from infrastructure.generators.dry_run import DryRunGenerator
+from tests.conftest import SettingsFactory
+from tests.lifecycle_support import (
+    PRODUCT_URL,
+    MovableClock,
+    account,
+    generation,
+    submit,
+    wired_application,
+)
+
+LEASE = 600
+
+
+class ScriptedGenerator:
+    """Answers with what the test scripted, and remembers the jobs it was given."""
+
+    name = "scripted"
+
+    def __init__(self, run: Callable[[GenerationJob], list[str]], available: bool = True) -> None:
+        self.run = run
+        self.available = available
+        self.jobs: list[GenerationJob] = []
+
+    def is_available(self) -> bool:
+        return self.available
+
+    def generate(self, job: GenerationJob) -> list[str]:
+        self.jobs.append(job)
+        return self.run(job)
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+def app(make_settings: SettingsFactory, clock: MovableClock) -> Iterator[Atelier]:
+    with wired_application(make_settings(lease_seconds=LEASE), clock) as atelier:
+        atelier.open_account("alice", 10)
+        yield atelier
+
+
+def test_a_generation_the_generator_completes_is_completed_and_charged(
+    app: Atelier, clock: MovableClock
+) -> None:
+    gid = submit(app, "alice", quality="high", aspect_ratio="16:9", custom_prompt="on a beach")
+    generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
+
+    outcome = app.work_once("worker-7", generator)
+
+    assert outcome is not None
+    assert (outcome.generation_id, outcome.status, outcome.error) == (gid, "completed", None)
+    assert outcome.result_images == ["https://cdn.example.com/r/1.png"]
+    (job,) = generator.jobs
+    stored = generation(app, gid)
+    assert job.prompt == stored.prompt and "on a beach" in job.prompt
+    assert (job.aspect_ratio, job.quality, job.model) == ("16:9", "high", "gpt-4.1-dalle-3")
+    assert job.product_images == (PRODUCT_URL,)
+    assert (job.lease_expires_at - clock.now).total_seconds() == LEASE
+    assert stored.worker_id == "worker-7"
+    held = account(app, "alice")
+    assert (held.balance, held.reserved) == (8, 0)
+
+
+def test_a_generator_that_gives_up_fails_the_generation_with_its_reason(app: Atelier) -> None:
+    gid = submit(app, "alice")
+
+    def give_up(job: GenerationJob) -> list[str]:
+        raise GeneratorFailure("Image generation failed: OpenAI server error (HTTP 500).")
+
+    outcome = app.work_once("worker-1", ScriptedGenerator(give_up))
+
+    assert outcome is not None and outcome.status == "failed"
+    assert generation(app, gid).error == "Image generation failed: OpenAI server error (HTTP 500)."
+    assert account(app, "alice").available == 10
+
+
+def test_an_unexpected_generator_error_fails_the_generation_without_leaking_it(
+    app: Atelier,
+) -> None:
+    gid = submit(app, "alice")
+
+    def crash(job: GenerationJob) -> list[str]:
+        raise KeyError("internal detail /etc/secret")
+
+    outcome = app.work_once("worker-1", ScriptedGenerator(crash))
+
+    assert outcome is not None and outcome.status == "failed"
+    assert generation(app, gid).error == UNEXPECTED_GENERATOR_ERROR
+    assert account(app, "alice").available == 10
+
+
+def test_unusable_results_from_a_generator_fail_the_generation(app: Atelier) -> None:
+    gid = submit(app, "alice")
+    outcome = app.work_once(
+        "worker-1", ScriptedGenerator(lambda job: ["http://plain-http.example/r.png"])
+    )
+    assert outcome is not None and outcome.status == "failed"
+    assert generation(app, gid).error == UNUSABLE_RESULTS
+    assert account(app, "alice").available == 10
+
+
+def test_an_unavailable_generator_claims_nothing(app: Atelier) -> None:
+    gid = submit(app, "alice")
+    generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"], available=False)
+
+    assert app.work_once("worker-1", generator) is None
+
+    assert generator.jobs == []
+    assert generation(app, gid).status == "pending"
+
+
+def test_an_empty_queue_gives_no_work(app: Atelier) -> None:
+    generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
+    assert app.work_once("worker-1", generator) is None
+    assert generator.jobs == []
+
+
+def test_results_that_arrive_after_the_lease_are_lost_and_the_generation_times_out(
+    app: Atelier, clock: MovableClock
+) -> None:
+    gid = submit(app, "alice")
+
+    def slow(job: GenerationJob) -> list[str]:
+        clock.advance(seconds=LEASE + 1)
+        return ["https://cdn.example.com/r/1.png"]
+
+    outcome = app.work_once("worker-1", ScriptedGenerator(slow))
+
+    assert outcome is not None
+    assert (outcome.generation_id, outcome.status, outcome.error) == (gid, "failed", TIMED_OUT)
+    assert generation(app, gid).result_images == []
+    assert account(app, "alice").available == 10
+
+
+def test_the_dry_run_stand_in_completes_with_cloudinary_transformations(app: Atelier) -> None:
+    gid = submit(app, "alice", aspect_ratio="2:3", style="minimal")
+
+    outcome = app.work_once("worker-1", DryRunGenerator())
+
+    assert outcome is not None and outcome.status == "completed"
+    (url,) = generation(app, gid).result_images
+    assert url.startswith("https://res.cloudinary.com/demo/image/upload/c_fill,g_auto,ar_2:3,")
+    assert "DRY-RUN" in url
+    assert url.endswith("/shirts/blue-oxford.jpg")

@@ -1,0 +1,140 @@
+"""What the lifecycle tests share: a movable clock, the wired application, submissions, counts.
+
+The application is built exactly as the server builds it (`build_application` and its
+background services), on whichever store `make_settings` gives, so claims and sweeps go through
+the real pending-generations read model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from starlette.testclient import TestClient
+
+from application.service import Atelier
+from domain.accounts import TokenAccount
+from domain.generations import Generation
+from domain.identifiers import account_id, queue_id
+from domain.queue import GenerationQueue
+from domain.requests import GenerationRequest
+from infrastructure.background import BackgroundService
+from infrastructure.bootstrap import background_services, build_application
+from infrastructure.settings import Settings
+from tests.helpers import bearer, generation_body
+from web.app import create_app
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+PRODUCT_URL = (
+    "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
+)
+
+
+class MovableClock:
+    """Time that moves only when a test says so (thread-safe enough: one assignment)."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def generation_request(**changes: Any) -> GenerationRequest:
+    base = GenerationRequest(
+        product_images=(PRODUCT_URL,),
+        style="realistic",
+        aspect_ratio="1:1",
+        quality="standard",
+        model="gpt-4.1-dalle-3",
+    )
+    return replace(base, **changes)
+
+
+@contextmanager
+def wired_application(
+    settings: Settings,
+    clock: MovableClock | None = None,
+    *,
+    with_sweeper: bool = False,
+    create_tables: bool = True,
+) -> Iterator[Atelier]:
+    """The server's application and background services (without the sweeper unless asked,
+    so a test that moves the clock decides when sweeps happen)."""
+    atelier = build_application(settings, create_tables=create_tables)
+    if clock is not None:
+        atelier.clock = clock
+    services: list[BackgroundService] = [
+        service
+        for service in background_services(settings, atelier)
+        if with_sweeper or service.name != "sweeper"
+    ]
+    for service in services:
+        service.start()
+    try:
+        assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
+        yield atelier
+    finally:
+        for service in reversed(services):
+            service.stop()
+        atelier.close()
+
+
+def submit(atelier: Atelier, user_id: str, **changes: Any) -> UUID:
+    return atelier.submit_generation(user_id, generation_request(**changes)).generation_id
+
+
+def generation(atelier: Atelier, generation_id: UUID) -> Generation:
+    loaded: Generation = atelier.repository.get(generation_id)
+    return loaded
+
+
+def account(atelier: Atelier, user_id: str) -> TokenAccount:
+    loaded: TokenAccount = atelier.repository.get(account_id(user_id))
+    return loaded
+
+
+def queue_depth(atelier: Atelier) -> int:
+    queue: GenerationQueue = atelier.repository.get(queue_id())
+    return queue.pending
+
+
+def event_names(atelier: Atelier, aggregate_id: UUID) -> list[str]:
+    return [type(event).__name__ for event in atelier.events.get(aggregate_id)]  # type: ignore[attr-defined]
+
+
+@contextmanager
+def lifecycle_client(settings: Settings, clock: MovableClock | None = None) -> Iterator[TestClient]:
+    """The HTTP app as `atelier serve` builds it (lifespan and background services included),
+    with the application's clock under the test's control."""
+    atelier = build_application(settings)
+    if clock is not None:
+        atelier.clock = clock
+    assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
+    with TestClient(create_app(settings, atelier), raise_server_exceptions=False) as client:
+        yield client
+
+
+def open_account_over_http(client: TestClient, user_id: str, tokens: int = 10) -> None:
+    response = client.post(
+        "/api/admin/accounts",
+        json={"userId": user_id, "tokens": tokens},
+        headers=bearer("root", "admin"),
+    )
+    assert response.status_code == 201, response.text
+
+
+def submit_over_http(client: TestClient, user_id: str, **changes: Any) -> str:
+    response = client.post(
+        "/api/generate", json=generation_body(**changes), headers=bearer(user_id)
+    )
+    assert response.status_code == 201, response.text
+    generation_id: str = response.json()["data"]["_id"]
+    return generation_id

@@ -1,0 +1,59 @@
+"""A generation's life after acceptance: worker claim, complete and fail; the owner's cancel."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from web.auth import user_principal, worker_principal
+from web.presenters import generation_json, worker_generation_json
+from web.requests import atelier_of, body_as, generation_id_from
+from web.responses import success
+from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody
+
+
+async def claim(request: Request) -> Response:
+    """200 with the oldest pending generation, now processing under a lease; 204 when none."""
+    worker_principal(request)
+    body = await body_as(request, ClaimBody)
+    details = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
+    if details is None:
+        return Response(status_code=204)
+    return success(worker_generation_json(details))
+
+
+async def complete(request: Request) -> Response:
+    worker_principal(request)
+    generation_id = generation_id_from(request)
+    body = await body_as(request, CompleteBody)
+    details = await run_in_threadpool(
+        atelier_of(request).complete, generation_id, body.result_images
+    )
+    return success(worker_generation_json(details))
+
+
+async def fail(request: Request) -> Response:
+    worker_principal(request)
+    generation_id = generation_id_from(request)
+    body = await body_as(request, FailBody)
+    details = await run_in_threadpool(atelier_of(request).fail, generation_id, body.reason)
+    return success(worker_generation_json(details))
+
+
+async def cancel(request: Request) -> Response:
+    """The owner's pending generation becomes cancelled; anyone else's is 404."""
+    principal = await user_principal(request)
+    generation_id = generation_id_from(request)
+    await body_as(request, EmptyBody)
+    details = await run_in_threadpool(atelier_of(request).cancel, principal.user_id, generation_id)
+    return success(generation_json(details))
+
+
+routes = [
+    Route("/api/worker/claim", claim, methods=["POST"]),
+    Route("/api/worker/generations/{generation_id}/complete", complete, methods=["POST"]),
+    Route("/api/worker/generations/{generation_id}/fail", fail, methods=["POST"]),
+    Route("/api/generations/{generation_id}/cancel", cancel, methods=["POST"]),
+]
