@@ -1,0 +1,83 @@
+"""The audit as a use case: replay the whole log, then let each observer compare what it follows.
+
+The replay reads the log up to its head as the audit begins. A read model is compared with the
+replay at the position the read model has reached, which may be further on if events arrived
+meanwhile: the observer comparing it asks the session to replay further first (`replay_to`), so
+each comparison is between two states of the same log position. The invariants are then
+reported for everything replayed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from application.audit.reading import BATCH_SIZE, EventDecoder, log_batches
+from application.audit.replay import Replay, ReplayObserver
+from application.audit.report import AuditReport
+from application.base import AtelierBase
+
+
+class AuditSession:
+    """One audit in progress: the replay, and how far along the log it has read."""
+
+    def __init__(
+        self,
+        atelier: AtelierBase,
+        observers: Sequence[ReplayObserver],
+        progress: Callable[[int], None] | None,
+        batch_size: int,
+        read_ahead: bool,
+    ) -> None:
+        self.atelier = atelier
+        self.replay = Replay(
+            EventDecoder(atelier.mapper),
+            hourly_limit=atelier.policy.hourly_limit,
+            queue_capacity=atelier.policy.queue_capacity,
+            observers=observers,
+        )
+        self.position = 0
+        self.progress = progress
+        self.batch_size = batch_size
+        self.read_ahead = read_ahead
+
+    def head(self) -> int:
+        """The newest position in the log now."""
+        return self.atelier.recorder.max_notification_id() or 0
+
+    def replay_to(self, position: int) -> None:
+        """Read and check every event after the current position, up to `position`."""
+        if position <= self.position:
+            return
+        batches = log_batches(
+            self.atelier.recorder, self.position, position, self.batch_size, self.read_ahead
+        )
+        for batch in batches:
+            self.replay.apply_all(batch)
+            self.replay.note_positions(batch[0].id, batch[-1].id)
+            if self.progress is not None:
+                self.progress(batch[-1].id)
+        self.position = position
+
+
+class AuditUseCases(AtelierBase):
+    """`atelier audit` without the command line: a report of every rule the history breaks."""
+
+    def audit(
+        self,
+        observers: Sequence[ReplayObserver] = (),
+        progress: Callable[[int], None] | None = None,
+        batch_size: int = BATCH_SIZE,
+        read_ahead: bool = False,
+    ) -> AuditReport:
+        """Replay every event up to the newest one now, checking the invariants as it goes.
+
+        The limits checked are the current policy's (MAX_REQUESTS_PER_HOUR, QUEUE_MAX_SIZE).
+        `observers` follow the same replay and then compare what they follow (the read
+        models); `progress` is told the position reached after each batch. `read_ahead`
+        fetches the next batch in a thread while the current one is checked.
+        """
+        session = AuditSession(self, observers, progress, batch_size, read_ahead)
+        session.replay_to(session.head())
+        for observer in observers:
+            observer.compare(session)
+        return session.replay.finish()

@@ -1,0 +1,51 @@
+"""The dashboard totals against the replay: generations per status, tokens in each state."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from application.audit import violations as rule
+from application.audit.replay import Replay
+from application.audit.state import END_OF_CODE, STATUSES
+from infrastructure.audit.consistent_read import ViewReader
+from infrastructure.audit.view_check import ViewCheck
+
+
+def replayed_totals(replay: Replay) -> dict[str, int]:
+    """The dashboard's metrics as the replay computes them at its current position."""
+    statuses: Counter[str] = Counter()
+    for life in replay.generations.values():
+        if isinstance(life, int):
+            statuses[END_OF_CODE[life & 15]] += 1
+        elif life.status is not None:
+            statuses[life.status] += 1
+    tokens = replay.tokens
+    return {
+        **{f"generations.{status}": statuses[status] for status in STATUSES},
+        "tokens.granted": tokens.granted,
+        "tokens.reserved": sum(ledger.reserved for ledger in replay.accounts.values()),
+        "tokens.captured": tokens.captured,
+        "tokens.released": tokens.released,
+    }
+
+
+class DashboardCheck(ViewCheck):
+    """Counters need no events of their own: the replay's totals are what they must say."""
+
+    def differences(self, reader: ViewReader, replay: Replay) -> int:
+        held = {
+            row["metric"]: int(row["value"])
+            for row in reader.rows("SELECT metric, value FROM {dashboard_totals}")
+        }
+        expected = replayed_totals(replay)
+        count = 0
+        for metric in sorted(set(held) | set(expected)):
+            theirs, ours = held.get(metric, 0), expected.get(metric, 0)
+            if theirs != ours:
+                count += 1
+                replay.found.add(
+                    rule.PROJECTION_MISMATCH,
+                    f"read model {self.name}",
+                    f"{metric} is {theirs:,}; the replay makes it {ours:,}",
+                )
+        return count

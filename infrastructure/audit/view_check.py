@@ -1,0 +1,92 @@
+"""Comparing one read model with the replay, at the same log position.
+
+The view and the replay must describe the same prefix of the log. The check reads the view's
+position and rows in one transaction; if the view is behind the replay it is caught up first
+(exactly as a runner would), if it is ahead the replay reads on to meet it, and the comparison
+runs once both stand at the same position.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import Any
+
+from application.audit import violations as rule
+from application.audit.replay import Replay, ReplayObserver
+from application.audit.report import Comparison
+from application.audit.state import unpack
+from application.audit.use_cases import AuditSession
+from application.service import Atelier
+from infrastructure.audit.consistent_read import ViewReader, consistent_read
+from infrastructure.projections.catch_up import catch_up
+from infrastructure.projections.view import ProjectionView
+
+MAX_ROUNDS = 20  # a view that moves on every round belongs to a store too busy to audit
+
+
+class ViewCheck(ReplayObserver):
+    """Follows the events a read model is built from, and compares the read model with them."""
+
+    def __init__(self, atelier: Atelier, view: ProjectionView) -> None:
+        self.atelier = atelier
+        self.view = view
+        self.name = view.name
+
+    @abstractmethod
+    def differences(self, reader: ViewReader, replay: Replay) -> int:
+        """Add a violation for each difference between the view and the replay; how many."""
+
+    def compare(self, session: AuditSession) -> None:
+        found = session.replay.found
+        subject = f"read model {self.name}"
+        for _ in range(MAX_ROUNDS):
+            with consistent_read(self.view) as reader:
+                position = reader.position()
+                if position == session.position:
+                    self.following = False
+                    differences = self.differences(reader, session.replay)
+                    self.comparison = Comparison(self.name, position, differences)
+                    return
+            if position < session.position:
+                try:
+                    catch_up(self.atelier, self.view, until=session.position)
+                except Exception as error:  # a projection that cannot apply the log
+                    self._unverified(found, subject, f"cannot apply the log: {error}")
+                    return
+            else:
+                session.replay_to(position)
+        self._unverified(found, subject, "kept moving on; audit again when writes pause")
+
+    def _unverified(self, found: Any, subject: str, why: str) -> None:
+        self.following = False
+        found.add(rule.PROJECTION_UNVERIFIED, subject, f"not compared: {why}")
+        self.comparison = Comparison(self.name, None, 0, why)
+
+
+class MissingCheck(ViewCheck):
+    """A read model the audit has no comparison for: reported, so one gets written."""
+
+    def compare(self, session: AuditSession) -> None:
+        self._unverified(
+            session.replay.found, f"read model {self.name}", "the audit has no check for it"
+        )
+
+    def differences(self, reader: ViewReader, replay: Replay) -> int:
+        return 0
+
+
+def generation_positions(replay: Replay, key: int) -> tuple[int, ...]:
+    """Log positions that show what the replay knows of a generation: its request, its end."""
+    life = replay.generations.get(key)
+    if life is None:
+        return ()
+    if isinstance(life, int):
+        return (unpack(life)[1],)
+    return tuple(position for position in (life.requested, life.ended) if position)
+
+
+def replayed_status(replay: Replay, key: int) -> str | None:
+    life = replay.generations.get(key)
+    if life is None:
+        return None
+    return unpack(life)[0] if isinstance(life, int) else life.status

@@ -1,0 +1,307 @@
+"""`atelier audit` on real stores (SQLite and PostgreSQL): a clean mixed history made by the
+application audits clean with every read model matching; violations written straight into the
+store, bypassing the application, are each named with their log positions; a read model that
+differs from the log is named; the command exits non-zero on any violation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from uuid import uuid4
+
+import pytest
+
+from application import events
+from application.audit import violations as rule
+from application.audit.report import AuditReport
+from application.audit.use_cases import AuditSession
+from application.service import Atelier
+from infrastructure.audit.projections import view_checks
+from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.cli import main
+from infrastructure.projections.catch_up import catch_up
+from infrastructure.settings import Settings
+from tests.audit_support import Story, found
+from tests.conftest import SettingsFactory
+from tests.lifecycle_support import MovableClock, submit, wired_application
+from tests.stores import settings_env
+
+
+def audited(settings: Settings, atelier: Atelier) -> AuditReport:
+    """The audit as `atelier audit` runs it: every invariant, every read model compared."""
+    return atelier.audit(observers=view_checks(settings, atelier))
+
+
+def rules(report: AuditReport) -> set[str]:
+    return set(report.violations.counts)
+
+
+@contextmanager
+def quiet_application(settings: Settings) -> Iterator[Atelier]:
+    """The server's application without its background services: no runner moves the read
+    models, so each test decides where they stand."""
+    atelier = build_application(settings)
+    atelier.clock = MovableClock()
+    try:
+        yield atelier
+    finally:
+        atelier.close()
+
+
+def make_mixed_history(atelier: Atelier, clock: MovableClock) -> None:
+    """Every use case that writes: accounts, grants, submissions and every end state."""
+    atelier.open_account("alice", 20)
+    atelier.open_account("bob", 5)
+    atelier.grant_tokens("alice", 5, "promo", idempotency_key="grant-1")
+    atelier.grant_tokens("alice", 5, "promo", idempotency_key="grant-1")  # replayed: no event
+    done = submit(atelier, "alice", quality="high")
+    failed = submit(atelier, "bob")
+    cancelled = submit(atelier, "alice")
+    expiring = submit(atelier, "bob")
+    assert atelier.claim("worker-1") is not None
+    assert atelier.claim("worker-1") is not None
+    atelier.complete(done, ["https://cdn.example/done.png"])
+    atelier.fail(failed, "model error")
+    atelier.cancel("alice", cancelled)
+    clock.advance(hours=2)
+    report = atelier.sweep()
+    assert report.expired == [expiring]
+    submit(atelier, "alice", quality="ultra")  # still pending
+    atelier.disable_account("bob", "chargeback")
+    atelier.enable_account("bob")
+
+
+def test_a_clean_mixed_history_audits_clean_and_every_read_model_matches(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    clock = MovableClock()
+    with wired_application(settings, clock) as atelier:
+        make_mixed_history(atelier, clock)
+        report = audited(settings, atelier)
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert report.accounts == 2
+    assert report.generation_statuses == {
+        "pending": 1,
+        "processing": 0,
+        "completed": 1,
+        "failed": 1,
+        "cancelled": 1,
+        "expired": 1,
+    }
+    assert report.tokens.as_dict() == {"granted": 30, "reserved": 2, "captured": 2, "released": 3}
+    compared = {c.name: c for c in report.projections}
+    assert set(compared) == {
+        "pending_queue",
+        "rate_limits",
+        "user_generations",
+        "images",
+        "dashboard_totals",
+    }
+    assert all(c.position == report.last_position and not c.differences for c in compared.values())
+
+
+def test_violations_written_straight_into_the_store_are_each_named(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(max_requests_per_hour=3, queue_max_size=2)
+    with quiet_application(settings) as atelier:
+        story = Story(atelier.mapper)
+        story.open("alice", 3)
+        story.open("bob", 10)
+        first = story.submit("alice")
+        story.claim(first)
+        completed, captured = story.complete(first)
+        captured_again = story.forge(
+            events.TOKENS_CAPTURED,
+            story.accounts["alice"],
+            generation_id=str(first.id),
+            amount=1,
+            at=story.clock,
+        )
+        restarted = story.forge(
+            events.GENERATION_STARTED,
+            first,
+            worker_id="w9",
+            lease_expires_at=story.clock,
+            at=story.clock,
+        )
+        bobs = [story.submit("bob", minutes_later=5) for _ in range(4)]  # four in an hour
+        overdraft = story.forge_reservation("alice", uuid4(), amount=5)
+        _, unreserved = story.forge_request("bob")
+        ids = story.write_to(atelier)
+        report = atelier.audit()
+
+    def at(*positions: int) -> tuple[int, ...]:
+        return tuple(ids[p - 1] for p in positions)
+
+    assert found(report, rule.RESOLVED_TWICE) == [at(captured, captured_again)]
+    assert found(report, rule.ILLEGAL_TRANSITION) == [at(completed, restarted)]
+    assert found(report, rule.NEGATIVE_AVAILABLE) == [at(overdraft)]
+    assert found(report, rule.RESERVATION_MISSING) == [at(unreserved)]
+    assert found(report, rule.RESERVATION_ORPHANED) == [at(overdraft)]
+    assert found(report, rule.RATE_LIMIT) == [at(*(story.reserved_at[g.id] for g in bobs))]
+    assert found(report, rule.QUEUE_CAPACITY) == [at(story.requested_at[bobs[2].id])]
+    assert rules(report) == {
+        rule.RESOLVED_TWICE,
+        rule.ILLEGAL_TRANSITION,
+        rule.NEGATIVE_AVAILABLE,
+        rule.RESERVATION_MISSING,
+        rule.RESERVATION_ORPHANED,
+        rule.RATE_LIMIT,
+        rule.QUEUE_CAPACITY,
+        rule.QUEUE_MISMATCH,  # the hand-made request was never queued
+    }
+
+
+def test_a_read_model_that_differs_from_the_log_is_named(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    clock = MovableClock()
+    with quiet_application(settings) as atelier:
+        atelier.clock = clock
+        atelier.open_account("alice", 10)
+        waiting = submit(atelier, "alice")
+        models = build_read_models(settings, atelier)
+        assert models is not None
+        for view in models.views.values():
+            catch_up(atelier, view)
+        tampered = models.view("user_generations")
+        with tampered.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                tampered.sql("UPDATE {user_generations} SET status = ? WHERE generation_id = ?"),
+                ("completed", str(waiting)),
+            )
+        totals = models.view("dashboard_totals")
+        with totals.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                totals.sql("UPDATE {dashboard_totals} SET value = value + 7 WHERE metric = ?"),
+                ("tokens.granted",),
+            )
+        report = audited(settings, atelier)
+    mismatches = [v for v in report.violations.kept if v.rule == rule.PROJECTION_MISMATCH]
+    assert [v.subject for v in mismatches] == [
+        "read model user_generations",
+        "read model dashboard_totals",
+    ]
+    assert "status 'completed'; replay: 'pending'" in mismatches[0].message
+    assert "tokens.granted is 17; the replay makes it 10" in mismatches[1].message
+    assert rules(report) == {rule.PROJECTION_MISMATCH}
+
+
+def test_a_read_model_behind_the_log_is_caught_up_and_one_ahead_is_met_by_the_replay(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        for _ in range(3):
+            submit(atelier, "alice")
+        checks = view_checks(settings, atelier)
+        session = AuditSession(atelier, checks, None, batch_size=2, read_ahead=False)
+        middle = session.head() - 4
+        session.replay_to(middle)
+        submit(atelier, "alice")  # arrives while the audit runs
+        ahead = checks[0]
+        catch_up(atelier, ahead.view)  # this view is now past the replay; the others are at 0
+        assert [check.view.position() for check in checks] == [session.head(), 0, 0, 0, 0]
+        for check in checks:
+            check.compare(session)
+        report = session.replay.finish()
+        head = atelier.recorder.max_notification_id()
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert session.position == head
+    assert [c.position for c in report.projections] == [head] * len(checks)
+
+
+def test_atelier_audit_exits_one_and_names_the_violation(
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    settings = make_settings()
+    for name, value in settings_env(settings).items():
+        monkeypatch.setenv(name, value)
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+    assert main(["audit"]) == 0
+    assert "No violations" in capsys.readouterr().out
+
+    with quiet_application(settings) as atelier:
+        story = Story(atelier.mapper)
+        story.open("mallory", 0)
+        story.forge_reservation("mallory", uuid4(), amount=3)
+        story.write_to(atelier)
+    assert main(["audit", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["clean"] is False
+    assert document["violationsByRule"] == {
+        rule.NEGATIVE_AVAILABLE: 1,
+        rule.RESERVATION_ORPHANED: 1,
+    }
+    assert document["accounts"] == 2
+    assert document["tokens"]["reserved"] == 4
+
+
+def test_time_passing_alone_breaks_nothing(make_settings: SettingsFactory) -> None:
+    """Expired acceptances leave the rolling hour by event time, never by the audit's clock."""
+    settings = make_settings(max_requests_per_hour=2)
+    clock = MovableClock()
+    with wired_application(settings, clock) as atelier:
+        atelier.open_account("alice", 10)
+        for _ in range(2):
+            submit(atelier, "alice")
+        clock.advance(hours=1, seconds=1)
+        for _ in range(2):
+            submit(atelier, "alice")
+        clock.advance(days=3)
+        report = audited(settings, atelier)
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert report.generations == 4
+
+
+@pytest.mark.parametrize(
+    ("view_name", "statement", "names"),
+    [
+        (
+            "pending_queue",
+            "DELETE FROM {pending_queue} WHERE generation_id = ?",
+            "missing a generation the replay has waiting or running",
+        ),
+        (
+            "rate_limits",
+            "UPDATE {rate_limit_acceptances} SET accepted_at = accepted_at + 1 "
+            "WHERE generation_id = ?",
+            "1 acceptances of its last hour missing, 1 that should not be there",
+        ),
+        (
+            "images",
+            "UPDATE {files} SET url = 'https://res.cloudinary.com/demo/image/upload/x.jpg' "
+            "WHERE generation_id = ?",
+            "differ from its ImageLinked events",
+        ),
+    ],
+)
+def test_each_read_model_is_compared_with_the_replay(
+    make_settings: SettingsFactory, view_name: str, statement: str, names: str
+) -> None:
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        waiting = submit(atelier, "alice")
+        models = build_read_models(settings, atelier)
+        assert models is not None
+        view = models.view(view_name)
+        catch_up(atelier, view)
+        with view.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(view.sql(statement), (str(waiting),))
+        report = audited(settings, atelier)
+    (mismatch,) = report.violations.kept
+    assert (mismatch.rule, mismatch.subject) == (
+        rule.PROJECTION_MISMATCH,
+        f"read model {view_name}",
+    )
+    assert names in mismatch.message
+    differing = [c.name for c in report.projections if c.differences]
+    assert differing == [view_name]
