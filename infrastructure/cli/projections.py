@@ -1,0 +1,104 @@
+"""`atelier projections run|rebuild [NAME]|status`: operate the read models outside the server.
+
+`run` feeds every view until stopped, so server processes can leave projection work to it
+(PROJECTIONS_IN_PROCESS=false). `rebuild` drops a view's rows and position and replays the log
+into it from the first event, with a progress bar on a terminal. `status` prints how far each
+view has got. All three are safe while servers and other runners are working: the tracking
+compare-and-set keeps every event applied exactly once (docs/projections.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from types import FrameType
+
+from tqdm import tqdm
+
+from application.service import Atelier
+from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE, catch_up
+from infrastructure.projections.read_models import PROJECTIONS, ReadModels
+from infrastructure.projections.view import ProjectionView
+from infrastructure.settings import Settings, load_settings
+
+NAMES = [projection.name for projection in PROJECTIONS]
+
+
+def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subcommands.add_parser("projections", help="run, rebuild or inspect the read models")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("run", help="keep every view caught up until stopped (Ctrl-C, SIGTERM)")
+    rebuild = actions.add_parser("rebuild", help="replay the log into a view (default: all)")
+    rebuild.add_argument("name", nargs="?", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
+    rebuild.add_argument(
+        "--batch-size",
+        type=int,
+        default=REBUILD_BATCH_SIZE,
+        help=f"events per transaction (default {REBUILD_BATCH_SIZE})",
+    )
+    actions.add_parser("status", help="each view's position and lag behind the event log")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    atelier = build_application(settings)
+    try:
+        models = build_read_models(settings, atelier)
+        if models is None:
+            print("atelier projections: the views need SQLite or PostgreSQL", file=sys.stderr)
+            return 1
+        if args.action == "run":
+            run_until_stopped(settings, models)
+        elif args.action == "rebuild":
+            names = [args.name] if args.name else NAMES
+            rebuild(atelier, [models.view(name) for name in names], args.batch_size)
+        else:
+            print_status(models)
+    finally:
+        atelier.close()
+    return 0
+
+
+def run_until_stopped(settings: Settings, models: ReadModels) -> None:
+    stopping = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    runner = models.runner(settings.projections_batch_size, settings.projections_poll_seconds)
+    runner.start()
+    print_status(models)
+    while not stopping.wait(1.0):
+        pass
+    runner.stop()
+    print_status(models)
+
+
+def rebuild(atelier: Atelier, views: list[ProjectionView], batch_size: int) -> None:
+    """Reset each view, then replay the log up to its head as of the start, batch by batch."""
+    for view in views:
+        view.reset()
+        head = atelier.recorder.max_notification_id() or 0
+        with tqdm(
+            total=head, desc=view.name, unit="pos", unit_scale=True, disable=not sys.stderr.isatty()
+        ) as bar:
+
+            def advance(applied: int, position: int) -> None:
+                bar.update(position - bar.n)
+
+            applied = catch_up(atelier, view, batch_size, until=head, on_batch=advance)
+        print(f"{view.name}: rebuilt from {applied} events, position {view.position()}")
+
+
+def print_status(models: ReadModels) -> None:
+    statuses = models.status()
+    print(f"{'projection':<20} {'position':>12} {'lag':>12}")
+    for status in statuses:
+        print(f"{status.name:<20} {status.position:>12} {status.lag:>12}")
+    print(f"{'log head':<20} {models.freshness.head():>12}")

@@ -1,0 +1,129 @@
+"""Dashboard totals: generations by status, and tokens granted, reserved, captured, released.
+
+Counters only. Each event moves them by an amount its own type and payload decide (a
+generation can only fail from processing, be cancelled or expire from pending, ...), so the
+projection never reads, and a batch's increments are summed per counter and written once.
+`tokens.granted` includes opening grants; `tokens.reserved` is what is reserved now (reserved
+minus captured minus released).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from domain.accounts import TokenAccount
+from domain.generations import (
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    Generation,
+)
+from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.writes import Writes
+
+STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
+TOKEN_FIGURES = ("granted", "reserved", "captured", "released")
+ADD = (
+    "INSERT INTO {dashboard_totals} AS totals (metric, value) VALUES (?, ?) "
+    "ON CONFLICT (metric) DO UPDATE SET value = totals.value + excluded.value"
+)
+
+# A generation event moves one generation from a status (None: it is new) to another.
+TRANSITIONS: dict[str, tuple[str | None, str]] = {
+    "GenerationRequested": (None, PENDING),
+    "GenerationStarted": (PENDING, PROCESSING),
+    "GenerationCompleted": (PROCESSING, COMPLETED),
+    "GenerationFailed": (PROCESSING, FAILED),
+    "GenerationCancelled": (PENDING, CANCELLED),
+    "GenerationExpired": (PENDING, EXPIRED),
+}
+
+
+def generation_metric(status: str) -> str:
+    return f"generations.{status}"
+
+
+def token_metric(figure: str) -> str:
+    return f"tokens.{figure}"
+
+
+class DashboardProjection(Projection):
+    name = "dashboard_totals"
+    tables = {"dashboard_totals": ("metric",)}
+    schema = (
+        "CREATE TABLE IF NOT EXISTS {dashboard_totals} ("
+        "metric TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    )
+
+    def event_handlers(self) -> Mapping[str, Handler]:
+        handlers: dict[str, Handler] = {
+            event_topic(TokenAccount, "AccountOpened"): self._opened,
+            event_topic(TokenAccount, "TokensGranted"): self._granted,
+            event_topic(TokenAccount, "TokensReserved"): self._reserved,
+            event_topic(TokenAccount, "TokensCaptured"): self._captured,
+            event_topic(TokenAccount, "TokensReleased"): self._released,
+        }
+        for name, (before, after) in TRANSITIONS.items():
+            handlers[event_topic(Generation, name)] = self._transition(before, after)
+        return handlers
+
+    @staticmethod
+    def _add(writes: Writes, metric: str, amount: int) -> None:
+        writes.add_to(ADD, (metric,), amount)
+
+    def _opened(self, event: Any, position: int, writes: Writes) -> None:
+        self._add(writes, token_metric("granted"), event.tokens)
+
+    def _granted(self, event: Any, position: int, writes: Writes) -> None:
+        self._add(writes, token_metric("granted"), event.amount)
+
+    def _reserved(self, event: Any, position: int, writes: Writes) -> None:
+        self._add(writes, token_metric("reserved"), event.amount)
+
+    def _captured(self, event: Any, position: int, writes: Writes) -> None:
+        self._add(writes, token_metric("reserved"), -event.amount)
+        self._add(writes, token_metric("captured"), event.amount)
+
+    def _released(self, event: Any, position: int, writes: Writes) -> None:
+        self._add(writes, token_metric("reserved"), -event.amount)
+        self._add(writes, token_metric("released"), event.amount)
+
+    def _transition(self, before: str | None, after: str) -> Handler:
+        def handle(event: Any, position: int, writes: Writes) -> None:
+            if before is not None:
+                self._add(writes, generation_metric(before), -1)
+            self._add(writes, generation_metric(after), 1)
+
+        return handle
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The dashboard's figures: generations per status, tokens per figure."""
+
+    generations: dict[str, int]
+    tokens: dict[str, int]
+
+
+class Dashboard:
+    def __init__(self, view: ProjectionView, freshness: Freshness) -> None:
+        self.view = view
+        self.freshness = freshness
+
+    def totals(self) -> Totals:
+        self.freshness.wait(self.view)
+        values = {
+            row["metric"]: row["value"]
+            for row in self.view.fetch("SELECT metric, value FROM {dashboard_totals}")
+        }
+        return Totals(
+            generations={s: values.get(generation_metric(s), 0) for s in STATUSES},
+            tokens={f: values.get(token_metric(f), 0) for f in TOKEN_FIGURES},
+        )

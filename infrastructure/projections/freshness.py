@@ -1,0 +1,45 @@
+"""Read-your-writes: wait, within a bound, for views to reach the log's head before reading.
+
+A read that follows the caller's own write must see it. The write is in the log by the time the
+read starts, so the read notes the log's head and waits until each view it uses has applied
+every event up to it. Runners advance a view's position to the head even when no event since
+concerned it, so the wait never hangs on an event the view does not follow. When the bound
+passes (no runner, or a long backlog), the read answers with what the view has.
+"""
+
+from __future__ import annotations
+
+import time
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from infrastructure.projections.view import ProjectionView
+
+FIRST_POLL_SECONDS = 0.002
+MAX_POLL_SECONDS = 0.02
+
+
+class Freshness:
+    """Waits for views to catch up with the application's log, for at most `timeout` seconds."""
+
+    def __init__(self, recorder: ApplicationRecorder, timeout: float) -> None:
+        self.recorder = recorder
+        self.timeout = timeout
+
+    def head(self) -> int:
+        """The position of the newest event in the log (0 when it is empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def wait(self, *views: ProjectionView) -> bool:
+        """True once every view has reached the head as of this call; False on timeout."""
+        head = self.head()
+        deadline = time.monotonic() + self.timeout
+        delay = FIRST_POLL_SECONDS
+        behind = list(views)
+        while True:
+            behind = [view for view in behind if view.position() < head]
+            remaining = deadline - time.monotonic()
+            if not behind or remaining <= 0:
+                return not behind
+            time.sleep(min(delay, remaining))
+            delay = min(delay * 2, MAX_POLL_SECONDS)

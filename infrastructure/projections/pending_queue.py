@@ -1,0 +1,155 @@
+"""The pending queue: generations waiting for a worker or being worked on, in FIFO order.
+
+One row per generation from its GenerationRequested until it ends; the row's `seq` is the log
+position of GenerationRequested, which is acceptance order (the queue aggregate serialises
+admissions, and the log records commits in order). It answers the queue's depth, its
+processing count and oldest pending time, a generation's live queue position, and the
+candidates worker claims and the sweeper act on (the PendingGenerations port).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.generations import PENDING, PROCESSING, Generation
+from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.sql import from_micros, micros
+from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.writes import Writes
+
+TABLE = "pending_queue"
+
+
+class PendingQueueProjection(Projection):
+    name = "pending_queue"
+    tables = {TABLE: ("generation_id",)}
+    schema = (
+        "CREATE TABLE IF NOT EXISTS {pending_queue} ("
+        "generation_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, seq BIGINT NOT NULL, "
+        "status TEXT NOT NULL, requested_at BIGINT NOT NULL, lease_expires_at BIGINT)",
+        "CREATE INDEX IF NOT EXISTS pending_queue_by_status ON {pending_queue} (status, seq)",
+    )
+
+    def event_handlers(self) -> Mapping[str, Handler]:
+        ended = ("GenerationCompleted", "GenerationFailed", "GenerationCancelled")
+        return {
+            event_topic(Generation, "GenerationRequested"): self._requested,
+            event_topic(Generation, "GenerationStarted"): self._started,
+            **{event_topic(Generation, name): self._ended for name in ended},
+            event_topic(Generation, "GenerationExpired"): self._ended,
+        }
+
+    def _requested(self, event: Any, position: int, writes: Writes) -> None:
+        row = {
+            "generation_id": str(event.originator_id),
+            "user_id": event.user_id,
+            "seq": position,
+            "status": PENDING,
+            "requested_at": micros(event.requested_at),
+            "lease_expires_at": None,
+        }
+        writes.insert(TABLE, row)
+
+    def _started(self, event: Any, position: int, writes: Writes) -> None:
+        changes = {"status": PROCESSING, "lease_expires_at": micros(event.lease_expires_at)}
+        writes.update(TABLE, (str(event.originator_id),), changes)
+
+    def _ended(self, event: Any, position: int, writes: Writes) -> None:
+        writes.delete(TABLE, (str(event.originator_id),))
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """GET /api/queue: how many wait, how many may, how many run, since when the oldest waits."""
+
+    depth: int
+    capacity: int
+    processing: int
+    oldest_pending_at: datetime | None
+
+
+class PendingQueue:
+    """Questions about the queue, each answered after waiting for the view to catch up.
+
+    Implements the application's QueuePositions and PendingGenerations ports.
+    """
+
+    def __init__(self, view: ProjectionView, freshness: Freshness, capacity: int) -> None:
+        self.view = view
+        self.freshness = freshness
+        self.capacity = capacity
+
+    def status(self) -> QueueStatus:
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT status, COUNT(*) AS n, MIN(requested_at) AS oldest "
+            "FROM {pending_queue} GROUP BY status"
+        )
+        by_status = {row["status"]: row for row in rows}
+        pending = by_status.get(PENDING)
+        processing = by_status.get(PROCESSING)
+        return QueueStatus(
+            depth=pending["n"] if pending else 0,
+            capacity=self.capacity,
+            processing=processing["n"] if processing else 0,
+            oldest_pending_at=from_micros(pending["oldest"]) if pending else None,
+        )
+
+    def position_of(self, generation_id: UUID) -> int | None:
+        """1-based FIFO position among pending generations, or None if it is not pending."""
+        return self.positions_of([generation_id]).get(generation_id)
+
+    def positions_of(self, generation_ids: Iterable[UUID]) -> dict[UUID, int]:
+        """The FIFO positions of those of `generation_ids` that are pending."""
+        ids = [str(generation_id) for generation_id in generation_ids]
+        if not ids:
+            return {}
+        self.freshness.wait(self.view)
+        marks = ", ".join("?" * len(ids))  # placeholders only: the ids are parameters
+        query = (
+            "SELECT me.generation_id AS id, COUNT(*) AS n "  # noqa: S608
+            "FROM {pending_queue} me JOIN {pending_queue} ahead "
+            "ON ahead.status = 'pending' AND ahead.seq <= me.seq "
+            f"WHERE me.status = 'pending' AND me.generation_id IN ({marks}) "
+            "GROUP BY me.generation_id"
+        )
+        rows = self.view.fetch(query, *ids)
+        return {UUID(row["id"]): row["n"] for row in rows}
+
+    def oldest_pending(self, limit: int) -> list[UUID]:
+        """Up to `limit` pending generations, oldest acceptance first."""
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT generation_id FROM {pending_queue} WHERE status = 'pending' "
+            "ORDER BY seq LIMIT ?",
+            limit,
+        )
+        return [UUID(row["generation_id"]) for row in rows]
+
+    def expired_leases(self, now: datetime, limit: int) -> list[UUID]:
+        """Processing generations whose lease ended at or before `now`, soonest ended first."""
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT generation_id FROM {pending_queue} "
+            "WHERE status = 'processing' AND lease_expires_at <= ? "
+            "ORDER BY lease_expires_at, seq LIMIT ?",
+            micros(now),
+            limit,
+        )
+        return [UUID(row["generation_id"]) for row in rows]
+
+    def pending_requested_before(self, cutoff: datetime, limit: int) -> list[UUID]:
+        """Pending generations requested at or before `cutoff`, oldest acceptance first."""
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT generation_id FROM {pending_queue} "
+            "WHERE status = 'pending' AND requested_at <= ? ORDER BY seq LIMIT ?",
+            micros(cutoff),
+            limit,
+        )
+        return [UUID(row["generation_id"]) for row in rows]

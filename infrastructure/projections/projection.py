@@ -1,0 +1,57 @@
+"""A projection: a named read model, the events it follows, and the rows each event writes."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
+
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from infrastructure.projections.writes import Writes
+
+# Handlers take the decoded domain event, its position in the application log, and the batch.
+# Events are typed Any: their classes are made by the @event decorator, which mypy cannot see.
+Handler = Callable[[Any, int, Writes], None]
+
+
+def event_topic(aggregate: type[Aggregate], event_name: str) -> str:
+    """The stored topic of an aggregate's event class, checked to exist when imported."""
+    event_class: type[Any] = getattr(aggregate, event_name)
+    return get_topic(event_class)
+
+
+class Projection(ABC):
+    """What a view is, independent of the store it lives in.
+
+    `tables` are the view's tables (cleared by a rebuild), each with its key columns (how
+    `Writes` folds a batch's changes per row); `schema` the statements that create them,
+    written with `{table}` names and `?` placeholders (see sql.Dialect). `handlers` maps
+    each followed event topic to what it writes; the topics double as the filter the runner
+    passes to `select_notifications`, so events nobody handles are never read.
+    """
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, tuple[str, ...]]]
+    schema: ClassVar[tuple[str, ...]]
+
+    def __init__(self) -> None:
+        self.handlers: Mapping[str, Handler] = self.event_handlers()
+        self.topics: tuple[str, ...] = tuple(self.handlers)
+
+    @abstractmethod
+    def event_handlers(self) -> Mapping[str, Handler]:
+        """Each followed event's topic, and the method that turns it into writes."""
+
+    def writes_for(self, events: Iterable[tuple[str, Any, int]]) -> Writes:
+        """The writes of a batch of (topic, event, position), in log order."""
+        writes = Writes(self.tables)
+        handlers = self.handlers
+        for topic, event, position in events:
+            handlers[topic](event, position, writes)
+        self.finish(writes)
+        return writes
+
+    def finish(self, writes: Writes) -> None:  # noqa: B027 - an optional hook
+        """Called once a batch's events are handled: write what was folded in `writes.folding`."""

@@ -1,0 +1,98 @@
+"""Rate-limit windows: each user's accepted generations in the rolling hour.
+
+One row per acceptance (TokensReserved) while it can still count. Rows that left the window as
+of the user's newest acceptance are dropped when that acceptance is applied, exactly as the
+account aggregate prunes its own list, so the view stays small and a rebuild equals the
+incremental build (pruning follows event time, never the clock; a batch folds its
+acceptances per account to the same result in two statements). GET /api/account keeps
+computing its figures from the aggregate; this view answers the same question for dashboards
+and cross-user queries, and the tests hold the two to agreement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from application.views import RateLimitStatus
+from domain.accounts import RATE_WINDOW, TokenAccount
+from domain.identifiers import account_id
+from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.sql import from_micros_or_none, micros, micros_in
+from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.writes import Writes
+
+PRUNE = "DELETE FROM {rate_limit_acceptances} WHERE account_id = ? AND accepted_at <= ?"
+ACCEPTED = "accepted"  # the batch's acceptances per account, while it is folded
+ACCEPT = (
+    "INSERT INTO {rate_limit_acceptances} (account_id, generation_id, accepted_at) VALUES (?, ?, ?)"
+)
+
+
+class RateLimitProjection(Projection):
+    name = "rate_limits"
+    tables = {"rate_limit_acceptances": ("account_id", "generation_id")}
+    schema = (
+        "CREATE TABLE IF NOT EXISTS {rate_limit_acceptances} ("
+        "account_id TEXT NOT NULL, generation_id TEXT NOT NULL, accepted_at BIGINT NOT NULL, "
+        "PRIMARY KEY (account_id, generation_id))",
+        "CREATE INDEX IF NOT EXISTS rate_limit_acceptances_by_time "
+        "ON {rate_limit_acceptances} (account_id, accepted_at)",
+    )
+
+    def event_handlers(self) -> Mapping[str, Handler]:
+        return {event_topic(TokenAccount, "TokensReserved"): self._reserved}
+
+    def _reserved(self, event: Any, position: int, writes: Writes) -> None:
+        accepted: dict[str, list[tuple[str, int]]] = writes.folding.setdefault(ACCEPTED, {})
+        account = accepted.setdefault(str(event.originator_id), [])
+        account.append((event.generation_id, micros(event.at)))
+
+    def finish(self, writes: Writes) -> None:
+        """Each account's acceptances of the batch, pruned as one by one would have pruned.
+
+        Applying them one by one, each acceptance at `a` drops every row accepted at or before
+        `a - 1h`. So rows from earlier batches go if at or before the latest such cutoff of the
+        batch, and an acceptance of the batch survives only if no later one's cutoff reaches
+        it (clocks of different processes need not agree, so times may not be in order).
+        """
+        window = micros_in(RATE_WINDOW)
+        accepted: dict[str, list[tuple[str, int]]] = writes.folding.get(ACCEPTED, {})
+        for account, acceptances in accepted.items():
+            writes.add(PRUNE, account, max(at for _, at in acceptances) - window)
+        for account, acceptances in accepted.items():
+            latest_after: int | None = None  # the latest acceptance after the one looked at
+            survivors = []
+            for generation_id, at in reversed(acceptances):
+                if latest_after is None or at > latest_after - window:
+                    survivors.append((generation_id, at))
+                latest_after = at if latest_after is None else max(latest_after, at)
+            for generation_id, at in reversed(survivors):
+                writes.add(ACCEPT, account, generation_id, at)
+
+
+class RateLimitWindows:
+    """A user's rolling-hour window, as the account aggregate would report it at `now`."""
+
+    def __init__(self, view: ProjectionView, freshness: Freshness, limit: int | None) -> None:
+        self.view = view
+        self.freshness = freshness
+        self.limit = limit  # None: rate limiting is off
+
+    def window(self, user_id: str, now: datetime) -> RateLimitStatus:
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT COUNT(*) AS used, MIN(accepted_at) AS oldest FROM {rate_limit_acceptances} "
+            "WHERE account_id = ? AND accepted_at > ?",
+            str(account_id(user_id)),
+            micros(now - RATE_WINDOW),
+        )
+        oldest = from_micros_or_none(rows[0]["oldest"])
+        return RateLimitStatus(
+            limit=self.limit,
+            used=rows[0]["used"],
+            resets_at=None if oldest is None else oldest + RATE_WINDOW,
+            now=now,
+        )

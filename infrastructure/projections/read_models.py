@@ -1,0 +1,117 @@
+"""Every projection of the Atelier log, on the application's own database, and their queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from application.service import Atelier
+from infrastructure.projections.catch_up import DEFAULT_BATCH_SIZE
+from infrastructure.projections.dashboard import Dashboard, DashboardProjection
+from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.images import Images, ImagesProjection
+from infrastructure.projections.pending_queue import PendingQueue, PendingQueueProjection
+from infrastructure.projections.postgres_view import PostgresProjectionView
+from infrastructure.projections.projection import Projection
+from infrastructure.projections.rate_limits import RateLimitProjection, RateLimitWindows
+from infrastructure.projections.runner import BatchObserver, Leadership, ProjectionRunner
+from infrastructure.projections.sqlite_view import SQLiteProjectionView
+from infrastructure.projections.user_generations import (
+    UserGenerations,
+    UserGenerationsProjection,
+)
+from infrastructure.projections.view import ProjectionView
+
+PROJECTIONS: tuple[type[Projection], ...] = (
+    PendingQueueProjection,
+    RateLimitProjection,
+    UserGenerationsProjection,
+    ImagesProjection,
+    DashboardProjection,
+)
+DEFAULT_POLL_SECONDS = 0.02
+
+
+class UnsupportedStore(Exception):
+    """The views are SQL tables beside the events: they need SQLite or PostgreSQL."""
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """How far one view has got: its position in the log and how many positions it lags."""
+
+    name: str
+    position: int
+    lag: int
+
+
+def view_on(atelier: Atelier, projection: Projection) -> ProjectionView:
+    """The projection's view in the same database (and schema) as the application's events."""
+    recorder = atelier.recorder
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteProjectionView(recorder.datastore, projection, atelier.name)
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresProjectionView(recorder.datastore, projection, atelier.name)
+    raise UnsupportedStore(f"Projections need SQLite or PostgreSQL, not {type(recorder).__name__}")
+
+
+class ReadModels:
+    """The views, the queries the routes and ports ask of them, and a runner to feed them.
+
+    Building one is cheap: the views share the application's datastore (no new connections).
+    Every query waits up to `wait_seconds` for its views to reach the log's head first.
+    """
+
+    def __init__(self, atelier: Atelier, wait_seconds: float) -> None:
+        self.atelier = atelier
+        self.views = {cls.name: view_on(atelier, cls()) for cls in PROJECTIONS}
+        self.freshness = Freshness(atelier.recorder, wait_seconds)
+        policy = atelier.policy
+        self.pending_queue = PendingQueue(
+            self.views[PendingQueueProjection.name], self.freshness, policy.queue_capacity
+        )
+        self.rate_limits = RateLimitWindows(
+            self.views[RateLimitProjection.name], self.freshness, policy.hourly_limit
+        )
+        self.images = Images(self.views[ImagesProjection.name], self.freshness)
+        self.generations = UserGenerations(
+            self.views[UserGenerationsProjection.name],
+            self.freshness,
+            self.images,
+            self.pending_queue,
+        )
+        self.dashboard = Dashboard(self.views[DashboardProjection.name], self.freshness)
+
+    def create_tables(self) -> None:
+        for view in self.views.values():
+            view.create_table()
+
+    def view(self, name: str) -> ProjectionView:
+        """The view of the projection called `name` (KeyError if there is none)."""
+        return self.views[name]
+
+    def status(self) -> list[ProjectionStatus]:
+        """Each view's position and lag behind the log's head, as of now."""
+        head = self.freshness.head()
+        return [
+            ProjectionStatus(name, position, max(0, head - position))
+            for name, position in ((name, view.position()) for name, view in self.views.items())
+        ]
+
+    def runner(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        poll_interval: float = DEFAULT_POLL_SECONDS,
+        observer: BatchObserver | None = None,
+        leadership: Leadership | None = None,
+    ) -> ProjectionRunner:
+        return ProjectionRunner(
+            self.atelier,
+            list(self.views.values()),
+            batch_size,
+            poll_interval,
+            observer,
+            leadership,
+        )

@@ -1,0 +1,228 @@
+"""User generations: each user's generations with their status and timestamps, newest first.
+
+One row per generation, carrying what GET /api/generations/{id} shows except the images (read
+from the images view) and the queue position (read from the pending queue), so the list route
+answers from read models alone. Rows are ordered by `seq`, the log position of the
+generation's GenerationRequested: unique, and larger for every later acceptance, which is what
+makes the list's cursor stable while new generations arrive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from domain.generations import (
+    CANCELLED,
+    COMPLETED,
+    EXPIRED,
+    FAILED,
+    PENDING,
+    PROCESSING,
+    Generation,
+)
+from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.images import Images
+from infrastructure.projections.pending_queue import PendingQueue
+from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.sql import from_micros, from_micros_or_none, micros
+from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.writes import Writes
+
+COLUMNS = (
+    "generation_id, user_id, seq, status, product_images, model_images, style, aspect_ratio, "
+    "quality, model, custom_prompt, parameters, prompt, token_cost, created_at, updated_at, "
+    "started_at, completed_at, result_images, error"
+)
+TABLE = "user_generations"
+
+
+class UserGenerationsProjection(Projection):
+    name = "user_generations"
+    tables = {TABLE: ("generation_id",)}
+    schema = (
+        "CREATE TABLE IF NOT EXISTS {user_generations} ("
+        "generation_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, seq BIGINT NOT NULL, "
+        "status TEXT NOT NULL, product_images TEXT NOT NULL, model_images TEXT NOT NULL, "
+        "style TEXT NOT NULL, aspect_ratio TEXT NOT NULL, quality TEXT NOT NULL, "
+        "model TEXT NOT NULL, custom_prompt TEXT, parameters TEXT NOT NULL, "
+        "prompt TEXT NOT NULL, token_cost INTEGER NOT NULL, created_at BIGINT NOT NULL, "
+        "updated_at BIGINT NOT NULL, started_at BIGINT, completed_at BIGINT, "
+        "result_images TEXT NOT NULL, error TEXT)",
+        "CREATE INDEX IF NOT EXISTS user_generations_by_user ON {user_generations} (user_id, seq)",
+        "CREATE INDEX IF NOT EXISTS user_generations_by_user_status "
+        "ON {user_generations} (user_id, status, seq)",
+    )
+
+    def event_handlers(self) -> Mapping[str, Handler]:
+        return {
+            event_topic(Generation, "GenerationRequested"): self._requested,
+            event_topic(Generation, "GenerationStarted"): self._started,
+            event_topic(Generation, "GenerationCompleted"): self._completed,
+            event_topic(Generation, "GenerationFailed"): self._failed,
+            event_topic(Generation, "GenerationCancelled"): self._cancelled,
+            event_topic(Generation, "GenerationExpired"): self._expired,
+        }
+
+    def _requested(self, event: Any, position: int, writes: Writes) -> None:
+        at = micros(event.requested_at)
+        row = {
+            "generation_id": str(event.originator_id),
+            "user_id": event.user_id,
+            "seq": position,
+            "status": PENDING,
+            "product_images": json.dumps(event.product_images),
+            "model_images": json.dumps(event.model_images),
+            "style": event.style,
+            "aspect_ratio": event.aspect_ratio,
+            "quality": event.quality,
+            "model": event.model,
+            "custom_prompt": event.custom_prompt,
+            "parameters": json.dumps(event.parameters),
+            "prompt": event.prompt,
+            "token_cost": event.token_cost,
+            "created_at": at,
+            "updated_at": at,
+            "started_at": None,
+            "completed_at": None,
+            "result_images": "[]",
+            "error": None,
+        }
+        writes.insert(TABLE, row)
+
+    @staticmethod
+    def _change(writes: Writes, event: Any, status: str, **columns: Any) -> None:
+        changes = {"status": status, **columns, "updated_at": micros(event.at)}
+        writes.update(TABLE, (str(event.originator_id),), changes)
+
+    def _started(self, event: Any, position: int, writes: Writes) -> None:
+        self._change(writes, event, PROCESSING, started_at=micros(event.at))
+
+    def _completed(self, event: Any, position: int, writes: Writes) -> None:
+        results = json.dumps(event.result_images)
+        self._change(writes, event, COMPLETED, result_images=results, completed_at=micros(event.at))
+
+    def _failed(self, event: Any, position: int, writes: Writes) -> None:
+        self._change(writes, event, FAILED, error=event.reason, completed_at=micros(event.at))
+
+    def _cancelled(self, event: Any, position: int, writes: Writes) -> None:
+        self._change(writes, event, CANCELLED, completed_at=micros(event.at))
+
+    def _expired(self, event: Any, position: int, writes: Writes) -> None:
+        self._change(writes, event, EXPIRED, completed_at=micros(event.at))
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """A generation as the list route shows it: every field of GET /api/generations/{id}."""
+
+    generation_id: UUID
+    user_id: str
+    status: str
+    product_images: list[str]
+    model_images: list[str]
+    images: list[dict[str, Any]]
+    style: str
+    aspect_ratio: str
+    quality: str
+    model: str
+    custom_prompt: str | None
+    parameters: dict[str, Any]
+    prompt: str
+    token_cost: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    result_images: list[str]
+    error: str | None
+    queue_position: int | None  # while pending
+    seq: int  # its place in the list: what a cursor points after
+
+
+@dataclass(frozen=True)
+class GenerationPage:
+    """One page of a user's generations; `next_before` continues the list, None at its end."""
+
+    items: list[GenerationRecord]
+    next_before: int | None
+
+
+class UserGenerations:
+    """A user's generations, newest first, one page at a time."""
+
+    def __init__(
+        self, view: ProjectionView, freshness: Freshness, images: Images, queue: PendingQueue
+    ) -> None:
+        self.view = view
+        self.freshness = freshness
+        self.images = images
+        self.queue = queue
+
+    def page(
+        self, user_id: str, status: str | None, limit: int, before: int | None
+    ) -> GenerationPage:
+        """Up to `limit` of the user's generations (with `status`, if given) accepted before
+        the one at `before`, newest first.
+
+        Keyset pagination on `seq`: a generation accepted after the first page was read has a
+        larger seq than every cursor handed out, so it never shifts a later page (nothing is
+        repeated or skipped); it shows up on a new first page.
+        """
+        self.freshness.wait(self.view)
+        conditions: list[str] = ["user_id = ?"]
+        params: list[Any] = [user_id]
+        if status is not None:
+            conditions.append("status = ?")
+            params.append(status)
+        if before is not None:
+            conditions.append("seq < ?")
+            params.append(before)
+        query = (
+            f"SELECT {COLUMNS} FROM {{user_generations}} "  # noqa: S608 - constants only
+            f"WHERE {' AND '.join(conditions)} ORDER BY seq DESC LIMIT ?"
+        )
+        rows = self.view.fetch(query, *params, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        ids = [UUID(row["generation_id"]) for row in rows]
+        images = self.images.of(ids)
+        pending = [UUID(row["generation_id"]) for row in rows if row["status"] == PENDING]
+        positions = self.queue.positions_of(pending)
+        items = [
+            record_of(row, images[i], positions.get(i)) for row, i in zip(rows, ids, strict=True)
+        ]
+        return GenerationPage(items, items[-1].seq if more else None)
+
+
+def record_of(
+    row: dict[str, Any], images: list[dict[str, Any]], queue_position: int | None
+) -> GenerationRecord:
+    return GenerationRecord(
+        generation_id=UUID(row["generation_id"]),
+        user_id=row["user_id"],
+        status=row["status"],
+        product_images=json.loads(row["product_images"]),
+        model_images=json.loads(row["model_images"]),
+        images=images,
+        style=row["style"],
+        aspect_ratio=row["aspect_ratio"],
+        quality=row["quality"],
+        model=row["model"],
+        custom_prompt=row["custom_prompt"],
+        parameters=json.loads(row["parameters"]),
+        prompt=row["prompt"],
+        token_cost=row["token_cost"],
+        created_at=from_micros(row["created_at"]),
+        updated_at=from_micros(row["updated_at"]),
+        started_at=from_micros_or_none(row["started_at"]),
+        completed_at=from_micros_or_none(row["completed_at"]),
+        result_images=json.loads(row["result_images"]),
+        error=row["error"],
+        queue_position=queue_position,
+        seq=row["seq"],
+    )

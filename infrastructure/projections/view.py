@@ -1,0 +1,166 @@
+"""A projection's view: its tables and its tracking position, in the event store's database.
+
+The store-specific classes (sqlite_view, postgres_view) subclass the library's tracking
+recorders, add the view's tables to their create statements, and provide a transaction; the
+rules shared by both stores live here.
+
+Exactly once, with batches. The library's tracking upsert only refuses a position at or below
+the stored one; that is enough when each transaction applies one event, but a batch read from
+position P could overlap one another runner has applied meanwhile (it stored P + k, and this
+batch would store P + n > P + k, re-applying k events). So a batch advances the position by
+compare-and-set from the position it was read at, first thing in its transaction: if another
+runner moved it, nothing is written (PositionMoved) and the caller re-reads the position.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from eventsourcing.persistence import IntegrityError
+
+from infrastructure.projections.projection import Projection
+from infrastructure.projections.sql import Dialect
+from infrastructure.projections.writes import Run, Writes
+
+TRACKING = "tracking"  # the template name of the view's tracking table
+
+FIRST_POSITION = (
+    "INSERT INTO {tracking} (application_name, notification_id) VALUES (?, ?) "
+    "ON CONFLICT (application_name) DO NOTHING RETURNING notification_id"
+)
+NEXT_POSITION = (
+    "UPDATE {tracking} SET notification_id = ? "
+    "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"
+)
+FORGET_POSITION = "DELETE FROM {tracking} WHERE application_name = ?"
+
+
+class PositionMoved(IntegrityError):
+    """Another runner moved this view's position since the batch was read; nothing was written."""
+
+
+class Cursor(Protocol):
+    """What both stores' cursors offer (the library's SQLite cursor, and psycopg's)."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, query: Any, params: Any, /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+def tracking_key(application_name: str, projection_name: str) -> str:
+    """The tracking row of one projection of one application (`Atelier.pending_queue`).
+
+    SQLite's tracking table is one per database file, keyed by application name, so two
+    projections of the same application would share one position; keying the row by the
+    projection as well gives each its own, in the same file and transaction as its rows.
+    """
+    return f"{application_name}.{projection_name}"
+
+
+class ProjectionView:
+    """A projection's tables and tracking position; mixed into a store's tracking recorder.
+
+    Listed after the recorder in the store classes' bases, so the recorder's own methods
+    (`max_tracking_id`) implement the hooks declared here.
+    """
+
+    projection: Projection
+    dialect: Dialect
+    tracking_key: str
+    tracking_table: str
+
+    def _setup(self, projection: Projection, dialect: Dialect, key: str, tracking: str) -> None:
+        self.projection = projection
+        self.dialect = dialect
+        self.tracking_key = key
+        self.tracking_table = tracking
+        self._names = {name: name for name in projection.tables} | {TRACKING: tracking}
+        self._compiled: dict[str, str] = {}
+
+    @property
+    def name(self) -> str:
+        return self.projection.name
+
+    def sql(self, template: str) -> str:
+        """A statement template compiled for this store (cached: templates are constants)."""
+        compiled = self._compiled.get(template)
+        if compiled is None:
+            compiled = self._compiled[template] = self.dialect.compile(template, self._names)
+        return compiled
+
+    def create_statements(self) -> list[str]:
+        return [self.sql(statement) for statement in self.projection.schema]
+
+    # ---- store hooks -------------------------------------------------------------------
+
+    @abstractmethod
+    def _write_transaction(self) -> AbstractContextManager[Cursor]: ...
+
+    @abstractmethod
+    def _read_cursor(self) -> AbstractContextManager[Cursor]: ...
+
+    @abstractmethod
+    def _execute_runs(self, cursor: Cursor, runs: Iterator[Run]) -> None:
+        """Run each run in order, in the open transaction."""
+
+    @abstractmethod
+    def max_tracking_id(self, application_name: str) -> int | None: ...
+
+    @abstractmethod
+    def create_table(self) -> None:
+        """Create the tracking table and the view's tables if they do not exist."""
+
+    # ---- tracking ----------------------------------------------------------------------
+
+    def position(self) -> int:
+        """The log position of the last event this view has applied (0: none yet)."""
+        return self.max_tracking_id(self.tracking_key) or 0
+
+    def commit(self, writes: Writes, expected: int, position: int) -> None:
+        """Apply `writes` and move the position from `expected` to `position`, atomically.
+
+        PositionMoved, with nothing written, if the position is no longer `expected`.
+        """
+        with self._write_transaction() as cursor:
+            self._advance(cursor, expected, position)
+            self._execute_runs(cursor, writes.runs())
+
+    def _advance(self, cursor: Cursor, expected: int, position: int) -> None:
+        # Written first, so the transaction takes the write lock (SQLite) or the tracking row's
+        # lock (PostgreSQL) before anything else, and a loser waits and then writes nothing.
+        if expected == 0:
+            cursor.execute(self.sql(FIRST_POSITION), (self.tracking_key, position))
+        else:
+            cursor.execute(self.sql(NEXT_POSITION), (position, self.tracking_key, expected))
+        if cursor.fetchone() is None:
+            raise PositionMoved(f"{self.tracking_key} is no longer at {expected}")
+
+    def reset(self) -> None:
+        """Drop every row and the position in one transaction: the next catch-up rebuilds."""
+        with self._write_transaction() as cursor:
+            cursor.execute(self.sql(FORGET_POSITION), (self.tracking_key,))
+            for table in self.projection.tables:
+                cursor.execute(self.sql(f"DELETE FROM {{{table}}}"))  # noqa: S608 - a constant
+
+    # ---- reading -----------------------------------------------------------------------
+
+    def fetch(self, template: str, *params: Any) -> list[dict[str, Any]]:
+        """Rows of a query, as dicts keyed by column name."""
+        with self._read_cursor() as cursor:
+            cursor.execute(self.sql(template), params)
+            return [dict(row) for row in cursor.fetchall()]
+
+    def contents(self) -> dict[str, list[tuple[Any, ...]]]:
+        """Every row of every table, in a stable order: to compare two builds of a view."""
+        contents = {}
+        for table in self.projection.tables:
+            rows = self.fetch(f"SELECT * FROM {{{table}}}")  # noqa: S608 - a constant
+            contents[table] = sorted((tuple(row.values()) for row in rows), key=repr)
+        return contents

@@ -1,0 +1,172 @@
+"""What the read-side tests share: an application with a clock the test moves, its read models,
+lifecycle moves made with the aggregates' own methods, and counts taken from the event log.
+
+Lifecycle moves (start, complete, fail, cancel, expire) call the domain methods and save the
+aggregates together, as the lifecycle use cases do, so these tests depend only on the domain.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from starlette.testclient import TestClient
+
+from application.service import Atelier
+from domain.generations import Generation
+from domain.requests import GenerationRequest
+from infrastructure.bootstrap import build_read_models
+from infrastructure.persistence import event_store_env
+from infrastructure.projections.catch_up import catch_up
+from infrastructure.projections.read_models import ReadModels
+from infrastructure.settings import Settings
+from tests.application.conftest import FakeClock
+from tests.helpers import bearer, generation_body, image_url
+from tests.http.conftest import open_account as open_account_with
+from web.app import create_app
+
+LEASE = timedelta(minutes=10)
+Clock = FakeClock  # time that moves only when the test says so
+
+
+def request(**changes: Any) -> GenerationRequest:
+    base = GenerationRequest(
+        product_images=(image_url(),),
+        style="realistic",
+        aspect_ratio="1:1",
+        quality="standard",
+        model="gpt-4.1-dalle-3",
+    )
+    return replace(base, **changes)
+
+
+@contextmanager
+def application(settings: Settings, clock: Clock) -> Iterator[tuple[Atelier, ReadModels]]:
+    """An Atelier on the settings' store with `clock`, and its read models (no runner: tests
+    decide when views catch up)."""
+    atelier = Atelier(env=event_store_env(settings), policy=settings.policy(), clock=clock)
+    models = build_read_models(settings, atelier)
+    assert models is not None
+    try:
+        yield atelier, models
+    finally:
+        atelier.close()
+
+
+def catch_up_all(atelier: Atelier, models: ReadModels, batch_size: int = 1000) -> int:
+    return sum(catch_up(atelier, view, batch_size) for view in models.views.values())
+
+
+def submit(atelier: Atelier, user_id: str, **changes: Any) -> UUID:
+    return atelier.submit_generation(user_id, request(**changes)).generation_id
+
+
+def _generation(atelier: Atelier, generation_id: UUID) -> Generation:
+    generation: Generation = atelier.repository.get(generation_id)
+    return generation
+
+
+def start(atelier: Atelier, generation_id: UUID, lease: timedelta = LEASE) -> None:
+    now = atelier.clock()
+    generation = _generation(atelier, generation_id)
+    generation.start("worker-1", now + lease, now)
+    queue = atelier.load_queue()
+    queue.leave(generation.id, "claimed", now)
+    atelier.save(generation, queue)
+
+
+def complete(atelier: Atelier, generation_id: UUID) -> None:
+    now = atelier.clock()
+    generation = _generation(atelier, generation_id)
+    generation.complete([f"https://cdn.example/{generation_id}.png"], now)
+    account = atelier.load_account(generation.user_id)
+    account.capture(generation.id, now)
+    atelier.save(generation, account)
+
+
+def fail(atelier: Atelier, generation_id: UUID, reason: str = "model error") -> None:
+    now = atelier.clock()
+    generation = _generation(atelier, generation_id)
+    generation.fail(reason, now)
+    account = atelier.load_account(generation.user_id)
+    account.release(generation.id, now)
+    atelier.save(generation, account)
+
+
+def cancel(atelier: Atelier, generation_id: UUID) -> None:
+    _end_pending(atelier, generation_id, "cancelled")
+
+
+def expire(atelier: Atelier, generation_id: UUID) -> None:
+    _end_pending(atelier, generation_id, "expired")
+
+
+def _end_pending(atelier: Atelier, generation_id: UUID, how: str) -> None:
+    now = atelier.clock()
+    generation = _generation(atelier, generation_id)
+    if how == "cancelled":
+        generation.cancel(now)
+    else:
+        generation.expire(now)
+    account = atelier.load_account(generation.user_id)
+    account.release(generation.id, now)
+    queue = atelier.load_queue()
+    queue.leave(generation.id, how, now)
+    atelier.save(generation, account, queue)
+
+
+def event_counts(atelier: Atelier) -> Counter[str]:
+    """How many events of each type the log holds (by event class name)."""
+    counts: Counter[str] = Counter()
+    position = 0
+    while True:
+        page = atelier.recorder.select_notifications(
+            start=position, limit=1000, inclusive_of_start=False
+        )
+        if not page:
+            return counts
+        counts.update(note.topic.rsplit(".", 1)[-1] for note in page)
+        position = page[-1].id
+
+
+def generation_statuses(atelier: Atelier) -> Counter[str]:
+    """Each generation's status, replayed from the log's events alone."""
+    final = {
+        "GenerationRequested": "pending",
+        "GenerationStarted": "processing",
+        "GenerationCompleted": "completed",
+        "GenerationFailed": "failed",
+        "GenerationCancelled": "cancelled",
+        "GenerationExpired": "expired",
+    }
+    status: dict[object, str] = {}
+    for note in atelier.recorder.select_notifications(start=None, limit=10_000_000):
+        name = note.topic.rsplit(".", 1)[-1]
+        if name in final:
+            status[note.originator_id] = final[name]
+    return Counter(status.values())
+
+
+@contextmanager
+def serving(settings: Settings) -> Iterator[TestClient]:
+    """The HTTP app on the settings' store, lifespan included (so its projection runner runs)."""
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+def open_account(client: TestClient, user_id: str, tokens: int = 100) -> None:
+    """An account with room for the read-side tests' many submissions."""
+    open_account_with(client, user_id, tokens)
+
+
+def post_generation(client: TestClient, user_id: str, **changes: Any) -> str:
+    response = client.post(
+        "/api/generate", json=generation_body(**changes), headers=bearer(user_id)
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["data"]["_id"])

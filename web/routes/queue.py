@@ -1,0 +1,43 @@
+"""GET /api/queue: how many generations wait, how many may, how many run, and since when."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from infrastructure.projections.read_models import ReadModels
+from infrastructure.tokens import Principal
+from web.auth import authenticate
+from web.errors import ApiError
+from web.presenters import queue_json
+from web.requests import atelier_of
+from web.responses import success
+
+
+def read_models_of(request: Request) -> ReadModels:
+    """The process's read models, or 503 when the store cannot hold them (memory)."""
+    models: ReadModels | None = request.app.state.read_models
+    if models is None:
+        raise ApiError(
+            503, "SERVICE_UNAVAILABLE", "Read models need SQLite or PostgreSQL persistence."
+        )
+    return models
+
+
+async def queue_reader(request: Request) -> Principal:
+    """Users with an open, enabled account; admins and workers, who need no account."""
+    principal = authenticate(request)
+    if principal.role == "user":
+        await run_in_threadpool(atelier_of(request).require_active_account, principal.user_id)
+    return principal
+
+
+async def get_queue(request: Request) -> Response:
+    await queue_reader(request)
+    status = await run_in_threadpool(read_models_of(request).pending_queue.status)
+    return success(queue_json(status))
+
+
+routes = [Route("/api/queue", get_queue, methods=["GET"])]

@@ -1,0 +1,29 @@
+"""GET /api/admin/stats: the dashboard totals, the queue, and how far each projection has got."""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from infrastructure.projections.read_models import ReadModels
+from web.auth import admin_principal
+from web.presenters import stats_json
+from web.responses import success
+from web.routes.queue import read_models_of
+
+
+def gather(models: ReadModels) -> Response:
+    # Positions last, so they are at least as far as the figures above them were read at.
+    totals = models.dashboard.totals()
+    queue = models.pending_queue.status()
+    return success(stats_json(totals, queue, models.status()))
+
+
+async def get_stats(request: Request) -> Response:
+    admin_principal(request)
+    return await run_in_threadpool(gather, read_models_of(request))
+
+
+routes = [Route("/api/admin/stats", get_stats, methods=["GET"])]
