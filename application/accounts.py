@@ -85,9 +85,13 @@ class AccountUseCases(AtelierBase):
             raise AccountNotFound(user_id)
         return self.summarise(account)
 
-    def require_active_account(self, user_id: str) -> None:
-        """AccountNotFound or AccountDisabled unless the user may use the service."""
-        self.load_account(user_id).require_active()
+    def require_active_account(self, user_id: str) -> TokenAccount:
+        """The user's account, or AccountNotFound / AccountDisabled unless they may use the
+        service. The copy returned can be handed on to `submit_generation`, so a submission
+        reads its account once."""
+        account = self.load_account(user_id)
+        account.require_active()
+        return account
 
     def summarise(self, account: TokenAccount) -> AccountSummary:
         now = self.clock()

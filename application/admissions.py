@@ -52,6 +52,7 @@ class Admission:
     """A submission that passed every check that needs no shared state, waiting for its batch."""
 
     user_id: str
+    account: TokenAccount  # loaded by the request thread, fresh as of the request
     request: GenerationRequest
     key: IdempotencyKey | None
     custom_prompt: str | None
@@ -140,7 +141,7 @@ class AdmissionDesk:
         """Decide and save the batch, again from fresh state after each lost version race."""
         for attempt in range(MAX_ATTEMPTS):
             with self.app.queue_lock:
-                decisions = self._decide(batch)
+                decisions = self._decide(batch, trust_loaded=attempt == 0)
                 try:
                     if decisions.generations:  # all refused or replayed: nothing to write
                         self.app.save(
@@ -158,7 +159,10 @@ class AdmissionDesk:
         for admission in batch:
             admission.settle(Contention())
 
-    def _decide(self, batch: list[Admission]) -> _Decisions:
+    def _decide(self, batch: list[Admission], trust_loaded: bool) -> _Decisions:
+        """Decide every admission in order. On a first attempt each account the request thread
+        loaded is used unless this process saved a newer one since; after a lost race every
+        account is read again."""
         app = self.app
         decisions = _Decisions(queue=app.load_queue())
         for admission in batch:
@@ -167,7 +171,9 @@ class AdmissionDesk:
             try:
                 account = decisions.accounts.get(admission.user_id)
                 if account is None:
-                    account = app.load_account(admission.user_id)
+                    account = admission.account
+                    if not trust_loaded or account.version < app.saved_versions.newest(account.id):
+                        account = app.load_account(admission.user_id)
                     decisions.accounts[admission.user_id] = account
                 outcome = self._replay(account, admission, decisions, now) or self._accept(
                     account, admission, decisions, now

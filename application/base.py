@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Recording
 
 from application.errors import AccountNotFound
 from application.policy import Policy
 from application.ports import Clock, ImageChecker, system_clock
+from application.saved_versions import SavedVersions
 from domain.accounts import TokenAccount
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
@@ -40,15 +43,28 @@ class AtelierBase(Application[UUID]):
         policy: Policy | None = None,
         clock: Clock = system_clock,
         image_checker: ImageChecker | None = None,
+        queue_mutex: AbstractContextManager[Any] | None = None,
     ) -> None:
         super().__init__(env)
         self.policy = policy or Policy()
         self.clock = clock
         self.image_checker = image_checker
-        # Every write of the queue aggregate in this process takes this lock, so threads of one
-        # process never lose version races to each other; other processes are caught by the
-        # version check and retried.
-        self.queue_lock = threading.Lock()
+        # Every writer of the queue aggregate holds this while it reads the queue, decides and
+        # saves, so writers wait in turn instead of losing version races to each other and
+        # deciding again. Across processes it is the infrastructure's mutex (see
+        # infrastructure/process_locks.py); alone, a thread lock. Correctness never depends on
+        # it: a stale write is still refused by the version check and decided again.
+        self.queue_lock: AbstractContextManager[Any] = queue_mutex or threading.Lock()
+        self.saved_versions = SavedVersions()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, and note the accounts' new versions (see application/saved_versions.py)."""
+        recordings = super().save(*objs, **kwargs)
+        for recording in recordings:
+            event = recording.domain_event
+            if isinstance(event, TokenAccount.Event):
+                self.saved_versions.note(event.originator_id, event.originator_version)
+        return recordings
 
     def load_account(self, user_id: str) -> TokenAccount:
         try:

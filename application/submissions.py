@@ -41,7 +41,11 @@ class SubmissionUseCases(AtelierBase):
             raise SubmissionsClosed
 
     def submit_generation(
-        self, user_id: str, request: GenerationRequest, idempotency_key: str | None = None
+        self,
+        user_id: str,
+        request: GenerationRequest,
+        idempotency_key: str | None = None,
+        account: TokenAccount | None = None,
     ) -> Receipt:
         """Accept a generation: the contract's checks in order, then one atomic save.
 
@@ -49,12 +53,14 @@ class SubmissionUseCases(AtelierBase):
         (rate limit, tokens, idempotency) and the queue (capacity) decide in the admission
         desk, which saves them with the new generation and its ImageLinked events together or
         not at all (application/admissions.py). The rate limit is also checked here, before
-        the optional image reachability check, as the contract orders.
+        the optional image reachability check, as the contract orders. `account`, when the
+        caller already loaded it (`require_active_account`), saves reading it again.
         """
         self.require_submissions_open()
         policy = self.policy
         key = IdempotencyKey(idempotency_key, request.fingerprint()) if idempotency_key else None
-        account = self.load_account(user_id)
+        if account is None or account.user_id != user_id:
+            account = self.load_account(user_id)
         account.require_active()
         if key is not None:
             replay = self._replay(account, key)
@@ -68,6 +74,7 @@ class SubmissionUseCases(AtelierBase):
         return self.admissions.admit(
             Admission(
                 user_id=user_id,
+                account=account,
                 request=request,
                 key=key,
                 custom_prompt=custom_prompt,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +22,11 @@ class InvalidToken(Exception):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's subject and role."""
+    """Who is calling: the token's subject and role, until the token expires."""
 
     user_id: str
     role: str
+    expires_at: float = float("inf")  # the token's `exp`, seconds since the epoch
 
 
 def mint_token(
@@ -65,4 +69,37 @@ def verify_token(secret: str, token: str) -> Principal:
     role = claims.get("role", "user")
     if role not in ROLES:
         raise InvalidToken("the token's role is not one of " + ", ".join(ROLES))
-    return Principal(user_id=subject, role=role)
+    return Principal(user_id=subject, role=role, expires_at=float(claims["exp"]))
+
+
+class TokenVerifier:
+    """verify_token with a small memory of tokens already verified.
+
+    A client sends the same token on every request; checking its HMAC each time costs more
+    than the rest of authentication. A remembered token is still refused once its `exp` has
+    passed. The memory is bounded (least recently used tokens are forgotten) and keyed by the
+    whole token, so a token that differs in one byte is verified from scratch.
+    """
+
+    def __init__(self, secret: str, size: int = 4096) -> None:
+        self.secret = secret
+        self.size = size
+        self._verified: OrderedDict[str, Principal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Principal:
+        with self._lock:
+            principal = self._verified.get(token)
+            if principal is not None:
+                self._verified.move_to_end(token)
+        if principal is None:
+            principal = verify_token(self.secret, token)
+            with self._lock:
+                self._verified[token] = principal
+                while len(self._verified) > self.size:
+                    self._verified.popitem(last=False)
+        if principal.expires_at <= time.time():
+            with self._lock:
+                self._verified.pop(token, None)
+            raise InvalidToken("the token has expired")
+        return principal

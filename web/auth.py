@@ -5,7 +5,8 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from infrastructure.tokens import InvalidToken, Principal, verify_token
+from domain.accounts import TokenAccount
+from infrastructure.tokens import InvalidToken, Principal, TokenVerifier
 from web.errors import ApiError
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
@@ -20,7 +21,8 @@ def authenticate(request: Request) -> Principal:
             401, "AUTHENTICATION_REQUIRED", "Authentication required", headers=dict(UNAUTHENTICATED)
         )
     try:
-        return verify_token(request.app.state.auth_secret, token.strip())
+        verifier: TokenVerifier = request.app.state.token_verifier
+        return verifier.verify(token.strip())
     except InvalidToken:
         raise ApiError(
             401,
@@ -38,10 +40,19 @@ def require_role(request: Request, *roles: str) -> Principal:
     return principal
 
 
+async def user_with_account(request: Request) -> tuple[Principal, TokenAccount]:
+    """A caller with an open, enabled account, and that account: 401 "User not found" or
+    403 ACCOUNT_DISABLED."""
+    principal = authenticate(request)
+    account = await run_in_threadpool(
+        request.app.state.atelier.require_active_account, principal.user_id
+    )
+    return principal, account
+
+
 async def user_principal(request: Request) -> Principal:
     """A caller with an open, enabled account: 401 "User not found" or 403 ACCOUNT_DISABLED."""
-    principal = authenticate(request)
-    await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
+    principal, _ = await user_with_account(request)
     return principal
 
 

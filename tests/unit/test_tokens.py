@@ -10,7 +10,8 @@ from typing import Any
 import jwt
 import pytest
 
-from infrastructure.tokens import InvalidToken, mint_token, verify_token
+from infrastructure import tokens
+from infrastructure.tokens import InvalidToken, TokenVerifier, mint_token, verify_token
 
 SECRET = "s" * 64
 NOW = datetime.now(UTC)
@@ -77,3 +78,34 @@ def test_tampered_claims_fail_the_signature() -> None:
     )
     with pytest.raises(InvalidToken):
         verify_token(SECRET, f"{header}.{forged}.{signature}")
+
+
+def test_verifier_remembers_valid_tokens_but_not_past_their_expiry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    verifier = tokens.TokenVerifier(SECRET, size=2)
+    token = mint_token(SECRET, "alice", ttl_seconds=60)
+    assert verifier.verify(token).user_id == "alice"
+    calls: list[str] = []
+    monkeypatch.setattr(tokens, "verify_token", lambda *args: calls.append("verify"))
+    assert verifier.verify(token).user_id == "alice"  # remembered: not verified again
+    assert calls == []
+    later = NOW.timestamp() + 3600
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(InvalidToken):
+        verifier.verify(token)
+
+
+def test_verifier_refuses_what_verify_token_refuses() -> None:
+    verifier = TokenVerifier(SECRET)
+    with pytest.raises(InvalidToken):
+        verifier.verify(encode(VALID, key="x" * 64))
+    with pytest.raises(InvalidToken):
+        verifier.verify(encode(VALID, key="x" * 64))  # a refusal is never remembered
+
+
+def test_verifier_memory_is_bounded() -> None:
+    verifier = TokenVerifier(SECRET, size=3)
+    for n in range(10):
+        verifier.verify(mint_token(SECRET, f"user-{n}"))
+    assert len(verifier._verified) == 3

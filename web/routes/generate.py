@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web.auth import user_principal
+from web.auth import user_with_account
 from web.body import parse_json_object, read_limited_body
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, settings_of
@@ -23,14 +23,14 @@ async def submit_generation(request: Request) -> Response:
     """The contract's checks in order: authentication and account, switch, size, JSON and
     schema here; the rest (prompt, model, images, rate limit, tokens, queue) in the use case."""
     atelier = atelier_of(request)
-    principal = await user_principal(request)
+    principal, account = await user_with_account(request)
     atelier.require_submissions_open()
     raw = await read_limited_body(request, settings_of(request).max_request_bytes)
     body = parse_json_object(raw)
     key = idempotency_key_from(request)
     generation_request = generation_request_from(body, request)
     receipt = await run_in_threadpool(
-        atelier.submit_generation, principal.user_id, generation_request, key
+        atelier.submit_generation, principal.user_id, generation_request, key, account
     )
     headers = {
         "Location": f"/api/generations/{receipt.generation_id}",

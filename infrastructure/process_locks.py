@@ -1,0 +1,213 @@
+"""Locks shared by the processes of one store: the queue mutex, and projection leadership.
+
+The queue mutex serialises the writers of the queue aggregate across processes.
+
+Every submission (and every claim, cancel and expiry) writes the one GenerationQueue. Within a
+process the admission desk batches submissions, but two processes each deciding a batch from
+the same queue version means one of them loses the version check, throws its batch away and
+decides it again; under load the process with the larger batches kept losing (p99 over 3 s
+with two workers). Holding this mutex from reading the queue to saving makes the processes take
+turns, each with a batch that grew while it waited. It is an optimisation, not the rule: if it
+is lost (a dropped connection, a timeout) the version check still refuses a stale write.
+
+PostgreSQL: a session advisory lock on a connection of its own, released by the server if the
+process dies. SQLite: an exclusive `flock` on a file beside the database, released by the
+kernel if the process dies. Both first take a thread lock, since neither excludes the threads
+of one process from each other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import psycopg
+
+from infrastructure.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_SECONDS = 10
+
+
+def advisory_key(schema: str, purpose: str = "queue") -> int:
+    """A stable signed 64-bit key per schema and purpose, so separate stores (and separate
+    locks of one store) never block each other."""
+    digest = hashlib.sha256(f"atelier.{purpose}.{schema}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def lock_connection(settings: Settings) -> psycopg.Connection[Any]:
+    """A connection of its own for session locks, which live as long as it does."""
+    connection = psycopg.connect(
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        user=settings.postgres_user,
+        password=settings.postgres_password.get_secret_value(),
+        dbname=settings.postgres_dbname,
+        autocommit=True,
+        connect_timeout=settings.postgres_connect_timeout,
+    )
+    connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+    return connection
+
+
+class PostgresQueueMutex:
+    """Threads of this process, then processes sharing the database, one at a time."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.key = advisory_key(settings.postgres_schema)
+        self._threads = threading.Lock()
+        self._connection: psycopg.Connection[Any] | None = None
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        try:
+            self._connect().execute("SELECT pg_advisory_lock(%s)", (self.key,))
+        except psycopg.Error:
+            # Without the lock the writers race and the version check decides: slower, still
+            # correct. Reconnect next time.
+            logger.warning("queue mutex unavailable; writers will race", exc_info=True)
+            self._drop()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            if self._connection is not None:
+                self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+        except psycopg.Error:
+            self._drop()  # closing the session releases the lock
+        finally:
+            self._threads.release()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        if self._connection is None or self._connection.closed:
+            self._connection = lock_connection(self.settings)
+        return self._connection
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+
+class FileQueueMutex:
+    """Threads of this process, then processes sharing the SQLite file, one at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._threads = threading.Lock()
+        self._file = path.open("a+b")
+
+    def __enter__(self) -> None:
+        self._threads.acquire()
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        try:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+def queue_mutex(settings: Settings) -> PostgresQueueMutex | FileQueueMutex | None:
+    """The cross-process mutex for the configured store (None in memory: one process)."""
+    if settings.persistence_module == "eventsourcing.postgres":
+        return PostgresQueueMutex(settings)
+    if settings.persistence_module == "eventsourcing.sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return FileQueueMutex(settings.data_dir / "atelier.queue.lock")
+    return None
+
+
+class PostgresLeadership:
+    """Whether this process leads a kind of background work among those sharing the database.
+
+    A session advisory lock taken with `pg_try_advisory_lock`: never waits, held until the
+    process lets it go or dies (the server releases it with the session).
+    """
+
+    def __init__(self, settings: Settings, purpose: str) -> None:
+        self.settings = settings
+        self.key = advisory_key(settings.postgres_schema, purpose)
+        self._connection: psycopg.Connection[Any] | None = None
+        self._leading = False
+
+    def leads(self) -> bool:
+        """True while this process holds the lead; tries to take it when it does not."""
+        try:
+            if self._connection is None or self._connection.closed:
+                self._connection = lock_connection(self.settings)
+                self._leading = False
+            if not self._leading:
+                row = self._connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (self.key,)
+                ).fetchone()
+                self._leading = bool(row and row[0])
+            else:
+                self._connection.execute("SELECT 1")  # still connected, so still leading
+        except psycopg.Error:
+            logger.warning("leadership check failed; will try again", exc_info=True)
+            self.release()
+        return self._leading
+
+    def release(self) -> None:
+        self._leading = False
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
+
+
+class FileLeadership:
+    """The same with a non-blocking exclusive `flock`, released by the kernel on exit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: Any = None
+
+    def leads(self) -> bool:
+        if self._file is not None:
+            return True
+        candidate = self.path.open("a+b")
+        try:
+            fcntl.flock(candidate.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            candidate.close()
+            return False
+        self._file = candidate
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None
+
+
+def leadership(settings: Settings, purpose: str) -> PostgresLeadership | FileLeadership | None:
+    """The leadership lock for `purpose` on the configured store (None in memory)."""
+    if settings.persistence_module == "eventsourcing.postgres":
+        return PostgresLeadership(settings, purpose)
+    if settings.persistence_module == "eventsourcing.sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return FileLeadership(settings.data_dir / f"atelier.{purpose}.lock")
+    return None
