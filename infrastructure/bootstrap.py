@@ -2,21 +2,50 @@
 
 from __future__ import annotations
 
+from eventsourcing.utils import strtobool
+
 from application.service import Atelier
 from infrastructure.background import BackgroundService
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.persistence import event_store_env
+from infrastructure.process_locks import leadership, queue_mutex
+from infrastructure.projections.read_models import ReadModels, UnsupportedStore
 from infrastructure.settings import Settings
+from infrastructure.sweeper import sweeper
 
 
 def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
     """An Atelier on the configured store, with the policy and adapters the settings ask for."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
-    return Atelier(
+    atelier = Atelier(
         env=event_store_env(settings, create_tables=create_tables),
         policy=settings.policy(),
         image_checker=checker,
+        queue_mutex=queue_mutex(settings),
     )
+    build_read_models(settings, atelier)  # wires the queue ports, creates the view tables
+    return atelier
+
+
+def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None:
+    """The application's read models; None on a memory store, which SQL views cannot follow.
+
+    Cheap, and safe to call more than once: the views share the application's connections and
+    hold no state of their own. The view tables are created when the application creates its
+    own (CREATE_TABLE), and the pending-queue view is plugged into the ports the use cases
+    read, unless a caller (a test) plugged in its own.
+    """
+    try:
+        models = ReadModels(atelier, settings.projections_wait_seconds)
+    except UnsupportedStore:
+        return None
+    if strtobool(atelier.env.get("CREATE_TABLE") or "yes"):
+        models.create_tables()
+    if atelier.queue_positions is None:
+        atelier.queue_positions = models.pending_queue
+    if atelier.pending_generations is None:
+        atelier.pending_generations = models.pending_queue
+    return models
 
 
 def migrate(settings: Settings) -> None:
@@ -30,4 +59,13 @@ def migrate(settings: Settings) -> None:
 
 def background_services(settings: Settings, atelier: Atelier) -> list[BackgroundService]:
     """What a server process runs beside its requests, started and stopped with the app."""
-    return []
+    services: list[BackgroundService] = []
+    models = build_read_models(settings, atelier)
+    if models is not None and settings.projections_in_process:
+        runner = models.runner(
+            settings.projections_batch_size,
+            settings.projections_poll_seconds,
+            leadership=leadership(settings, "projections"),
+        )
+        services.append(runner)  # first started, last stopped
+    return [*services, sweeper(atelier, settings.sweep_interval_seconds)]

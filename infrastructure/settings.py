@@ -57,6 +57,12 @@ class Settings(BaseSettings):
     generator: Literal["openai", "dry-run"] = "dry-run"
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
+    # Read side (docs/projections.md). False: `atelier projections run` feeds the views.
+    projections_in_process: bool = True
+    projections_wait_seconds: float = Field(2.0, ge=0, le=60)  # read-your-writes bound
+    projections_batch_size: int = Field(1000, ge=1, le=100_000)  # events per transaction
+    projections_poll_seconds: float = Field(0.02, gt=0, le=60)  # how often runners look
+    sweep_interval_seconds: float = Field(5.0, gt=0, le=3_600)  # lease and TTL checks
 
     @field_validator("auth_secret")
     @classmethod

@@ -10,12 +10,22 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from application.service import Atelier
-from infrastructure.bootstrap import background_services, build_application
+from infrastructure.bootstrap import background_services, build_application, build_read_models
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
+from infrastructure.tokens import TokenVerifier
 from web.errors import EXCEPTION_HANDLERS
 from web.middleware import ApiMiddleware
-from web.routes import account, admin, generate, generations
+from web.routes import (
+    account,
+    admin,
+    generate,
+    generations,
+    history,
+    lifecycle,
+    queue,
+    stats,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,12 +49,23 @@ def create_app(settings: Settings | None = None, atelier: Atelier | None = None)
             atelier.close()
 
     app = Starlette(
-        routes=[*generate.routes, *generations.routes, *account.routes, *admin.routes],
+        routes=[
+            *generate.routes,
+            *generations.routes,
+            *account.routes,
+            *admin.routes,
+            *lifecycle.routes,
+            *queue.routes,
+            *stats.routes,
+            *history.routes,
+        ],
         middleware=[Middleware(ApiMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.atelier = atelier
+    app.state.read_models = build_read_models(settings, atelier)
     app.state.auth_secret = auth_secret(settings)
+    app.state.token_verifier = TokenVerifier(app.state.auth_secret)
     return app

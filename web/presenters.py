@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from application.history import HistoryEntry
 from application.views import AccountSummary, GenerationDetails, RateLimitStatus, Receipt
-from web.responses import iso_or_none
+from infrastructure.projections.dashboard import Totals
+from infrastructure.projections.pending_queue import QueueStatus
+from infrastructure.projections.read_models import ProjectionStatus
+from infrastructure.projections.user_generations import GenerationRecord
+from web.responses import iso_or_none, iso_timestamp
 
 
 def receipt_json(receipt: Receipt) -> dict[str, Any]:
@@ -88,3 +95,95 @@ def generation_json(details: GenerationDetails) -> dict[str, Any]:
         "error": generation.error,
         "queuePosition": details.queue_position if generation.is_pending else None,
     }
+
+
+def worker_generation_json(details: GenerationDetails) -> dict[str, Any]:
+    """The worker routes' generation: the user's view plus who holds it and until when."""
+    generation = details.generation
+    return {
+        **generation_json(details),
+        "workerId": generation.worker_id,
+        "leaseExpiresAt": iso_or_none(generation.lease_expires_at),
+    }
+
+
+def generation_record_json(record: GenerationRecord) -> dict[str, Any]:
+    """GET /api/generations items: the same fields as GET /api/generations/{id}, from the
+    user-generations, images and pending-queue views."""
+    return {
+        "_id": str(record.generation_id),
+        "userId": record.user_id,
+        "status": record.status,
+        "productImages": list(record.product_images),
+        "modelImages": list(record.model_images),
+        "images": [dict(image) for image in record.images],
+        "style": record.style,
+        "aspectRatio": record.aspect_ratio,
+        "quality": record.quality,
+        "model": record.model,
+        "customPrompt": record.custom_prompt,
+        "parameters": dict(record.parameters),
+        "prompt": record.prompt,
+        "tokenCost": record.token_cost,
+        "createdAt": iso_timestamp(record.created_at),
+        "updatedAt": iso_timestamp(record.updated_at),
+        "startedAt": iso_or_none(record.started_at),
+        "completedAt": iso_or_none(record.completed_at),
+        "resultImages": list(record.result_images),
+        "error": record.error,
+        "queuePosition": record.queue_position,
+    }
+
+
+def queue_json(status: QueueStatus) -> dict[str, Any]:
+    """GET /api/queue."""
+    return {
+        "depth": status.depth,
+        "capacity": status.capacity,
+        "processing": status.processing,
+        "oldestPendingAt": iso_or_none(status.oldest_pending_at),
+    }
+
+
+def stats_json(
+    totals: Totals, queue: QueueStatus, projections: list[ProjectionStatus]
+) -> dict[str, Any]:
+    """GET /api/admin/stats."""
+    return {
+        "generations": dict(totals.generations),
+        "tokens": dict(totals.tokens),
+        "queue": queue_json(queue),
+        "projections": [
+            {"name": p.name, "position": p.position, "lag": p.lag} for p in projections
+        ],
+    }
+
+
+def history_entry_json(entry: HistoryEntry) -> dict[str, Any]:
+    """One event of an aggregate's history: its type, version, time, and its data as plain
+    JSON (camelCase names, as everywhere in the contract; `parameters` kept as sent)."""
+    return {
+        "type": entry.type,
+        "version": entry.version,
+        "timestamp": iso_timestamp(entry.timestamp),
+        "data": {_camel(name): _plain(value, name) for name, value in entry.data.items()},
+    }
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def _plain(value: Any, name: str = "") -> Any:
+    """Event values as JSON: datetimes as the contract's timestamps, ids as strings."""
+    if isinstance(value, datetime):
+        return iso_timestamp(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, dict):
+        keep = name == "parameters"  # the contract keeps the sampler's names as sent
+        return {(k if keep else _camel(str(k))): _plain(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value

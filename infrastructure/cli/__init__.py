@@ -7,10 +7,10 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from infrastructure.cli import accounts, serve, tokens
+from infrastructure.cli import accounts, audit, history, projections, serve, tokens, worker
 from infrastructure.settings import SettingsError
 
-COMMAND_GROUPS = [serve, tokens, accounts]
+COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history]
 
 
 def build_parser() -> argparse.ArgumentParser:
