@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from infrastructure.settings import Settings
-from tests.integration.servers import Server, free_port, wait_until_healthy
+from tests.integration.servers import Server, atelier_command, free_port, wait_until_healthy
 from tests.stores import postgres_schema, postgres_settings, settings_env, sqlite_settings
 
 
@@ -57,6 +57,24 @@ def uvicorn_server(
     try:
         wait_until_healthy(server)
         yield server
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextmanager
+def projections_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
+    """`atelier projections run` beside the servers (the PostgreSQL deployment of the docs)."""
+    log = settings.data_dir / "projections-run.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            atelier_command("projections", "run"),
+            env={**os.environ, **settings_env(settings)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -11,7 +11,8 @@ does not refuse):
 
 Targets: accepted/s >= 70% of the combined ceiling; p99 <= 1.5x the combined ceiling's p99.
 
-    .venv/bin/python -m bench.submit                 # SQLite 1 worker, PostgreSQL 1 and 2
+    .venv/bin/python -m bench.submit   # SQLite 1 worker; PostgreSQL 1 and 2, and 2 with
+                                       # the projections in `atelier projections run`
     .venv/bin/python -m bench.submit --configs postgres:2 --seconds 30
 """
 
@@ -23,13 +24,14 @@ import multiprocessing
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.ceiling_app import fresh_copies, submission_events
 from bench.loadgen import LoadResult, encode_post, run_load
-from bench.servers import fresh_store, uvicorn_server
+from bench.servers import fresh_store, projections_process, uvicorn_server
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.helpers import bearer, generation_body
@@ -38,6 +40,9 @@ from tests.stores import settings_env
 
 USERS = 1000
 BENCH_LIMITS = {"max_requests_per_hour": 1_000_000, "queue_max_size": 100_000_000}
+# Long enough for every user to have been seen once at a few hundred requests a second, so
+# each server is measured in its steady state (accounts cached), not while warming up.
+WARMUP_SECONDS = 6.0
 
 
 @dataclass
@@ -112,16 +117,30 @@ def store_ceiling(settings: Settings, processes: int, seconds: float) -> Row:
     return row("raw append (store ceiling)", result)
 
 
-def measure(kind: str, workers: int, seconds: float, root: Path) -> list[Row]:
+def measure(kind: str, workers: int, separate: bool, seconds: float, root: Path) -> list[Row]:
+    """The four rows of one configuration. `separate`: the servers leave the projections to
+    one `atelier projections run` process beside them, as docs/operations.md recommends for
+    PostgreSQL; otherwise one server process runs them (leadership) while serving."""
     rows = []
-    with fresh_store(kind, root / f"{kind}-{workers}", **BENCH_LIMITS) as settings:
+    name = f"{kind}-{workers}{'-separate' if separate else ''}"
+    with fresh_store(kind, root / name, **BENCH_LIMITS) as settings:
         open_accounts(settings)
-        with atelier_server(settings_env(settings), workers=workers) as server:
+        env = {**settings_env(settings), "PROJECTIONS_IN_PROCESS": str(not separate).lower()}
+        with ExitStack() as stack:
+            if separate:
+                stack.enter_context(projections_process(settings))
+            server = stack.enter_context(atelier_server(env, workers=workers))
             port = int(server.base_url.rsplit(":", 1)[1])
             rows.append(
                 row(
                     "atelier POST /api/generate",
-                    run_load("127.0.0.1", port, requests_for("/api/generate"), duration=seconds),
+                    run_load(
+                        "127.0.0.1",
+                        port,
+                        requests_for("/api/generate"),
+                        warmup=WARMUP_SECONDS,
+                        duration=seconds,
+                    ),
                 )
             )
         with uvicorn_server(settings, "bench.ceiling_app:app_factory", workers) as server:
@@ -129,22 +148,37 @@ def measure(kind: str, workers: int, seconds: float, root: Path) -> list[Row]:
             rows.append(
                 row(
                     "no-op parse (HTTP ceiling)",
-                    run_load("127.0.0.1", port, requests_for("/noop"), duration=seconds),
+                    run_load(
+                        "127.0.0.1",
+                        port,
+                        requests_for("/noop"),
+                        warmup=WARMUP_SECONDS,
+                        duration=seconds,
+                    ),
                 )
             )
             rows.append(
                 row(
                     "parse + raw append (combined ceiling)",
-                    run_load("127.0.0.1", port, requests_for("/append"), duration=seconds),
+                    run_load(
+                        "127.0.0.1",
+                        port,
+                        requests_for("/append"),
+                        warmup=WARMUP_SECONDS,
+                        duration=seconds,
+                    ),
                 )
             )
         rows.append(store_ceiling(settings, workers, seconds))
     return rows
 
 
-def report(kind: str, workers: int, rows: list[Row]) -> None:
+def report(kind: str, workers: int, separate: bool, rows: list[Row]) -> None:
     atelier, http, combined, store = rows
-    print(f"\n== {kind}, {workers} worker process(es), 32 clients, {USERS} users")
+    where = "in `atelier projections run`" if separate else "in the server"
+    print(
+        f"\n== {kind}, {workers} worker process(es), projections {where}, 32 clients, {USERS} users"
+    )
     print(f"{'':40} {'per s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-201':>8}")
     for item in rows:
         print(
@@ -179,8 +213,10 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atelier-bench-") as root:
         for config in args.configs:
-            kind, workers = config.split(":")
-            report(kind, int(workers), measure(kind, int(workers), args.seconds, Path(root)))
+            kind, workers, *layout = config.split(":")
+            separate = layout == ["separate"]
+            rows = measure(kind, int(workers), separate, args.seconds, Path(root))
+            report(kind, int(workers), separate, rows)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,6 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from domain.accounts import TokenAccount
 from infrastructure.tokens import InvalidToken, Principal, TokenVerifier
 from web.errors import ApiError
 
@@ -40,19 +39,10 @@ def require_role(request: Request, *roles: str) -> Principal:
     return principal
 
 
-async def user_with_account(request: Request) -> tuple[Principal, TokenAccount]:
-    """A caller with an open, enabled account, and that account: 401 "User not found" or
-    403 ACCOUNT_DISABLED."""
-    principal = authenticate(request)
-    account = await run_in_threadpool(
-        request.app.state.atelier.require_active_account, principal.user_id
-    )
-    return principal, account
-
-
 async def user_principal(request: Request) -> Principal:
     """A caller with an open, enabled account: 401 "User not found" or 403 ACCOUNT_DISABLED."""
-    principal, _ = await user_with_account(request)
+    principal = authenticate(request)
+    await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
     return principal
 
 

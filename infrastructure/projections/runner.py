@@ -19,7 +19,7 @@ from eventsourcing.application import Application
 
 from infrastructure.background import PeriodicThread
 from infrastructure.projections.catch_up import catch_up
-from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.view import PositionMoved, ProjectionView
 
 logger = logging.getLogger(__name__)
 
@@ -89,9 +89,58 @@ class ProjectionRunner:
             self._known.clear()
             self._known_since = time.monotonic()
         behind = [view for view in self.views if self._known.get(view.name, -1) < head]
+        # Views this runner left at the same position step together: one read of the log and
+        # one decoding of each event serve them all (reading and decoding were most of a
+        # round's cost). A view whose position is not known here catches up on its own.
+        together: dict[int, list[ProjectionView]] = {}
+        alone: list[ProjectionView] = []
+        for view in behind:
+            known = self._known.get(view.name)
+            (alone if known is None else together.setdefault(known, [])).append(view)
+        applied = [self._step_together(views, start, head) for start, views in together.items()]
         follow = partial(self._follow, head=head)
-        applied = self._pool.map(follow, behind) if self._pool else map(follow, behind)
+        applied += self._pool.map(follow, alone) if self._pool else map(follow, alone)
         return max(applied, default=0) >= self.batch_size
+
+    def _step_together(self, views: list[ProjectionView], start: int, head: int) -> int:
+        """Catch `views`, all at `start`, up to `head` with shared reads; the most applied."""
+        application = self.application
+        topics = tuple(sorted({t for view in views for t in view.projection.topics}))
+        applied = 0
+        while views and start < head and not self._stopping.is_set():
+            notifications = application.recorder.select_notifications(
+                start=start,
+                limit=self.batch_size,
+                stop=head,
+                topics=topics,
+                inclusive_of_start=False,
+            )
+            reached = notifications[-1].id if len(notifications) == self.batch_size else head
+            decoded = [
+                (n.topic, application.mapper.to_domain_event(n), n.id) for n in notifications
+            ]
+            commit = partial(self._commit_share, decoded=decoded, start=start, reached=reached)
+            committed = list(self._pool.map(commit, views) if self._pool else map(commit, views))
+            views = [view for view, done in zip(views, committed, strict=True) if done]
+            applied = max(applied, len(notifications))
+            start = reached
+        return applied
+
+    def _commit_share(
+        self, view: ProjectionView, decoded: list[tuple[str, Any, int]], start: int, reached: int
+    ) -> bool:
+        """Apply the view's share of a shared batch; False if another runner moved it."""
+        followed = view.projection.handlers
+        writes = view.projection.writes_for(d for d in decoded if d[0] in followed)
+        try:
+            view.commit(writes, expected=start, position=reached)
+        except PositionMoved:
+            self._known.pop(view.name, None)  # read its position again next round
+            return False
+        self._known[view.name] = reached
+        if self.observer is not None:
+            self.observer(view.name, reached)
+        return True
 
     def _follow(self, view: ProjectionView, head: int) -> int:
         known = self._known.pop(view.name, None)

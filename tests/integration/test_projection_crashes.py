@@ -172,6 +172,27 @@ def test_a_runner_stopped_mid_catch_up_and_started_again_applies_each_event_once
     assert_views_match_the_log(atelier, models)
 
 
+def test_two_runners_sharing_reads_while_the_log_grows_apply_each_event_once(
+    history: tuple[Atelier, ReadModels],
+) -> None:
+    """Runners step their views together with one read per batch; two of them racing, with
+    history still being written, must still leave every view equal to its rebuild."""
+    atelier, models = history
+    runners = [models.runner(batch_size=size, poll_interval=0.005) for size in (9, 31)]
+    for runner in runners:
+        runner.start()
+    try:
+        for n in range(300):  # the log grows while both runners follow it
+            atelier.open_account(f"late-{n}", 3)
+            atelier.grant_tokens(f"late-{n}", 2, "while racing")
+        head = atelier.recorder.max_notification_id()
+        wait_for(lambda: positions(models) == [head] * len(models.views), "the head")
+    finally:
+        for runner in runners:
+            runner.stop()
+    assert_views_match_the_log(atelier, models)
+
+
 def positions(models: ReadModels) -> list[int]:
     return [status.position for status in models.status()]
 

@@ -9,8 +9,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from web.auth import user_with_account
+from application.views import Receipt
+from infrastructure.tokens import Principal
+from web.auth import authenticate
 from web.body import parse_json_object, read_limited_body
+from web.errors import ApiError
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, settings_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
@@ -20,18 +23,24 @@ logger = logging.getLogger(__name__)
 
 
 async def submit_generation(request: Request) -> Response:
-    """The contract's checks in order: authentication and account, switch, size, JSON and
-    schema here; the rest (prompt, model, images, rate limit, tokens, queue) in the use case."""
-    atelier = atelier_of(request)
-    principal, account = await user_with_account(request)
-    atelier.require_submissions_open()
-    raw = await read_limited_body(request, settings_of(request).max_request_bytes)
-    body = parse_json_object(raw)
-    key = idempotency_key_from(request)
-    generation_request = generation_request_from(body, request)
-    receipt = await run_in_threadpool(
-        atelier.submit_generation, principal.user_id, generation_request, key, account
-    )
+    """The contract's checks in order: authentication, account, switch, size, JSON and schema
+    here; prompt, model, images, rate limit, tokens and queue in the use case.
+
+    The body is read (never past the limit) before the account is looked up, so that one trip
+    to the thread pool does the rest; a body found too large is only reported after the
+    account check, so the answer is the one the contract's order gives.
+    """
+    principal = authenticate(request)
+    try:
+        raw, too_large = (
+            await read_limited_body(request, settings_of(request).max_request_bytes),
+            None,
+        )
+    except ApiError as refusal:
+        if refusal.status_code != 413:
+            raise
+        raw, too_large = b"", refusal
+    receipt = await run_in_threadpool(_submit, request, principal, raw, too_large)
     headers = {
         "Location": f"/api/generations/{receipt.generation_id}",
         **rate_limit_headers(receipt.rate_limit),
@@ -39,6 +48,21 @@ async def submit_generation(request: Request) -> Response:
     if receipt.replayed:
         headers["Idempotent-Replayed"] = "true"
     return success(receipt_json(receipt), 201, headers)
+
+
+def _submit(
+    request: Request, principal: Principal, raw: bytes, too_large: ApiError | None
+) -> Receipt:
+    """Everything after reading the body, in one worker thread."""
+    atelier = atelier_of(request)
+    account = atelier.require_active_account(principal.user_id)
+    atelier.require_submissions_open()
+    if too_large is not None:
+        raise too_large
+    body = parse_json_object(raw)
+    key = idempotency_key_from(request)
+    generation_request = generation_request_from(body, request)
+    return atelier.submit_generation(principal.user_id, generation_request, key, account)
 
 
 async def health(request: Request) -> Response:
