@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
@@ -83,7 +85,7 @@ class AccountUseCases(AtelierBase):
             raise AccountNotFound(user_id) from None
         if account.version != version:  # the account has not reached that version yet
             raise AccountNotFound(user_id)
-        return self.summarise(account)
+        return self.summarise(account, as_of=account.modified_on)
 
     def require_active_account(self, user_id: str) -> TokenAccount:
         """The user's account, or AccountNotFound / AccountDisabled unless they may use the
@@ -93,6 +95,8 @@ class AccountUseCases(AtelierBase):
         account.require_active()
         return account
 
-    def summarise(self, account: TokenAccount) -> AccountSummary:
-        now = self.clock()
+    def summarise(self, account: TokenAccount, as_of: datetime | None = None) -> AccountSummary:
+        """The account with its rate-limit window now, or as it stood at `as_of` (an old
+        version is shown with the window it had then)."""
+        now = as_of or self.clock()
         return AccountSummary(account, RateLimitStatus.of(account, self.policy.hourly_limit, now))

@@ -35,10 +35,6 @@ class SubmissionsClosed(DomainError):
         super().__init__("Generation is temporarily unavailable. Please try again later.")
 
 
-class StoreUnavailable(DomainError):
-    """The event store did not answer."""
-
-
 class Contention(DomainError):
     """A write lost its version race more times than the retry budget allows."""
 

@@ -35,6 +35,7 @@ from application.views import GenerationDetails
 from domain.accounts import TokenAccount
 from domain.errors import InvalidRequest, InvalidTransition
 from domain.generations import TIMED_OUT, Generation
+from domain.queue import GenerationQueue
 from domain.results import check_result_images
 
 logger = logging.getLogger(__name__)
@@ -268,15 +269,20 @@ class LifecycleUseCases(AtelierBase):
         return retry_on_conflict(lambda: self._claim_if_pending(generation_id, worker_id))
 
     def _claim_if_pending(self, generation_id: UUID, worker_id: str) -> Generation | None:
+        """Claim the candidate if it is still pending. One that waited past the pending time
+        to live is expired instead, as the sweeper would have, and not handed out."""
         with self.queue_lock:
             queue = self.load_queue()  # before the generation: see _generation_and_account
             try:
-                generation = self._generation(generation_id)
+                generation, account = self._generation_and_account(generation_id)
             except GenerationNotFound:
                 return None
             if not generation.is_pending:
                 return None
             now = self.clock()
+            if generation.waited_since(now - self.policy.pending_ttl):
+                self._expire(generation, account, queue, now)
+                return None
             generation.start(worker_id, now + self.policy.lease, now)
             queue.leave(generation.id, "claimed", now)
             self.save(generation, queue)
@@ -313,11 +319,17 @@ class LifecycleUseCases(AtelierBase):
             generation, account = self._generation_and_account(generation_id)
             if not generation.waited_since(now - self.policy.pending_ttl):
                 return False
-            generation.expire(now)
-            account.release(generation.id, now)
-            queue.leave(generation.id, "expired", now)
-            self.save(generation, account, queue)
+            self._expire(generation, account, queue, now)
         return True
+
+    def _expire(
+        self, generation: Generation, account: TokenAccount, queue: GenerationQueue, now: datetime
+    ) -> None:
+        """Expire a pending generation: its tokens are released and it leaves the queue."""
+        generation.expire(now)
+        account.release(generation.id, now)
+        queue.leave(generation.id, "expired", now)
+        self.save(generation, account, queue)
 
     def _settle(
         self, decide: Callable[[UUID, datetime], bool], generation_id: UUID, now: datetime

@@ -9,6 +9,7 @@ bypass it, and a concurrent writer is caught by the version check when the accou
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -17,15 +18,18 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import (
     AccountDisabled,
+    FieldProblem,
     IdempotencyKeyReused,
     InsufficientTokens,
     InvalidAmount,
+    InvalidRequest,
     InvalidTransition,
     RateLimitExceeded,
 )
 from domain.identifiers import account_id
 
 RATE_WINDOW = timedelta(hours=1)
+USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")  # the contract's `sub`
 MAX_GRANT = 1_000_000
 
 
@@ -54,6 +58,9 @@ class TokenAccount(Aggregate):
 
     @classmethod
     def open(cls, user_id: str, tokens: int, at: datetime) -> TokenAccount:
+        if not USER_ID.match(user_id):
+            message = "A user id is 1-128 characters of A-Z a-z 0-9 _ . @ : -"
+            raise InvalidRequest(message, [FieldProblem("userId", message)])
         if tokens < 0 or tokens > MAX_GRANT:
             raise InvalidAmount(f"Opening tokens must be between 0 and {MAX_GRANT}.")
         return cls(user_id=user_id, tokens=tokens, at=at)

@@ -23,6 +23,7 @@ FAILED = "failed"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
 END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
+STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)  # in the contract's order
 TIMED_OUT = "timed out"
 
 

@@ -68,6 +68,7 @@ _PATH = re.compile(r"^/(?P<cloud>[A-Za-z0-9_-]+)/image/upload/(?P<rest>.+)$")
 _VERSION = re.compile(r"^v\d+$")
 _PARAMETER = re.compile(r"^(?P<key>\$?[a-z]+)_(?P<value>.+)$")
 _EXTENSION = re.compile(r"^(?P<stem>.+)\.(?P<ext>[A-Za-z0-9]{1,5})$")
+_PIXELS = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: "w_²" is no width
 _FORBIDDEN_CHARACTERS = re.compile(r"[\s\\\x00-\x1f\x7f]")
 
 
@@ -115,7 +116,7 @@ def _dimension(transformations: Sequence[str], key: str) -> int | None:
     value = None
     for segment in transformations:
         for part in segment.split(","):
-            if part.startswith(f"{key}_") and part[2:].isdigit():
+            if part.startswith(f"{key}_") and _PIXELS.match(part[2:]):
                 value = int(part[2:])
     return value
 

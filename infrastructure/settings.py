@@ -6,6 +6,7 @@ the middle of a request.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -16,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from application.policy import Policy
 
 MIN_SECRET_LENGTH = 32
+CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # what an image URL's cloud segment can be
 
 
 class SettingsError(Exception):
@@ -28,9 +30,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     data_dir: Path = Path("./var")
-    persistence_module: Literal[
-        "eventsourcing.sqlite", "eventsourcing.postgres", "eventsourcing.popo"
-    ] = "eventsourcing.sqlite"
+    # The memory store holds one process's events only and cannot be followed by the read
+    # models, so a server never runs on it; the tests build it directly.
+    persistence_module: Literal["eventsourcing.sqlite", "eventsourcing.postgres"] = (
+        "eventsourcing.sqlite"
+    )
     postgres_dbname: str = "atelier"
     postgres_host: str = "127.0.0.1"
     postgres_port: int = Field(5432, ge=1, le=65535)
@@ -69,6 +73,21 @@ class Settings(BaseSettings):
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
             raise ValueError(f"must be at least {MIN_SECRET_LENGTH} characters")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _a_directory(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a directory")
+        return value
+
+    @field_validator("cloudinary_cloud_names")
+    @classmethod
+    def _cloud_names(cls, value: str) -> str:
+        bad = [name for name in _comma_list(value) if not CLOUD_NAME.match(name)]
+        if bad:
+            raise ValueError("not Cloudinary cloud names: " + ", ".join(bad))
         return value
 
     @field_validator("openai_base_url")

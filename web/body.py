@@ -46,7 +46,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     """The body as a JSON object, or 400 VALIDATION_ERROR."""
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep to parse
         raise ApiError(400, "VALIDATION_ERROR", "Request body is not valid JSON.") from None
     if not isinstance(value, dict):
         raise ApiError(400, "VALIDATION_ERROR", "Request body must be a JSON object.")

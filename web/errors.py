@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from eventsourcing.persistence import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,7 +15,6 @@ from application.errors import (
     AccountNotFound,
     Contention,
     GenerationNotFound,
-    StoreUnavailable,
     SubmissionsClosed,
 )
 from domain.errors import (
@@ -63,12 +63,12 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     RateLimitExceeded: (429, "RATE_LIMIT_EXCEEDED"),
     QueueFull: (503, "QUEUE_FULL"),
     SubmissionsClosed: (503, "SERVICE_UNAVAILABLE"),
-    StoreUnavailable: (503, "SERVICE_UNAVAILABLE"),
     Contention: (503, "SERVICE_UNAVAILABLE"),
 }
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 CONTENTION_RETRY_AFTER_SECONDS = 1
+STORE_RETRY_AFTER_SECONDS = 5
 
 
 def api_error_for(error: DomainError) -> ApiError:
@@ -123,6 +123,21 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     return render_api_error(request, api_error_for(exc))
 
 
+async def handle_store_failure(request: Request, exc: Exception) -> Response:
+    """The event store is out of reach (connection lost, pool exhausted, database locked):
+    503 with Retry-After, never a 500; the details go to the log, not the client."""
+    logger.error("event store failure: %r", exc)
+    return render_api_error(
+        request,
+        ApiError(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "The service is temporarily unavailable. Please retry shortly.",
+            headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+        ),
+    )
+
+
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
     """Starlette's own 404/405 (unknown route, wrong method) in the contract's error body."""
     assert isinstance(exc, HTTPException)
@@ -135,6 +150,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
+    OperationalError: handle_store_failure,
+    InterfaceError: handle_store_failure,
     DomainError: handle_domain_error,
     HTTPException: handle_http_exception,
 }

@@ -31,10 +31,11 @@ COMPLETED = "completed"
 FAILED = "failed"
 CANCELLED = "cancelled"
 EXPIRED = "expired"
-STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
 CAPTURED = "captured"
 RELEASED = "released"
 # The one token effect each end state must have: captured iff completed.
+# The audit names the statuses itself, as the contract does, rather than trusting the domain's.
+STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
 SETTLEMENT = {COMPLETED: CAPTURED, FAILED: RELEASED, CANCELLED: RELEASED, EXPIRED: RELEASED}
 END_CODES = {COMPLETED: 1, FAILED: 2, CANCELLED: 3, EXPIRED: 4}
 END_OF_CODE = {code: status for status, code in END_CODES.items()}

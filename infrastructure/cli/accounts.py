@@ -8,7 +8,7 @@ import sys
 
 from application.errors import AccountExists, AccountNotFound
 from application.views import AccountSummary
-from domain.errors import InvalidAmount
+from domain.errors import InvalidAmount, InvalidRequest
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
 
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             summary, _ = atelier.grant_tokens(args.user_id, args.amount, args.reason)
         else:
             summary = atelier.get_account(args.user_id)
-    except (AccountExists, AccountNotFound, InvalidAmount) as error:
+    except (AccountExists, AccountNotFound, InvalidAmount, InvalidRequest) as error:
         message = f"no account for {args.user_id}" if isinstance(error, AccountNotFound) else error
         print(f"atelier accounts {args.action}: {message}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ from domain.generations import (
     FAILED,
     PENDING,
     PROCESSING,
+    STATUSES,
     Generation,
 )
 from infrastructure.projections.freshness import Freshness
@@ -28,7 +29,6 @@ from infrastructure.projections.projection import Handler, Projection, event_top
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
-STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
 TOKEN_FIGURES = ("granted", "reserved", "captured", "released")
 ADD = (
     "INSERT INTO {dashboard_totals} AS totals (metric, value) VALUES (?, ?) "

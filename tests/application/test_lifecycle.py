@@ -376,6 +376,24 @@ def test_a_generation_pending_longer_than_the_ttl_expires(
     assert claimed is not None and claimed.generation.id == young
 
 
+def test_a_claim_expires_an_over_age_generation_instead_of_handing_it_out(
+    app: Atelier, clock: MovableClock
+) -> None:
+    old = submit(app, "alice")
+    clock.advance(seconds=TTL - 1)
+    young = submit(app, "bob")
+    clock.advance(seconds=1)  # `old` has waited the TTL; no sweeper has run yet
+
+    claimed = app.claim("worker-1")
+
+    assert claimed is not None
+    assert claimed.generation.id == young
+    assert generation(app, old).status == "expired"
+    assert event_names(app, old)[-1] == "GenerationExpired"
+    assert tokens(app, "alice") == (10, 0, 10)
+    assert queue_depth(app) == 0
+
+
 def test_sweeps_from_several_applications_end_each_generation_once(
     make_settings: SettingsFactory, clock: MovableClock
 ) -> None:

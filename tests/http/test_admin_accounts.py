@@ -160,3 +160,12 @@ def test_disable_needs_a_reason(client: TestClient) -> None:
     post(client, "/api/admin/accounts", {"userId": "alice"})
     response = post(client, "/api/admin/accounts/alice/disable", {})
     assert [e["field"] for e in response.json()["validationErrors"]] == ["reason"]
+
+
+@pytest.mark.parametrize("version", ["%C2%B2", "9223372036854775808", "99999999999999999999999"])
+def test_versions_no_store_could_hold_are_validation_errors(
+    client: TestClient, version: str
+) -> None:
+    post(client, "/api/admin/accounts", {"userId": "alice", "tokens": 1})
+    response = client.get(f"/api/admin/accounts/alice?version={version}", headers=ADMIN)
+    assert (response.status_code, response.json()["code"]) == (400, "VALIDATION_ERROR")

@@ -4,6 +4,7 @@ check, and a 500 that leaks nothing."""
 from __future__ import annotations
 
 import pytest
+from eventsourcing.persistence import OperationalError
 from starlette.testclient import TestClient
 
 from tests.helpers import bearer, generation_body
@@ -93,3 +94,28 @@ def test_unexpected_failure_is_500_without_internals(
     assert body["requestId"] == response.headers["x-request-id"]
     for name, value in SECURITY.items():
         assert response.headers[name] == value
+
+
+def test_json_nested_too_deep_is_a_validation_error(client: TestClient) -> None:
+    open_account(client, "alice")
+    response = client.post(
+        "/api/generate",
+        content=b"[" * 100_000,
+        headers={**bearer("alice"), "Content-Type": "application/json"},
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "VALIDATION_ERROR")
+
+
+def test_an_unreachable_event_store_is_503_not_500(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    open_account(client, "alice")
+
+    def locked(*args: object) -> None:
+        raise OperationalError("database is locked at /srv/atelier/var/atelier.sqlite3")
+
+    monkeypatch.setattr(atelier(client), "get_account", locked)
+    response = client.get("/api/account", headers=bearer("alice"))
+    assert (response.status_code, response.json()["code"]) == (503, "SERVICE_UNAVAILABLE")
+    assert int(response.headers["retry-after"]) > 0
+    assert "/srv" not in response.text

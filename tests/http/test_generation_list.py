@@ -219,6 +219,8 @@ def test_paging_while_new_generations_arrive_neither_repeats_nor_skips(
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b"other:12").decode()}, "cursor"),
         ({"cursor": base64.urlsafe_b64encode(b"g1:-4").decode()}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode(b"g1:9999999999999999999").decode()}, "cursor"),
+        ({"cursor": base64.urlsafe_b64encode("g1:²".encode()).decode()}, "cursor"),
         ({"cursor": "%%%"}, "cursor"),
         ({"page": "2"}, "page"),
         ({"limit": ["2", "3"]}, "limit"),

@@ -101,7 +101,13 @@ def test_account_events_are_for_admins_of_existing_accounts(client: TestClient) 
 
 @pytest.mark.parametrize(
     ("query", "field"),
-    [("limit=0", "limit"), ("limit=1001", "limit"), ("cursor=nope", "cursor"), ("x=1", "x")],
+    [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("cursor=nope", "cursor"),
+        ("cursor=ZTE6OTk5OTk5OTk5OTk5OTk5OTk5OQ", "cursor"),  # e1: and 19 digits
+        ("x=1", "x"),
+    ],
 )
 def test_bad_paging_parameters_are_400(client: TestClient, query: str, field: str) -> None:
     open_account(client, "alice", 1)

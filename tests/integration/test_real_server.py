@@ -77,3 +77,14 @@ def test_chunked_body_over_the_limit_is_refused_before_it_is_all_sent(tmp_path: 
             answer = read_response(sock)
     assert answer.startswith("HTTP/1.1 413"), answer
     assert '"code":"REQUEST_TOO_LARGE"' in answer
+
+
+def test_cli_refuses_user_ids_and_worker_counts_the_service_could_not_use(
+    tmp_path: Path,
+) -> None:
+    env = {"DATA_DIR": str(tmp_path)}
+    bad_id = run_cli(env, "accounts", "open", "bad id!")
+    assert bad_id.returncode == 1 and "user id" in bad_id.stderr
+    assert run_cli(env, "accounts", "show", "bad id!").returncode == 1
+    no_workers = run_cli(env, "serve", "--workers", "0")
+    assert no_workers.returncode == 2 and "--workers" in no_workers.stderr

@@ -110,3 +110,8 @@ def test_link_images_names_every_offending_field_including_repeats() -> None:
         "modelImages.1",
     ]
     assert "repeats productImages.0" in caught.value.problems[2].message
+
+
+@pytest.mark.parametrize("size", ["w_\u00b2", "w_\u0664\u0660\u0660", "w_1.5", "w_auto"])
+def test_only_ascii_whole_numbers_are_sizes(size: str) -> None:
+    assert parse_cloudinary_url(f"{BASE}/{size}/pic.jpg").width is None

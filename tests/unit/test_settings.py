@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -73,4 +74,29 @@ def test_a_bad_value_stops_start_up_naming_the_variable(
 ) -> None:
     monkeypatch.setenv(variable, value)
     with pytest.raises(SettingsError, match=variable):
+        load_settings()
+
+
+def test_a_data_dir_that_is_a_file_stops_start_up(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    monkeypatch.setenv("DATA_DIR", str(not_a_directory))
+    with pytest.raises(SettingsError, match="DATA_DIR"):
+        load_settings()
+
+
+@pytest.mark.parametrize("value", ["bad/name", "demo,sp ace", "caf\u00e9"])
+def test_cloud_names_that_no_url_could_carry_stop_start_up(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("CLOUDINARY_CLOUD_NAMES", value)
+    with pytest.raises(SettingsError, match="CLOUDINARY_CLOUD_NAMES"):
+        load_settings()
+
+
+def test_the_memory_store_is_not_a_server_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.popo")
+    with pytest.raises(SettingsError, match="PERSISTENCE_MODULE"):
         load_settings()

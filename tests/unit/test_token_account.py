@@ -13,6 +13,7 @@ from domain.errors import (
     IdempotencyKeyReused,
     InsufficientTokens,
     InvalidAmount,
+    InvalidRequest,
     InvalidTransition,
     RateLimitExceeded,
 )
@@ -145,3 +146,9 @@ def test_replayed_grant_answers_with_the_version_after_it() -> None:
     remember = {"key": "g1", "fingerprint": "f", "expires_at": T0 + timedelta(days=1)}
     account.grant(5, "promo", T0, remember)
     assert account.recall("grant", "g1", "f", T0) == str(account.version)
+
+
+@pytest.mark.parametrize("user_id", ["", "has space", "x" * 129, "caf\u00e9", "a/b"])
+def test_an_account_needs_a_user_id_a_token_can_carry(user_id: str) -> None:
+    with pytest.raises(InvalidRequest):
+        TokenAccount.open(user_id, 0, T0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -27,6 +28,7 @@ from web.schemas import (
 )
 
 T = TypeVar("T")
+VERSION = re.compile(r"^[0-9]{1,18}$")  # ASCII digits that fit the store's 64-bit versions
 
 
 async def on_existing_account(call: Callable[..., T], *args: object) -> T:
@@ -92,7 +94,7 @@ def _version_param(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    if not VERSION.match(raw) or int(raw) < 1:
         raise invalid([FieldProblem("version", "version must be a positive integer")])
     return int(raw)
 

@@ -6,9 +6,6 @@ default 100) and the opaque `cursor` a previous page handed out as `nextCursor`.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -19,6 +16,7 @@ from starlette.routing import Route
 from application.history import HistoryPage
 from domain.errors import FieldProblem
 from web.auth import admin_principal, user_principal
+from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
 from web.requests import atelier_of, generation_id_from
 from web.responses import ApiJSONResponse
@@ -28,8 +26,7 @@ from web.schemas import invalid
 PARAMETERS = ("limit", "cursor")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-CURSOR_PREFIX = "e1:"  # a version, so the cursor's inside can change without breaking clients
-DIGITS = re.compile(r"^[0-9]{1,6}$")
+CURSORS = Cursors("e1:")
 
 
 @dataclass(frozen=True)
@@ -38,50 +35,13 @@ class EventsQuery:
     after: int  # the page continues with the events after this aggregate version
 
 
-def cursor_of(after: int | None) -> str | None:
-    if after is None:
-        return None
-    return base64.urlsafe_b64encode(f"{CURSOR_PREFIX}{after}".encode()).decode().rstrip("=")
-
-
-def version_of(cursor: str) -> int | None:
-    """The version a cursor continues after, or None if it is not one of ours."""
-    padded = cursor + "=" * (-len(cursor) % 4)
-    try:
-        text = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
-    except (binascii.Error, ValueError):
-        return None
-    number = text.removeprefix(CURSOR_PREFIX)
-    if number == text or not number.isdigit() or len(number) > 18:
-        return None
-    return int(number)
-
-
 def events_query_from(request: Request) -> EventsQuery:
     """`limit` and `cursor`, or 400 VALIDATION_ERROR naming each bad parameter."""
-    params = request.query_params
-    problems = [
-        FieldProblem(name, "Unknown query parameter; use limit or cursor")
-        for name in params
-        if name not in PARAMETERS
-    ]
-    problems += [
-        FieldProblem(name, f"{name} may be given only once")
-        for name in PARAMETERS
-        if len(params.getlist(name)) > 1
-    ]
-    raw_limit = params.get("limit") or str(DEFAULT_LIMIT)
-    limit = int(raw_limit) if DIGITS.match(raw_limit) else 0
-    if not 1 <= limit <= MAX_LIMIT:
-        problems.append(FieldProblem("limit", f"limit must be an integer from 1 to {MAX_LIMIT}"))
-    raw_cursor = params.get("cursor") or None
-    after = 0 if raw_cursor is None else version_of(raw_cursor)
-    if after is None:
-        problems.append(FieldProblem("cursor", "cursor is not one this list handed out"))
+    problems: list[FieldProblem] = []
+    paging = paging_from(request, CURSORS, PARAMETERS, DEFAULT_LIMIT, MAX_LIMIT, problems)
     if problems:
         raise invalid(problems)
-    assert after is not None
-    return EventsQuery(limit, after)
+    return EventsQuery(paging.limit, paging.position or 0)
 
 
 def events_response(page: HistoryPage) -> Response:
@@ -89,7 +49,7 @@ def events_response(page: HistoryPage) -> Response:
         {
             "success": True,
             "data": [history_entry_json(entry) for entry in page.entries],
-            "nextCursor": cursor_of(page.next_after),
+            "nextCursor": CURSORS.encode(page.next_after),
         }
     )
 

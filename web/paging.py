@@ -1,0 +1,86 @@
+"""Paged lists: `limit`, and the opaque `cursor` a previous page handed out as `nextCursor`.
+
+A cursor is a versioned prefix and a position, base64url-encoded, so its inside can change
+without breaking clients. Only cursors this service could have made are accepted: ASCII
+digits, at most 18 of them (a position fits a signed 64-bit column), never zero.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from domain.errors import FieldProblem
+
+LIMIT_DIGITS = re.compile(r"^[0-9]{1,6}$")
+POSITION_DIGITS = re.compile(r"^[0-9]{1,18}$")
+
+
+@dataclass(frozen=True)
+class Cursors:
+    """Encodes and decodes one list's cursors."""
+
+    prefix: str
+
+    def encode(self, position: int | None) -> str | None:
+        """The cursor of the next page; None when there is none."""
+        if position is None:
+            return None
+        text = f"{self.prefix}{position}"
+        return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+    def decode(self, cursor: str) -> int | None:
+        """The position a cursor names, or None if it is not one of this list's."""
+        padded = cursor + "=" * (-len(cursor) % 4)
+        try:
+            text = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
+        except (binascii.Error, ValueError):
+            return None
+        number = text.removeprefix(self.prefix)
+        if number == text or not POSITION_DIGITS.match(number):
+            return None
+        return int(number) or None
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A page request: how many, and where the previous page stopped (None: the start)."""
+
+    limit: int
+    position: int | None
+
+
+def paging_from(
+    request: Request,
+    cursors: Cursors,
+    allowed: tuple[str, ...],
+    default_limit: int,
+    max_limit: int,
+    problems: list[FieldProblem],
+) -> Paging:
+    """`limit` and `cursor` from the query; appends a problem for each bad, unknown or
+    repeated parameter (an empty value counts as absent)."""
+    params = request.query_params
+    problems += [
+        FieldProblem(name, "Unknown query parameter; use " + " or ".join(allowed))
+        for name in params
+        if name not in allowed
+    ]
+    problems += [
+        FieldProblem(name, f"{name} may be given only once")
+        for name in allowed
+        if len(params.getlist(name)) > 1
+    ]
+    raw_limit = params.get("limit") or str(default_limit)
+    limit = int(raw_limit) if LIMIT_DIGITS.match(raw_limit) else 0
+    if not 1 <= limit <= max_limit:
+        problems.append(FieldProblem("limit", f"limit must be an integer from 1 to {max_limit}"))
+    raw_cursor = params.get("cursor") or None
+    position = None if raw_cursor is None else cursors.decode(raw_cursor)
+    if raw_cursor is not None and position is None:
+        problems.append(FieldProblem("cursor", "cursor is not one this list handed out"))
+    return Paging(limit, position)
