@@ -206,7 +206,13 @@ def main() -> None:
     parser.add_argument(
         "--configs",
         nargs="+",
-        default=["sqlite:1", "postgres:1", "postgres:2"],
+        default=[
+            "sqlite:1",
+            "postgres:1",
+            "postgres:1:separate",
+            "postgres:2",
+            "postgres:2:separate",
+        ],
         help="store:workers pairs",
     )
     parser.add_argument("--seconds", type=float, default=15.0)
