@@ -42,39 +42,64 @@ def advisory_key(schema: str, purpose: str = "queue") -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def lock_connection(settings: Settings) -> psycopg.Connection[Any]:
-    """A connection of its own for session locks, which live as long as it does."""
-    connection = psycopg.connect(
-        host=settings.postgres_host,
-        port=settings.postgres_port,
-        user=settings.postgres_user,
-        password=settings.postgres_password.get_secret_value(),
-        dbname=settings.postgres_dbname,
-        autocommit=True,
-        connect_timeout=settings.postgres_connect_timeout,
-    )
-    connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
-    return connection
+class LockSession:
+    """A connection of its own for session locks, which live exactly as long as it does.
+
+    Opened on first use and again after it is dropped; dropping it (on any error) ends the
+    session, and with it every lock it held.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._connection: psycopg.Connection[Any] | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._connection is not None and not self._connection.closed
+
+    def execute(self, query: str, key: int) -> Any:
+        """Run `query` with the lock key; the first column of its row."""
+        if not self.is_open:
+            settings = self.settings
+            self._connection = psycopg.connect(
+                host=settings.postgres_host,
+                port=settings.postgres_port,
+                user=settings.postgres_user,
+                password=settings.postgres_password.get_secret_value(),
+                dbname=settings.postgres_dbname,
+                autocommit=True,
+                connect_timeout=settings.postgres_connect_timeout,
+            )
+            self._connection.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+        assert self._connection is not None
+        row = self._connection.execute(query, (key,)).fetchone()
+        return row[0] if row else None
+
+    def drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            finally:
+                self._connection = None
 
 
 class PostgresQueueMutex:
     """Threads of this process, then processes sharing the database, one at a time."""
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
         self.key = advisory_key(settings.postgres_schema)
         self._threads = threading.Lock()
-        self._connection: psycopg.Connection[Any] | None = None
+        self._session = LockSession(settings)
 
     def __enter__(self) -> None:
         self._threads.acquire()
         try:
-            self._connect().execute("SELECT pg_advisory_lock(%s)", (self.key,))
+            self._session.execute("SELECT pg_advisory_lock(%s)", self.key)
         except psycopg.Error:
             # Without the lock the writers race and the version check decides: slower, still
             # correct. Reconnect next time.
             logger.warning("queue mutex unavailable; writers will race", exc_info=True)
-            self._drop()
+            self._session.drop()
 
     def __exit__(
         self,
@@ -83,24 +108,12 @@ class PostgresQueueMutex:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if self._connection is not None:
-                self._connection.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+            if self._session.is_open:
+                self._session.execute("SELECT pg_advisory_unlock(%s)", self.key)
         except psycopg.Error:
-            self._drop()  # closing the session releases the lock
+            self._session.drop()  # closing the session releases the lock
         finally:
             self._threads.release()
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        if self._connection is None or self._connection.closed:
-            self._connection = lock_connection(self.settings)
-        return self._connection
-
-    def _drop(self) -> None:
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            finally:
-                self._connection = None
 
 
 class FileQueueMutex:
@@ -145,24 +158,21 @@ class PostgresLeadership:
     """
 
     def __init__(self, settings: Settings, purpose: str) -> None:
-        self.settings = settings
         self.key = advisory_key(settings.postgres_schema, purpose)
-        self._connection: psycopg.Connection[Any] | None = None
+        self._session = LockSession(settings)
         self._leading = False
 
     def leads(self) -> bool:
         """True while this process holds the lead; tries to take it when it does not."""
         try:
-            if self._connection is None or self._connection.closed:
-                self._connection = lock_connection(self.settings)
+            if not self._session.is_open:
                 self._leading = False
-            if not self._leading:
-                row = self._connection.execute(
-                    "SELECT pg_try_advisory_lock(%s)", (self.key,)
-                ).fetchone()
-                self._leading = bool(row and row[0])
+            if self._leading:
+                self._session.execute("SELECT %s", self.key)  # still connected, still leading
             else:
-                self._connection.execute("SELECT 1")  # still connected, so still leading
+                self._leading = bool(
+                    self._session.execute("SELECT pg_try_advisory_lock(%s)", self.key)
+                )
         except psycopg.Error:
             logger.warning("leadership check failed; will try again", exc_info=True)
             self.release()
@@ -170,11 +180,7 @@ class PostgresLeadership:
 
     def release(self) -> None:
         self._leading = False
-        if self._connection is not None:
-            try:
-                self._connection.close()
-            finally:
-                self._connection = None
+        self._session.drop()
 
 
 class FileLeadership:
