@@ -13,23 +13,20 @@ POSTGRES_* (default 127.0.0.1:5432, user postgres, database test), in a throwawa
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from uuid import UUID
 
-import psycopg
-
 from application.service import Atelier
+from bench.servers import fresh_store
 from domain.generations import Generation
 from domain.requests import GenerationRequest
 from infrastructure.bootstrap import background_services, build_application
-from infrastructure.settings import Settings, load_settings
+from infrastructure.settings import Settings
 
 URL = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
 REQUEST = GenerationRequest(
@@ -44,40 +41,14 @@ USERS = [f"bench-{n}" for n in range(20)]
 
 @contextmanager
 def store(kind: str) -> Iterator[Settings]:
-    with tempfile.TemporaryDirectory() as data_dir:
-        common: dict[str, object] = {
-            "data_dir": Path(data_dir),
-            "rate_limit_enabled": False,
-            "queue_max_size": 1_000_000,
-            "auth_secret": "bench-secret-that-is-long-enough-for-hs256",
-        }
-        if kind == "sqlite":
-            yield load_settings(persistence_module="eventsourcing.sqlite", **common)
-            return
-        connection = {
-            "host": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
-            "port": int(os.environ.get("POSTGRES_PORT", "5432")),
-            "user": os.environ.get("POSTGRES_USER", "postgres"),
-            "password": os.environ.get("POSTGRES_PASSWORD", ""),
-            "dbname": os.environ.get("POSTGRES_DBNAME", "test"),
-        }
-        schema = f"bench_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(**connection, autocommit=True) as admin:  # type: ignore[arg-type]
-            admin.execute(f'CREATE SCHEMA "{schema}"')
-        try:
-            yield load_settings(
-                persistence_module="eventsourcing.postgres",
-                postgres_host=connection["host"],
-                postgres_port=connection["port"],
-                postgres_user=connection["user"],
-                postgres_password=connection["password"],
-                postgres_dbname=connection["dbname"],
-                postgres_schema=schema,
-                **common,
-            )
-        finally:
-            with psycopg.connect(**connection, autocommit=True) as admin:  # type: ignore[arg-type]
-                admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    """An empty store of `kind` (bench.servers.fresh_store) with limits that never refuse."""
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        fresh_store(
+            kind, Path(data_dir), rate_limit_enabled=False, queue_max_size=1_000_000
+        ) as settings,
+    ):
+        yield settings
 
 
 def fill(atelier: Atelier, count: int) -> list[UUID]:
