@@ -1,24 +1,24 @@
 """Reading the whole event log in order, in batches, and decoding only what the audit needs.
 
 The audit's speed is measured against the raw read rate of the log, so reading and decoding are
-kept lean: batches come from `select_notifications` (the next one is fetched by a thread while
-the current one is checked, so database time overlaps Python time), and an event's stored JSON
-is decoded only when a check needs its data, with the plain C JSON decoder rather than the
-library's per-object hook. Events stored in an older shape (a lower class version), and stores
-that encrypt or compress, go through the application's own mapper, upcasters included, so the
-audit reads every event exactly as the application would load it.
+kept lean: batches come from `select_notifications` (the next one can be fetched by a thread
+while the current one is checked), and an event's stored JSON is decoded only when a check needs
+its data, with orjson rather than the library's per-object hook (a third of the standard
+decoder's time, which matters at a million events). Events stored in an older shape (a lower
+class version), and stores that encrypt or compress, go through the application's own mapper,
+upcasters included, so the audit reads every event exactly as the application would load it.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import (
     ApplicationRecorder,
     JSONTranscoder,
@@ -28,9 +28,6 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import TopicError, resolve_topic
 
 BATCH_SIZE = 2_000
-# The C scanner itself: the stored JSON is compact, so the wrapper's whitespace handling in
-# JSONDecoder.decode is pure overhead on the audit's hottest path.
-_scan_json = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _END = object()
 
 
@@ -75,12 +72,11 @@ class EventDecoder:
 
     def _decode(self, notification: Notification, cls: type[Any]) -> dict[str, Any]:
         if self.plain_json:
-            text = notification.state.decode("utf-8")
             try:
-                state, end = _scan_json(text, 0)
-            except StopIteration:
+                state = orjson.loads(notification.state)
+            except orjson.JSONDecodeError:
                 raise ValueError("the stored state is not JSON") from None
-            if end != len(text) or not isinstance(state, dict):
+            if not isinstance(state, dict):
                 raise ValueError("the stored state is not one JSON object")
             if state.pop("class_version", 1) == getattr(cls, "class_version", 1):
                 return state
@@ -93,10 +89,11 @@ class EventDecoder:
 
 def generation_key(value: Any) -> int:
     """A generation id from an event field as an integer (a dict key cheaper than a UUID)."""
-    if isinstance(value, UUID):
-        return value.int
-    if isinstance(value, dict) and value.get("_type_") == "uuid_hex":
-        value = value["_data_"]
+    if type(value) is not str:
+        if isinstance(value, UUID):
+            return value.int
+        if isinstance(value, dict) and value.get("_type_") == "uuid_hex":
+            value = value["_data_"]
     text = str(value).replace("-", "")
     if len(text) != 32:
         raise ValueError(f"not a generation id: {value!r}")
@@ -105,11 +102,32 @@ def generation_key(value: Any) -> int:
 
 def moment(value: Any) -> datetime:
     """A datetime from an event field, decoded or still in the transcoder's stored form."""
+    if type(value) is dict and value.get("_type_") == "datetime_iso":
+        return datetime.fromisoformat(value["_data_"])
     if isinstance(value, datetime):
         return value
-    if isinstance(value, dict) and value.get("_type_") == "datetime_iso":
-        return datetime.fromisoformat(value["_data_"])
     raise ValueError(f"not a stored datetime: {value!r}")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_last_micros: tuple[Any, int] = (None, 0)
+
+
+def moment_micros(value: Any) -> int:
+    """`moment(value)` as whole microseconds since the epoch (how the read models store time).
+
+    Several read models' checks ask for the same event's time in turn, so the last answer is
+    kept.
+    """
+    global _last_micros  # noqa: PLW0603 - a one-entry cache on the audit's hottest path
+    text = value.get("_data_") if type(value) is dict else None
+    if text is not None and text == _last_micros[0]:
+        return _last_micros[1]
+    delta = moment(value) - _EPOCH
+    result = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    if text is not None:
+        _last_micros = (text, result)
+    return result
 
 
 def log_batches(

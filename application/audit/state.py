@@ -14,6 +14,7 @@ full.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -139,9 +140,8 @@ class ReplayState:
         # Set by a check that refused to apply the event it was given (an illegal transition,
         # an event of an aggregate never created): observers then do not see that event.
         self.rejected = False
-
-    def data(self, notification: Notification, cls: type[Any]) -> dict[str, Any]:
-        return self.decoder.data(notification, cls)
+        # The decoder's own method, bound once: asked for every event the replay reads.
+        self.data: Callable[[Notification, type[Any]], dict[str, Any]] = decoder.data
 
     def flag(self, which: str, notification: Notification, message: str) -> None:
         """A violation about the aggregate of one event, shown by that event alone."""

@@ -3,31 +3,53 @@
 A runner may commit to the view while the audit reads it. Inside one read transaction (a
 deferred transaction on SQLite's write-ahead log, REPEATABLE READ on PostgreSQL) every query
 sees the same committed state, so the rows read belong to exactly the position read.
+
+Rows come back as plain tuples (the cursor's row factory is switched off for the read): a
+comparison of a million rows spends its time on the rows, not on building a dict for each.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Protocol
 
 from eventsourcing.postgres import PostgresDatastore
+from psycopg.rows import tuple_row
 
-from infrastructure.projections.view import Cursor, ProjectionView
+from infrastructure.projections.view import ProjectionView
 
 PAGE_SIZE = 5_000
+
+
+class RowCursor(Protocol):
+    """sqlite3's and psycopg's cursors, as the reader uses them."""
+
+    @property
+    def description(self) -> Any: ...
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
 
 
 class ViewReader:
     """Queries on one view, all within one transaction."""
 
-    def __init__(self, view: ProjectionView, cursor: Cursor) -> None:
+    def __init__(self, view: ProjectionView, cursor: RowCursor) -> None:
         self.view = view
         self.cursor = cursor
 
     def rows(self, template: str, *params: Any) -> list[dict[str, Any]]:
+        """The rows of a (small) query as dicts by column name."""
         self.cursor.execute(self.view.sql(template), params)
-        return [dict(row) for row in self.cursor.fetchall()]
+        names = [column[0] for column in self.cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
+
+    def values(self, template: str, *params: Any) -> list[tuple[Any, ...]]:
+        """The rows of a query as tuples, in the order of its columns."""
+        self.cursor.execute(self.view.sql(template), params)
+        return self.cursor.fetchall()
 
     def position(self) -> int:
         """The view's tracking position as of this transaction (0: nothing applied yet)."""
@@ -39,28 +61,30 @@ class ViewReader:
 
     def pages(
         self, table: str, columns: Sequence[str], key: Sequence[str]
-    ) -> Iterator[list[dict[str, Any]]]:
-        """Every row of `table`, in key order, PAGE_SIZE rows at a time (keyset pagination)."""
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of `table` as tuples of `columns`, in key order, PAGE_SIZE rows at a time
+        (keyset pagination). The key's columns must be among `columns`."""
         selected = ", ".join(columns)
         order = ", ".join(key)
+        at = [columns.index(column) for column in key]
         after: tuple[Any, ...] | None = None
         while True:
             if after is None:
                 query = f"SELECT {selected} FROM {{{table}}} ORDER BY {order} LIMIT ?"  # noqa: S608
-                page = self.rows(query, PAGE_SIZE)
+                page = self.values(query, PAGE_SIZE)
             else:
                 marks = ", ".join("?" * len(key))
                 query = (
                     f"SELECT {selected} FROM {{{table}}} "  # noqa: S608 - constants only
                     f"WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
                 )
-                page = self.rows(query, *after, PAGE_SIZE)
+                page = self.values(query, *after, PAGE_SIZE)
             if not page:
                 return
             yield page
             if len(page) < PAGE_SIZE:
                 return
-            after = tuple(page[-1][column] for column in key)
+            after = tuple(page[-1][index] for index in at)
 
 
 @contextmanager
@@ -70,4 +94,9 @@ def consistent_read(view: ProjectionView) -> Iterator[ViewReader]:
     with datastore.transaction(commit=False) as cursor:
         if isinstance(datastore, PostgresDatastore):
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        yield ViewReader(view, cursor)
+            cursor.row_factory = tuple_row
+            plain = cursor
+        else:  # the library wraps sqlite3's cursor
+            plain = cursor.sqlite_cursor
+            plain.row_factory = None
+        yield ViewReader(view, plain)

@@ -32,11 +32,14 @@ def replayed_totals(replay: Replay) -> dict[str, int]:
 class DashboardCheck(ViewCheck):
     """Counters need no events of their own: the replay's totals are what they must say."""
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        held = {
-            row["metric"]: int(row["value"])
-            for row in reader.rows("SELECT metric, value FROM {dashboard_totals}")
+    @staticmethod
+    def read(reader: ViewReader) -> dict[str, int]:
+        return {
+            metric: int(value)
+            for metric, value in reader.values("SELECT metric, value FROM {dashboard_totals}")
         }
+
+    def differences(self, held: dict[str, int], replay: Replay) -> int:
         expected = replayed_totals(replay)
         count = 0
         for metric in sorted(set(held) | set(expected)):

@@ -1,58 +1,44 @@
 """Fingerprints of rows, summed per key, to compare a large read model in bounded memory.
 
-For each key (a generation), the replay adds the fingerprint of every row the read model should
-hold for it, and the comparison subtracts the fingerprint of every row the read model does hold:
-a key left at zero matches. Sums (not XOR) so that a row held twice does not cancel out. Only an
+For each key (a generation), the replay adds up the fingerprints of the rows the read model
+should hold for it, and reading the read model adds up the fingerprints of the rows it does
+hold: equal sums match. Sums (not XOR) so that a row held twice does not cancel out. Only an
 integer per key is kept, never the rows, and the read model is read a page at a time.
 
-A fingerprint is the hash of the row made immutable (lists as tuples, dicts as sorted items):
-computed in C, stable within one process, which is all one audit needs.
+A fingerprint is a 64-bit BLAKE2b digest of the row as canonical JSON (orjson, keys sorted):
+the same in every process, which matters because the read model is read in a child process
+(Python's own `hash` of a string is salted per process), and computed in C on both sides.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from hashlib import blake2b
 from typing import Any
+
+import orjson
 
 MASK = (1 << 64) - 1
 
 
-def frozen(value: Any) -> Any:
-    """`value` with every list a tuple and every dict its sorted items, so it can be hashed."""
-    if isinstance(value, list | tuple):
-        return tuple(frozen(item) for item in value)
-    if isinstance(value, dict):
-        return tuple(sorted((key, frozen(item)) for key, item in value.items()))
-    return value
-
-
 def fingerprint(row: Sequence[Any]) -> int:
-    """A 64-bit digest of a row of plain values (lists and dicts compared by content).
-
-    Rows built as tuples of scalars and of tuples (see `frozen`) hash directly, in C.
-    """
-    try:
-        return hash(row) & MASK
-    except TypeError:  # a list or a dict in the row: make it immutable first
-        return hash(frozen(row)) & MASK
+    """A 64-bit digest of a row of JSON-able values (lists and dicts compared by content)."""
+    encoded = orjson.dumps(row, option=orjson.OPT_SORT_KEYS)
+    return int.from_bytes(blake2b(encoded, digest_size=8).digest(), "big")
 
 
 class RowSums:
-    """Per key: the fingerprints of the rows expected, minus those found."""
+    """Per key: the sum of the fingerprints of its rows."""
 
     def __init__(self) -> None:
         self.sums: dict[int, int] = {}
 
-    def expect(self, key: int, row: Sequence[Any]) -> None:
+    def add(self, key: int, row: Sequence[Any]) -> None:
         self.sums[key] = (self.sums.get(key, 0) + fingerprint(row)) & MASK
 
-    def found(self, key: int, row: Sequence[Any]) -> bool:
-        """Take a row the read model holds off its key; False if the key was never expected."""
-        if key not in self.sums:
-            return False
-        self.sums[key] = (self.sums[key] - fingerprint(row)) & MASK
-        return True
 
-    def unmatched(self) -> list[int]:
-        """Keys whose rows were missing, extra or different."""
-        return [key for key, total in self.sums.items() if total]
+def differing(expected: dict[int, int], held: dict[int, int]) -> tuple[list[int], list[int]]:
+    """Keys held but never expected, and keys expected whose rows are missing or differ."""
+    unknown = sorted(key for key in held if key not in expected)
+    different = sorted(key for key, total in expected.items() if held.get(key) != total)
+    return unknown, different

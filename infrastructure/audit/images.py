@@ -12,7 +12,7 @@ from application.audit import violations as rule
 from application.audit.reading import generation_key
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.fingerprints import RowSums
+from infrastructure.audit.fingerprints import RowSums, differing
 from infrastructure.audit.view_check import ViewCheck, generation_positions
 
 FILES = (
@@ -50,9 +50,9 @@ class ImagesCheck(ViewCheck):
             # A submission saves the request and its images together: only the newest
             # generation's owner is ever needed.
             self.owners = {key: data["user_id"]}
-            self.expected.expect(key, ("owner", data["user_id"]))
+            self.expected.add(key, ("owner", data["user_id"]))
             return
-        self.expected.expect(
+        self.expected.add(
             key,
             (
                 "file",
@@ -68,33 +68,33 @@ class ImagesCheck(ViewCheck):
             ),
         )
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        unknown: set[str] = set()
+    @staticmethod
+    def read(reader: ViewReader) -> dict[int, int]:
+        """Per generation: the sum of its owner row's and its image rows' fingerprints."""
+        held = RowSums()
         for page in reader.pages("file_owners", OWNERS, ("generation_id",)):
-            for row in page:
-                key = generation_key(row["generation_id"])
-                if not self.expected.found(key, ("owner", row["user_id"])):
-                    unknown.add(row["generation_id"])
+            for generation_id, user_id in page:
+                held.add(generation_key(generation_id), ("owner", user_id))
         for page in reader.pages("files", FILES, FILES_KEY):
-            for row in page:
-                key = generation_key(row["generation_id"])
-                values = [row[column] for column in FILES[1:]]
-                values[PRIMARY] = bool(row["is_primary"])
-                if not self.expected.found(key, ("file", *values)):
-                    unknown.add(row["generation_id"])
+            for generation_id, *values in page:
+                values[PRIMARY] = bool(values[PRIMARY])
+                held.add(generation_key(generation_id), ("file", *values))
+        return held.sums
+
+    def differences(self, held: dict[int, int], replay: Replay) -> int:
         subject = f"read model {self.name}"
-        for generation_id in sorted(unknown):
+        unknown, different = differing(self.expected.sums, held)
+        for key in unknown:
             replay.found.add(
                 rule.PROJECTION_MISMATCH,
                 subject,
-                f"holds images of generation {generation_id}, which was never requested",
+                f"holds images of generation {UUID(int=key)}, which was never requested",
             )
-        differing = self.expected.unmatched()
-        for key in differing:
+        for key in different:
             replay.found.add(
                 rule.PROJECTION_MISMATCH,
                 subject,
                 f"the images of generation {UUID(int=key)} differ from its ImageLinked events",
                 *generation_positions(replay, key),
             )
-        return len(unknown) + len(differing)
+        return len(unknown) + len(different)

@@ -8,11 +8,10 @@ from uuid import UUID
 
 from application import events
 from application.audit import violations as rule
-from application.audit.reading import moment
+from application.audit.reading import moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.view_check import ViewCheck
-from infrastructure.projections.sql import micros
 
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")
 ENDS = frozenset(
@@ -32,28 +31,30 @@ class PendingQueueCheck(ViewCheck):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.rows: dict[int, tuple[Any, ...]] = {}  # generation -> expected row
+        # generation -> its expected row, the id left as the event's UUID until compared
+        self.rows: dict[int, tuple[Any, ...]] = {}
 
     def observe(
         self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
     ) -> None:
         key = originator_id.int
         if cls is events.GENERATION_REQUESTED:
-            at = micros(moment(data["requested_at"]))
-            self.rows[key] = (str(originator_id), data["user_id"], position, "pending", at, None)
+            at = moment_micros(data["requested_at"])
+            self.rows[key] = (originator_id, data["user_id"], position, "pending", at, None)
         elif cls is events.GENERATION_STARTED and key in self.rows:
             row = self.rows[key]
-            lease = micros(moment(data["lease_expires_at"]))
+            lease = moment_micros(data["lease_expires_at"])
             self.rows[key] = (*row[:3], "processing", row[4], lease)
         elif cls in ENDS:
             self.rows.pop(key, None)
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        expected = {row[0]: row for row in self.rows.values()}
-        held = {
-            row["generation_id"]: tuple(row[column] for column in COLUMNS)
-            for row in reader.rows(f"SELECT {', '.join(COLUMNS)} FROM {{pending_queue}}")  # noqa: S608
-        }
+    @staticmethod
+    def read(reader: ViewReader) -> dict[str, tuple[Any, ...]]:
+        query = f"SELECT {', '.join(COLUMNS)} FROM {{pending_queue}}"  # noqa: S608
+        return {row[0]: tuple(row) for row in reader.values(query)}
+
+    def differences(self, held: dict[str, tuple[Any, ...]], replay: Replay) -> int:
+        expected = {str(row[0]): (str(row[0]), *row[1:]) for row in self.rows.values()}
         count = 0
         for key in sorted(set(held) | set(expected)):
             ours, actual = expected.get(key), held.get(key)

@@ -11,6 +11,7 @@ from infrastructure.audit.dashboard import DashboardCheck
 from infrastructure.audit.images import ImagesCheck
 from infrastructure.audit.pending_queue import PendingQueueCheck
 from infrastructure.audit.rate_limits import RateLimitCheck
+from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.audit.user_generations import UserGenerationsCheck
 from infrastructure.audit.view_check import MissingCheck, ViewCheck
 from infrastructure.bootstrap import build_read_models
@@ -30,9 +31,22 @@ CHECKS: dict[str, type[ViewCheck]] = {
 }
 
 
-def view_checks(settings: Settings, atelier: Atelier) -> list[ViewCheck]:
-    """One check per read model of the application (none on a memory store, which has none)."""
+def view_checks(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> list[ViewCheck]:
+    """One check per read model of the application (none on a memory store, which has none).
+
+    `parallel`: a child process starts reading the read models now, as of the log's head now,
+    while the audit replays the log (see snapshots.py); otherwise each check reads its view
+    when its turn to compare comes.
+    """
     models = build_read_models(settings, atelier)
     if models is None:
         return []
-    return [CHECKS.get(name, MissingCheck)(atelier, view) for name, view in models.views.items()]
+    snapshots = None
+    if parallel:
+        readers = {name: CHECKS[name].read for name in models.views if name in CHECKS}
+        head = atelier.recorder.max_notification_id() or 0
+        snapshots = ViewSnapshots(settings, readers, until=head)
+    return [
+        CHECKS.get(name, MissingCheck)(atelier, view, snapshots)
+        for name, view in models.views.items()
+    ]

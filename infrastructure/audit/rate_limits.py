@@ -8,11 +8,10 @@ from uuid import UUID
 
 from application import events
 from application.audit import violations as rule
-from application.audit.reading import moment
+from application.audit.reading import moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.view_check import ViewCheck
-from infrastructure.projections.sql import micros
 
 HOUR_MICROS = 3_600_000_000
 COLUMNS = ("account_id", "generation_id", "accepted_at")
@@ -25,26 +24,30 @@ class RateLimitCheck(ViewCheck):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.windows: dict[str, set[tuple[str, int]]] = {}  # account -> {(generation, at)}
+        self.windows: dict[int, set[tuple[str, int]]] = {}  # account -> {(generation, at)}
 
     def observe(
         self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
     ) -> None:
-        at = micros(moment(data["at"]))
-        account = str(originator_id)
-        window = {kept for kept in self.windows.get(account, ()) if kept[1] > at - HOUR_MICROS}
+        at = moment_micros(data["at"])
+        account = originator_id.int
+        since = at - HOUR_MICROS
+        window = {kept for kept in self.windows.get(account, ()) if kept[1] > since}
         window.add((str(data["generation_id"]), at))
         self.windows[account] = window
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        held: dict[str, set[tuple[str, int]]] = {}
+    @staticmethod
+    def read(reader: ViewReader) -> dict[int, set[tuple[str, int]]]:
+        held: dict[int, set[tuple[str, int]]] = {}
         for page in reader.pages(
             "rate_limit_acceptances", COLUMNS, ("account_id", "generation_id")
         ):
-            for row in page:
-                held.setdefault(row["account_id"], set()).add(
-                    (row["generation_id"], int(row["accepted_at"]))
-                )
+            for account_id, generation_id, accepted_at in page:
+                account = UUID(account_id).int
+                held.setdefault(account, set()).add((generation_id, int(accepted_at)))
+        return held
+
+    def differences(self, held: dict[int, set[tuple[str, int]]], replay: Replay) -> int:
         count = 0
         for account in sorted(set(held) | set(self.windows)):
             expected = self.windows.get(account, set())
@@ -52,8 +55,8 @@ class RateLimitCheck(ViewCheck):
             if expected == actual:
                 continue
             count += 1
-            ledger = replay.accounts.get(UUID(account).int)
-            who = ledger.user_id if ledger is not None else account
+            ledger = replay.accounts.get(account)
+            who = ledger.user_id if ledger is not None else str(UUID(int=account))
             missing, extra = len(expected - actual), len(actual - expected)
             replay.found.add(
                 rule.PROJECTION_MISMATCH,

@@ -4,18 +4,18 @@ generations cost a million integers, not a million rows."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from uuid import UUID
 
+import orjson
+
 from application import events
 from application.audit import violations as rule
-from application.audit.reading import generation_key, moment
+from application.audit.reading import generation_key, moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.fingerprints import RowSums, frozen
+from infrastructure.audit.fingerprints import RowSums, differing, fingerprint
 from infrastructure.audit.view_check import ViewCheck, generation_positions, replayed_status
-from infrastructure.projections.sql import micros
 
 COLUMNS = (
     "generation_id",
@@ -42,7 +42,9 @@ COLUMNS = (
 JSON_COLUMNS = frozenset({"product_images", "model_images", "parameters", "result_images"})
 # The row's key is the generation id: the fingerprint, kept per generation, covers the rest.
 FINGERPRINTED = COLUMNS[1:]
+JSON_AT = tuple(at for at, column in enumerate(FINGERPRINTED) if column in JSON_COLUMNS)
 STATUS = FINGERPRINTED.index("status")
+SEQ = FINGERPRINTED.index("seq")
 UPDATED_AT = FINGERPRINTED.index("updated_at")
 STARTED_AT = FINGERPRINTED.index("started_at")
 COMPLETED_AT = FINGERPRINTED.index("completed_at")
@@ -71,19 +73,19 @@ class UserGenerationsCheck(ViewCheck):
     ) -> None:
         key = originator_id.int
         if cls is events.GENERATION_REQUESTED:
-            at = micros(moment(data["requested_at"]))
+            at = moment_micros(data["requested_at"])
             self.running[key] = [
                 data["user_id"],
                 position,  # seq
                 "pending",
-                tuple(data["product_images"]),
-                tuple(data["model_images"]),
+                data["product_images"],
+                data["model_images"],
                 data["style"],
                 data["aspect_ratio"],
                 data["quality"],
                 data["model"],
                 data["custom_prompt"],
-                frozen(data["parameters"]),
+                data["parameters"],
                 data["prompt"],
                 data["token_cost"],
                 at,  # created_at
@@ -97,7 +99,7 @@ class UserGenerationsCheck(ViewCheck):
         row = self.running.get(key)
         if row is None:
             return
-        at = micros(moment(data["at"]))
+        at = moment_micros(data["at"])
         row[UPDATED_AT] = at
         if cls is events.GENERATION_STARTED:
             row[STATUS] = "processing"
@@ -106,51 +108,51 @@ class UserGenerationsCheck(ViewCheck):
         row[STATUS] = ENDS[cls]
         row[COMPLETED_AT] = at
         if cls is events.GENERATION_COMPLETED:
-            row[RESULT_IMAGES] = tuple(data["result_images"])
+            row[RESULT_IMAGES] = data["result_images"]
         elif cls is events.GENERATION_FAILED:
             row[ERROR] = data["reason"]
-        self.expected.expect(key, tuple(row))
+        self.expected.add(key, row)
         del self.running[key]
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        for key, row in self.running.items():
-            self.expected.expect(key, tuple(row))
-        self.running.clear()
-        count = 0
-        subject = f"read model {self.name}"
+    @staticmethod
+    def read(reader: ViewReader) -> dict[int, tuple[int, str, int]]:
+        """Per generation: its row's fingerprint, and its status and seq to name a difference."""
+        held = {}
         for page in reader.pages("user_generations", COLUMNS, ("generation_id",)):
-            for held in page:
-                values = tuple(
-                    frozen(json.loads(held[c])) if c in JSON_COLUMNS else held[c]
-                    for c in FINGERPRINTED
+            for generation_id, *values in page:
+                for at in JSON_AT:
+                    values[at] = orjson.loads(values[at])
+                held[generation_key(generation_id)] = (
+                    fingerprint(values),
+                    values[STATUS],
+                    values[SEQ],
                 )
-                key = generation_key(held["generation_id"])
-                if not self.expected.found(key, values):
-                    count += 1
-                    replay.found.add(
-                        rule.PROJECTION_MISMATCH,
-                        subject,
-                        f"generation {held['generation_id']} is listed but was never requested",
-                        held["seq"],
-                    )
-                elif self.expected.sums[key]:
-                    count += 1
-                    replay.found.add(
-                        rule.PROJECTION_MISMATCH,
-                        subject,
-                        f"generation {held['generation_id']}'s row differs from its events "
-                        f"(status {values[STATUS]!r}; replay: {replayed_status(replay, key)!r})",
-                        *generation_positions(replay, key),
-                    )
-                    del self.expected.sums[key]
-                else:
-                    del self.expected.sums[key]
-        for key in self.expected.unmatched():
-            count += 1
+        return held
+
+    def differences(self, held: dict[int, tuple[int, str, int]], replay: Replay) -> int:
+        for key, row in self.running.items():
+            self.expected.add(key, row)
+        self.running.clear()
+        subject = f"read model {self.name}"
+        unknown, different = differing(
+            self.expected.sums, {key: found[0] for key, found in held.items()}
+        )
+        for key in unknown:
             replay.found.add(
                 rule.PROJECTION_MISMATCH,
                 subject,
-                f"generation {UUID(int=key)} is missing",
-                *generation_positions(replay, key),
+                f"generation {UUID(int=key)} is listed but was never requested",
+                held[key][2],
             )
-        return count
+        for key in different:
+            if key in held:
+                why = (
+                    f"generation {UUID(int=key)}'s row differs from its events "
+                    f"(status {held[key][1]!r}; replay: {replayed_status(replay, key)!r})"
+                )
+            else:
+                why = f"generation {UUID(int=key)} is missing"
+            replay.found.add(
+                rule.PROJECTION_MISMATCH, subject, why, *generation_positions(replay, key)
+            )
+        return len(unknown) + len(different)

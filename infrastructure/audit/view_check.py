@@ -1,9 +1,10 @@
 """Comparing one read model with the replay, at the same log position.
 
-The view and the replay must describe the same prefix of the log. The check reads the view's
-position and rows in one transaction; if the view is behind the replay it is caught up first
-(exactly as a runner would), if it is ahead the replay reads on to meet it, and the comparison
-runs once both stand at the same position.
+The view and the replay must describe the same prefix of the log. A check reads the view's
+position and content in one transaction (`read`, which may run in another process: see
+snapshots.py); if the view is behind the replay it is caught up first (exactly as a runner
+would), if it is ahead the replay reads on to meet it, and the comparison (`differences`) runs
+once both stand at the same position.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from application.audit.state import unpack
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
+from infrastructure.audit.snapshots import Snapshot, ViewSnapshots
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.view import ProjectionView
 
@@ -27,25 +29,48 @@ MAX_ROUNDS = 20  # a view that moves on every round belongs to a store too busy 
 class ViewCheck(ReplayObserver):
     """Follows the events a read model is built from, and compares the read model with them."""
 
-    def __init__(self, atelier: Atelier, view: ProjectionView) -> None:
+    def __init__(
+        self, atelier: Atelier, view: ProjectionView, snapshots: ViewSnapshots | None = None
+    ) -> None:
         self.atelier = atelier
         self.view = view
         self.name = view.name
+        self.snapshots = snapshots
+
+    @staticmethod
+    @abstractmethod
+    def read(reader: ViewReader) -> Any:
+        """What the view holds, reduced to what `differences` compares (picklable: it may be
+        read in another process)."""
 
     @abstractmethod
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
-        """Add a violation for each difference between the view and the replay; how many."""
+    def differences(self, held: Any, replay: Replay) -> int:
+        """Add a violation for each difference between what the view holds and the replay;
+        how many."""
 
     def compare(self, session: AuditSession) -> None:
+        snapshot = self.snapshots.take(self.name) if self.snapshots is not None else None
+        if isinstance(snapshot, str):
+            self._unverified(session.replay.found, f"read model {self.name}", snapshot)
+        elif snapshot is not None and snapshot.position >= session.position:
+            session.replay_to(snapshot.position)
+            self._compared(snapshot, session.replay)
+        else:  # no snapshot, or one the replay has already gone past: read the view here
+            self._compare_here(session)
+
+    def _compared(self, snapshot: Snapshot, replay: Replay) -> None:
+        self.following = False
+        differences = self.differences(snapshot.held, replay)
+        self.comparison = Comparison(self.name, snapshot.position, differences)
+
+    def _compare_here(self, session: AuditSession) -> None:
         found = session.replay.found
         subject = f"read model {self.name}"
         for _ in range(MAX_ROUNDS):
             with consistent_read(self.view) as reader:
                 position = reader.position()
                 if position == session.position:
-                    self.following = False
-                    differences = self.differences(reader, session.replay)
-                    self.comparison = Comparison(self.name, position, differences)
+                    self._compared(Snapshot(position, self.read(reader)), session.replay)
                     return
             if position < session.position:
                 try:
@@ -71,7 +96,11 @@ class MissingCheck(ViewCheck):
             session.replay.found, f"read model {self.name}", "the audit has no check for it"
         )
 
-    def differences(self, reader: ViewReader, replay: Replay) -> int:
+    @staticmethod
+    def read(reader: ViewReader) -> None:
+        return None
+
+    def differences(self, held: Any, replay: Replay) -> int:
         return 0
 
 

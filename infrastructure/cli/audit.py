@@ -10,6 +10,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
+from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.projections import view_checks
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application
@@ -29,9 +30,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     atelier = build_application(settings)
     try:
-        checks = view_checks(settings, atelier)
+        checks = view_checks(settings, atelier, parallel=True)
         total = atelier.recorder.max_notification_id() or 0
-        with progress_bar(total) as progress:
+        with progress_bar(total) as progress, collector_paused():
             report = atelier.audit(observers=checks, progress=progress)
     finally:
         atelier.close()
