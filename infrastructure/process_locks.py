@@ -22,6 +22,7 @@ import fcntl
 import hashlib
 import logging
 import threading
+from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -179,6 +180,12 @@ class PostgresLeadership:
         return self._leading
 
     def release(self) -> None:
+        """Let the lead go now: unlocked explicitly, since a closed connection's lock is only
+        freed once the server has noticed, and a standby asking at once would be refused."""
+        if self._leading and self._session.is_open:
+            # On failure the session is going anyway, and the server frees the lock with it.
+            with suppress(psycopg.Error):
+                self._session.execute("SELECT pg_advisory_unlock(%s)", self.key)
         self._leading = False
         self._session.drop()
 
