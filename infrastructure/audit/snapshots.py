@@ -23,7 +23,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
@@ -80,11 +79,10 @@ def read_views(settings: Settings, readers: dict[str, Reader], until: int) -> di
     try:
         models = build_read_models(settings, atelier)
         assert models is not None, "a store without read models has nothing to snapshot"
-        with collector_paused():
-            return {
-                name: snapshot(atelier, models.views[name], read, until)
-                for name, read in readers.items()
-            }
+        return {
+            name: snapshot(atelier, models.views[name], read, until)
+            for name, read in readers.items()
+        }
     finally:
         atelier.close()
 

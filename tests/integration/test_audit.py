@@ -28,9 +28,10 @@ from tests.lifecycle_support import MovableClock, submit, wired_application
 from tests.stores import settings_env
 
 
-def audited(settings: Settings, atelier: Atelier) -> AuditReport:
-    """The audit as `atelier audit` runs it: every invariant, every read model compared."""
-    return atelier.audit(observers=view_checks(settings, atelier))
+def audited(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> AuditReport:
+    """The audit with every invariant and every read model compared; `parallel` as `atelier
+    audit` runs it, the read models read by a child process during the replay."""
+    return atelier.audit(observers=view_checks(settings, atelier, parallel=parallel))
 
 
 def rules(report: AuditReport) -> set[str]:
@@ -72,14 +73,15 @@ def make_mixed_history(atelier: Atelier, clock: MovableClock) -> None:
     atelier.enable_account("bob")
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "child-process"])
 def test_a_clean_mixed_history_audits_clean_and_every_read_model_matches(
-    make_settings: SettingsFactory,
+    make_settings: SettingsFactory, parallel: bool
 ) -> None:
     settings = make_settings()
     clock = MovableClock()
     with wired_application(settings, clock) as atelier:
         make_mixed_history(atelier, clock)
-        report = audited(settings, atelier)
+        report = audited(settings, atelier, parallel=parallel)
     assert report.clean, [str(v) for v in report.violations.kept]
     assert report.accounts == 2
     assert report.generation_statuses == {
@@ -155,7 +157,10 @@ def test_violations_written_straight_into_the_store_are_each_named(
     }
 
 
-def test_a_read_model_that_differs_from_the_log_is_named(make_settings: SettingsFactory) -> None:
+@pytest.mark.parametrize("parallel", [False, True], ids=["in-process", "child-process"])
+def test_a_read_model_that_differs_from_the_log_is_named(
+    make_settings: SettingsFactory, parallel: bool
+) -> None:
     settings = make_settings()
     clock = MovableClock()
     with quiet_application(settings) as atelier:
@@ -178,7 +183,7 @@ def test_a_read_model_that_differs_from_the_log_is_named(make_settings: Settings
                 totals.sql("UPDATE {dashboard_totals} SET value = value + 7 WHERE metric = ?"),
                 ("tokens.granted",),
             )
-        report = audited(settings, atelier)
+        report = audited(settings, atelier, parallel=parallel)
     mismatches = [v for v in report.violations.kept if v.rule == rule.PROJECTION_MISMATCH]
     assert [v.subject for v in mismatches] == [
         "read model user_generations",
