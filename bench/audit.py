@@ -50,7 +50,8 @@ from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
 from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.consistent_read import consistent_read
-from infrastructure.audit.projections import view_checks
+from infrastructure.audit.json_parser import parse_json
+from infrastructure.audit.projections import read_models_in_child, view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
@@ -105,13 +106,19 @@ def rate(action: Callable[[], int]) -> float:
 
 
 def audit_invariants(atelier: Atelier) -> int:
-    report = atelier.audit()
+    report = atelier.audit(parse_json=parse_json)
     assert report.clean, [str(v) for v in report.violations.kept[:5]]
     return report.events
 
 
 def audit_everything(settings: Settings, atelier: Atelier, parallel: bool = True) -> int:
-    report = atelier.audit(observers=view_checks(settings, atelier, parallel=parallel))
+    """The full audit as `atelier audit` runs it (with `parallel`: read models in a child)."""
+    if parallel:
+        with read_models_in_child(settings, atelier) as snapshots:
+            checks = view_checks(settings, atelier, snapshots)
+            report = atelier.audit(observers=checks, parse_json=parse_json)
+    else:
+        report = atelier.audit(observers=view_checks(settings, atelier), parse_json=parse_json)
     assert report.clean, [str(v) for v in report.violations.kept[:5]]
     assert len(report.projections) == 5
     assert all(c.position == report.last_position for c in report.projections)
@@ -134,7 +141,7 @@ def memory_profile(atelier: Atelier, observers: list[ReplayObserver]) -> list[st
     gc.collect()
     tracemalloc.start()
     try:
-        session = AuditSession(atelier, observers, None, BATCH_SIZE, read_ahead=False)
+        session = AuditSession(atelier, observers, None, BATCH_SIZE, False, parse_json)
         for share in (0.25, 1.0):
             session.replay_to(int(head * share))
             if share == 1.0:

@@ -9,9 +9,10 @@ reported for everything replayed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 
-from application.audit.reading import BATCH_SIZE, EventDecoder, log_batches
+from application.audit.reading import BATCH_SIZE, EventDecoder, JsonParser, log_batches
 from application.audit.replay import Replay, ReplayObserver
 from application.audit.report import AuditReport
 from application.base import AtelierBase
@@ -27,10 +28,11 @@ class AuditSession:
         progress: Callable[[int], None] | None,
         batch_size: int,
         read_ahead: bool,
+        parse_json: JsonParser = json.loads,
     ) -> None:
         self.atelier = atelier
         self.replay = Replay(
-            EventDecoder(atelier.mapper),
+            EventDecoder(atelier.mapper, parse_json),
             hourly_limit=atelier.policy.hourly_limit,
             queue_capacity=atelier.policy.queue_capacity,
             observers=observers,
@@ -68,15 +70,18 @@ class AuditUseCases(AtelierBase):
         progress: Callable[[int], None] | None = None,
         batch_size: int = BATCH_SIZE,
         read_ahead: bool = False,
+        parse_json: JsonParser = json.loads,
     ) -> AuditReport:
         """Replay every event up to the newest one now, checking the invariants as it goes.
 
         The limits checked are the current policy's (MAX_REQUESTS_PER_HOUR, QUEUE_MAX_SIZE).
         `observers` follow the same replay and then compare what they follow (the read
         models); `progress` is told the position reached after each batch. `read_ahead`
-        fetches the next batch in a thread while the current one is checked.
+        fetches the next batch in a thread while the current one is checked. `parse_json`
+        decodes stored events on the fast path (a faster parser than the standard one may be
+        handed in; whatever it refuses goes through the application's mapper).
         """
-        session = AuditSession(self, observers, progress, batch_size, read_ahead)
+        session = AuditSession(self, observers, progress, batch_size, read_ahead, parse_json)
         session.replay_to(session.head())
         for observer in observers:
             observer.compare(session)

@@ -6,6 +6,9 @@ a read model without teaching the audit to compare it cannot go unnoticed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from application.service import Atelier
 from infrastructure.audit.dashboard import DashboardCheck
 from infrastructure.audit.images import ImagesCheck
@@ -31,22 +34,32 @@ CHECKS: dict[str, type[ViewCheck]] = {
 }
 
 
-def view_checks(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> list[ViewCheck]:
+def view_checks(
+    settings: Settings, atelier: Atelier, snapshots: ViewSnapshots | None = None
+) -> list[ViewCheck]:
     """One check per read model of the application (none on a memory store, which has none).
 
-    `parallel`: a child process starts reading the read models now, as of the log's head now,
-    while the audit replays the log (see snapshots.py); otherwise each check reads its view
-    when its turn to compare comes.
+    With `snapshots` (see `read_models_in_child`), each check takes its view's content from the
+    child process reading them; without, it reads its view when its turn to compare comes.
     """
     models = build_read_models(settings, atelier)
     if models is None:
         return []
-    snapshots = None
-    if parallel:
-        readers = {name: CHECKS[name].read for name in models.views if name in CHECKS}
-        head = atelier.recorder.max_notification_id() or 0
-        snapshots = ViewSnapshots(settings, readers, until=head)
     return [
         CHECKS.get(name, MissingCheck)(atelier, view, snapshots)
         for name, view in models.views.items()
     ]
+
+
+@contextmanager
+def read_models_in_child(settings: Settings, atelier: Atelier) -> Iterator[ViewSnapshots | None]:
+    """A child process reading every checked read model from now, as of the log's head now
+    (None on a store without read models); stopped, if still at work, when the block ends."""
+    models = build_read_models(settings, atelier)
+    if models is None:
+        yield None
+        return
+    readers = {name: CHECKS[name].read for name in models.views if name in CHECKS}
+    head = atelier.recorder.max_notification_id() or 0
+    with ViewSnapshots(settings, readers, until=head) as snapshots:
+        yield snapshots

@@ -1,17 +1,18 @@
 """Reading the read models in a second process while the replay reads the log.
 
-A full audit does two independent things: it replays the log (which it must do in order, in
-one thread) and it reads every row of every read model. Reading the read models takes as long
-as a third of the replay, so `atelier audit` hands it to a child process started as the audit
+A full audit does two independent things: it replays the log (in order, in one thread) and it
+reads every row of every read model. Reading and fingerprinting the read models costs about a
+third of the replay, so `atelier audit` hands it to a child process started as the audit
 begins: the child catches each view up to the log's head as of that moment (as a runner
 would), reads its position and content in one transaction, reduces the content to what the
-comparison needs (fingerprints per key, not rows), and sends that back. The replay then reads
-on to each view's position and compares.
+comparison needs (per-key fingerprints for the large read models), and sends that back. The
+replay then reads on to each view's position and compares.
 
 The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
-database connections and SQLite's file locks). If it fails for any reason, each check reads
-its view in the audit's own process instead, so the child can only make the audit faster,
-never change what it finds.
+database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
+it dies, it cannot catch a view up), each check reads its view in the audit's own process
+instead, exactly as without a child: the child can make the audit faster, never change what
+it finds. An audit that ends early stops the child.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 from collections.abc import Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from types import TracebackType
 from typing import Any
 
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
@@ -32,6 +34,7 @@ from infrastructure.settings import Settings
 logger = logging.getLogger(__name__)
 
 Reader = Callable[[ViewReader], Any]
+STOP_SECONDS = 10.0  # how long a stopped child may take to go
 
 
 @dataclass(frozen=True)
@@ -42,39 +45,98 @@ class Snapshot:
     held: Any
 
 
-# A view's snapshot, or why the view could not be brought to the position asked for.
+# A view's snapshot, or why the child could not bring the view to the position asked for.
 Outcome = Snapshot | str
 
 
 class ViewSnapshots:
     """The snapshots of some read models, being read by a child process from the moment this
-    object is made; `take` waits for them."""
+    object is made; `take` waits for them, `close` (or leaving the `with` block) ends it."""
 
     def __init__(self, settings: Settings, readers: Mapping[str, Reader], until: int) -> None:
-        self._executor = ProcessPoolExecutor(
-            max_workers=1, mp_context=multiprocessing.get_context("spawn")
-        )
-        self._future = self._executor.submit(read_views, settings, dict(readers), until)
         self._outcomes: dict[str, Outcome] | None = None
+        self._process: Any = None
+        self._receiver: Connection | None = None
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_serve,
+            args=(sender, settings, dict(readers), until),
+            name="atelier-audit-read-models",
+            daemon=True,  # never outlives the audit
+        )
+        try:
+            process.start()
+        except Exception:  # no process can be started here: the checks read in-process
+            logger.warning("cannot start a process to read the read models", exc_info=True)
+            receiver.close()
+            self._outcomes = {}
+            return
+        finally:
+            sender.close()  # the child holds the only sending end: its death ends `recv`
+        self._process = process
+        self._receiver = receiver
 
     def take(self, name: str) -> Outcome | None:
-        """The view's outcome, once; None if the child could not read it (read it here)."""
+        """The view's outcome, once; None when the child has not read it (read it here)."""
         if self._outcomes is None:
-            try:
-                self._outcomes = self._future.result()
-            except Exception:  # the child crashed or could not reach the store
-                logger.warning(
-                    "reading the read models in a child process failed; reading them in this one",
-                    exc_info=True,
-                )
-                self._outcomes = {}
-            finally:
-                self._executor.shutdown()
+            self._outcomes = self._receive()
         return self._outcomes.pop(name, None)
+
+    def _receive(self) -> dict[str, Outcome]:
+        assert self._receiver is not None
+        try:
+            received = self._receiver.recv()
+        except (EOFError, OSError):
+            received = RuntimeError("the process reading the read models ended without a word")
+        finally:
+            self.close()
+        if isinstance(received, BaseException):
+            logger.warning(
+                "reading the read models in a child process failed (%s); reading them in this one",
+                received,
+            )
+            return {}
+        return received  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Stop the child if it is still at work (the audit ended early), and reap it."""
+        if self._receiver is not None:
+            self._receiver.close()
+            self._receiver = None
+        if self._process is not None:
+            if self._process.is_alive() and self._outcomes is None:
+                self._process.terminate()
+            self._process.join(STOP_SECONDS)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+            self._process = None
+
+    def __enter__(self) -> ViewSnapshots:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
+    """The child's whole life: read the views, send the outcomes (or what went wrong)."""
+    try:
+        result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)
+    except BaseException as error:  # reported to the parent, which reads in-process instead
+        result = RuntimeError(f"{type(error).__name__}: {error}")
+    sender.send(result)
+    sender.close()
 
 
 def read_views(settings: Settings, readers: dict[str, Reader], until: int) -> dict[str, Outcome]:
-    """In the child: each view brought to `until` at least, then read by its reader."""
+    """Each view brought to `until` at least, then read by its reader."""
     atelier = build_application(settings)
     try:
         models = build_read_models(settings, atelier)
@@ -91,7 +153,7 @@ def snapshot(atelier: Any, view: ProjectionView, read: Reader, until: int) -> Ou
     """The view at `until` or beyond (caught up first if it is behind), read in one go."""
     try:
         catch_up(atelier, view, until=until)
-    except Exception as error:  # a projection that cannot apply the log
+    except Exception as error:  # the audit's own process will try again, and report it
         return f"cannot apply the log: {error}"
     with consistent_read(view) as reader:
         return Snapshot(reader.position(), read(reader))

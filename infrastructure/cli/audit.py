@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from infrastructure.audit.collector import collector_paused
-from infrastructure.audit.projections import view_checks
+from infrastructure.audit.json_parser import parse_json
+from infrastructure.audit.projections import read_models_in_child, view_checks
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
@@ -30,10 +31,11 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     atelier = build_application(settings)
     try:
-        checks = view_checks(settings, atelier, parallel=True)
         total = atelier.recorder.max_notification_id() or 0
-        with progress_bar(total) as progress, collector_paused():
-            report = atelier.audit(observers=checks, progress=progress)
+        with read_models_in_child(settings, atelier) as snapshots:
+            checks = view_checks(settings, atelier, snapshots)
+            with progress_bar(total) as progress, collector_paused():
+                report = atelier.audit(observers=checks, progress=progress, parse_json=parse_json)
     finally:
         atelier.close()
     if args.json:

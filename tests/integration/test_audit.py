@@ -17,7 +17,7 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
-from infrastructure.audit.projections import view_checks
+from infrastructure.audit.projections import read_models_in_child, view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.cli import main
 from infrastructure.projections.catch_up import catch_up
@@ -31,7 +31,10 @@ from tests.stores import settings_env
 def audited(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> AuditReport:
     """The audit with every invariant and every read model compared; `parallel` as `atelier
     audit` runs it, the read models read by a child process during the replay."""
-    return atelier.audit(observers=view_checks(settings, atelier, parallel=parallel))
+    if not parallel:
+        return atelier.audit(observers=view_checks(settings, atelier))
+    with read_models_in_child(settings, atelier) as snapshots:
+        return atelier.audit(observers=view_checks(settings, atelier, snapshots))
 
 
 def rules(report: AuditReport) -> set[str]:

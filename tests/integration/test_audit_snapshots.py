@@ -1,10 +1,12 @@
 """`atelier audit` reads the read models in a child process while it replays the log: the child
-catches views up, a child that fails leaves the checks to read in the audit's own process, and
-a view that cannot apply the log is reported, not compared."""
+catches views up; a child that fails, or cannot start, leaves the checks to read in the audit's
+own process; an audit that ends early stops it; and a view that cannot apply the log is
+reported, not compared."""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +18,7 @@ from application import events
 from application.audit import violations as rule
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.projections import view_checks
+from infrastructure.audit.projections import read_models_in_child, view_checks
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -46,9 +48,10 @@ def test_the_child_catches_views_up_before_reading_them(make_settings: SettingsF
         atelier.open_account("alice", 10)
         for _ in range(3):
             submit(atelier, "alice")
-        checks = view_checks(settings, atelier, parallel=True)
-        assert {check.view.position() for check in checks} == {0}  # no runner has run
-        report = atelier.audit(observers=checks)
+        with read_models_in_child(settings, atelier) as snapshots:
+            checks = view_checks(settings, atelier, snapshots)
+            assert {check.view.position() for check in checks} == {0}  # no runner has run
+            report = atelier.audit(observers=checks)
         head = atelier.recorder.max_notification_id()
         assert [check.view.position() for check in checks] == [head] * len(checks)
     assert report.clean, [str(v) for v in report.violations.kept]
@@ -63,14 +66,13 @@ def test_a_failing_child_leaves_each_check_to_read_its_view_here(
         atelier.open_account("alice", 10)
         submit(atelier, "alice")
         head = atelier.recorder.max_notification_id() or 0
-        checks = view_checks(settings, atelier)
-        snapshots = ViewSnapshots(settings, {"pending_queue": broken_reader}, until=head)
-        for check in checks:
-            check.snapshots = snapshots
-        with caplog.at_level(logging.WARNING):
-            report = atelier.audit(observers=checks)
+        with (
+            ViewSnapshots(settings, {"pending_queue": broken_reader}, until=head) as snapshots,
+            caplog.at_level(logging.WARNING),
+        ):
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
     assert report.clean, [str(v) for v in report.violations.kept]
-    assert [c.position for c in report.projections] == [head] * len(checks)
+    assert [c.position for c in report.projections] == [head] * 5
     assert "reading them in this one" in caplog.text
 
 
@@ -90,10 +92,50 @@ def test_a_view_that_cannot_apply_the_log_is_reported_unverified(
             b'{"not": "a completion"}',
         )
         story.write_to(atelier)
-        report = atelier.audit(observers=view_checks(settings, atelier, parallel=True))
+        with read_models_in_child(settings, atelier) as snapshots:
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
     unverified = [v for v in report.violations.kept if v.rule == rule.PROJECTION_UNVERIFIED]
     assert unverified, [str(v) for v in report.violations.kept]
     assert all("cannot apply the log" in v.message for v in unverified)
     assert rule.UNREADABLE_EVENT in report.violations.counts
     compared = {c.name: c for c in report.projections}
     assert all(compared[v.subject.removeprefix("read model ")].position is None for v in unverified)
+
+
+def test_a_process_that_cannot_start_leaves_the_checks_to_read_here(
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def refuse(process: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        with caplog.at_level(logging.WARNING), read_models_in_child(settings, atelier) as snapshots:
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+        head = atelier.recorder.max_notification_id()
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert [c.position for c in report.projections] == [head] * 5
+    assert "cannot start a process" in caplog.text
+
+
+def test_an_audit_that_ends_early_stops_the_child(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    children: list[str] = []
+
+    def audit_interrupted(atelier: Atelier) -> None:
+        with read_models_in_child(settings, atelier) as snapshots:
+            assert snapshots is not None
+            children.extend(p.name for p in multiprocessing.active_children())
+            raise KeyboardInterrupt  # the operator pressed Ctrl-C during the replay
+
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        with pytest.raises(KeyboardInterrupt):
+            audit_interrupted(atelier)
+    assert children == ["atelier-audit-read-models"]
+    assert multiprocessing.active_children() == []
