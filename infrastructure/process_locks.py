@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import logging
 import threading
-from contextlib import suppress
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -76,6 +75,15 @@ class LockSession:
         row = self._connection.execute(query, (key,)).fetchone()
         return row[0] if row else None
 
+    def unlock(self, key: int) -> None:
+        """Release a session lock now; if that fails, drop the session, which releases it too."""
+        if not self.is_open:
+            return
+        try:
+            self.execute("SELECT pg_advisory_unlock(%s)", key)
+        except psycopg.Error:
+            self.drop()
+
     def drop(self) -> None:
         if self._connection is not None:
             try:
@@ -109,10 +117,7 @@ class PostgresQueueMutex:
         traceback: TracebackType | None,
     ) -> None:
         try:
-            if self._session.is_open:
-                self._session.execute("SELECT pg_advisory_unlock(%s)", self.key)
-        except psycopg.Error:
-            self._session.drop()  # closing the session releases the lock
+            self._session.unlock(self.key)
         finally:
             self._threads.release()
 
@@ -182,10 +187,8 @@ class PostgresLeadership:
     def release(self) -> None:
         """Let the lead go now: unlocked explicitly, since a closed connection's lock is only
         freed once the server has noticed, and a standby asking at once would be refused."""
-        if self._leading and self._session.is_open:
-            # On failure the session is going anyway, and the server frees the lock with it.
-            with suppress(psycopg.Error):
-                self._session.execute("SELECT pg_advisory_unlock(%s)", self.key)
+        if self._leading:
+            self._session.unlock(self.key)
         self._leading = False
         self._session.drop()
 
