@@ -51,7 +51,7 @@ from domain.accounts import TokenAccount
 from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.consistent_read import consistent_read
 from infrastructure.audit.json_parser import parse_json
-from infrastructure.audit.projections import read_models_in_child, view_checks
+from infrastructure.audit.projections import view_checks, view_checks_in_child
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
@@ -114,8 +114,7 @@ def audit_invariants(atelier: Atelier) -> int:
 def audit_everything(settings: Settings, atelier: Atelier, parallel: bool = True) -> int:
     """The full audit as `atelier audit` runs it (with `parallel`: read models in a child)."""
     if parallel:
-        with read_models_in_child(settings, atelier) as snapshots:
-            checks = view_checks(settings, atelier, snapshots)
+        with view_checks_in_child(settings, atelier) as checks:
             report = atelier.audit(observers=checks, parse_json=parse_json)
     else:
         report = atelier.audit(observers=view_checks(settings, atelier), parse_json=parse_json)

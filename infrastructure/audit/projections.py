@@ -22,6 +22,7 @@ from infrastructure.projections.dashboard import DashboardProjection
 from infrastructure.projections.images import ImagesProjection
 from infrastructure.projections.pending_queue import PendingQueueProjection
 from infrastructure.projections.rate_limits import RateLimitProjection
+from infrastructure.projections.read_models import ReadModels
 from infrastructure.projections.user_generations import UserGenerationsProjection
 from infrastructure.settings import Settings
 
@@ -39,27 +40,31 @@ def view_checks(
 ) -> list[ViewCheck]:
     """One check per read model of the application (none on a memory store, which has none).
 
-    With `snapshots` (see `read_models_in_child`), each check takes its view's content from the
-    child process reading them; without, it reads its view when its turn to compare comes.
+    With `snapshots`, each check takes its view's content from them (see `view_checks_in_child`);
+    without, it reads its view when its turn to compare comes.
     """
     models = build_read_models(settings, atelier)
-    if models is None:
-        return []
-    return [
-        CHECKS.get(name, MissingCheck)(atelier, view, snapshots)
-        for name, view in models.views.items()
-    ]
+    return [] if models is None else _checks(atelier, models, snapshots)
 
 
 @contextmanager
-def read_models_in_child(settings: Settings, atelier: Atelier) -> Iterator[ViewSnapshots | None]:
-    """A child process reading every checked read model from now, as of the log's head now
-    (None on a store without read models); stopped, if still at work, when the block ends."""
+def view_checks_in_child(settings: Settings, atelier: Atelier) -> Iterator[list[ViewCheck]]:
+    """The checks of `view_checks`, fed by a child process reading every checked read model from
+    now, as of the log's head now; the child is stopped, if still at work, when the block ends."""
     models = build_read_models(settings, atelier)
     if models is None:
-        yield None
+        yield []
         return
     readers = {name: CHECKS[name].read for name in models.views if name in CHECKS}
     head = atelier.recorder.max_notification_id() or 0
     with ViewSnapshots(settings, readers, until=head) as snapshots:
-        yield snapshots
+        yield _checks(atelier, models, snapshots)
+
+
+def _checks(
+    atelier: Atelier, models: ReadModels, snapshots: ViewSnapshots | None
+) -> list[ViewCheck]:
+    return [
+        CHECKS.get(name, MissingCheck)(atelier, view, snapshots)
+        for name, view in models.views.items()
+    ]

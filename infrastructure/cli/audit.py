@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.json_parser import parse_json
-from infrastructure.audit.projections import read_models_in_child, view_checks
+from infrastructure.audit.projections import view_checks_in_child
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
@@ -32,10 +32,12 @@ def run(args: argparse.Namespace) -> int:
     atelier = build_application(settings)
     try:
         total = atelier.recorder.max_notification_id() or 0
-        with read_models_in_child(settings, atelier) as snapshots:
-            checks = view_checks(settings, atelier, snapshots)
-            with progress_bar(total) as progress, collector_paused():
-                report = atelier.audit(observers=checks, progress=progress, parse_json=parse_json)
+        with (
+            view_checks_in_child(settings, atelier) as checks,
+            progress_bar(total) as progress,
+            collector_paused(),
+        ):
+            report = atelier.audit(observers=checks, progress=progress, parse_json=parse_json)
     finally:
         atelier.close()
     if args.json:

@@ -17,7 +17,7 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
-from infrastructure.audit.projections import read_models_in_child, view_checks
+from infrastructure.audit.projections import view_checks, view_checks_in_child
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.cli import main
 from infrastructure.projections.catch_up import catch_up
@@ -33,8 +33,8 @@ def audited(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> 
     audit` runs it, the read models read by a child process during the replay."""
     if not parallel:
         return atelier.audit(observers=view_checks(settings, atelier))
-    with read_models_in_child(settings, atelier) as snapshots:
-        return atelier.audit(observers=view_checks(settings, atelier, snapshots))
+    with view_checks_in_child(settings, atelier) as checks:
+        return atelier.audit(observers=checks)
 
 
 def rules(report: AuditReport) -> set[str]:

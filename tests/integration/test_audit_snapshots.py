@@ -18,7 +18,7 @@ from application import events
 from application.audit import violations as rule
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.projections import read_models_in_child, view_checks
+from infrastructure.audit.projections import view_checks, view_checks_in_child
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -48,8 +48,7 @@ def test_the_child_catches_views_up_before_reading_them(make_settings: SettingsF
         atelier.open_account("alice", 10)
         for _ in range(3):
             submit(atelier, "alice")
-        with read_models_in_child(settings, atelier) as snapshots:
-            checks = view_checks(settings, atelier, snapshots)
+        with view_checks_in_child(settings, atelier) as checks:
             assert {check.view.position() for check in checks} == {0}  # no runner has run
             report = atelier.audit(observers=checks)
         head = atelier.recorder.max_notification_id()
@@ -92,8 +91,8 @@ def test_a_view_that_cannot_apply_the_log_is_reported_unverified(
             b'{"not": "a completion"}',
         )
         story.write_to(atelier)
-        with read_models_in_child(settings, atelier) as snapshots:
-            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+        with view_checks_in_child(settings, atelier) as checks:
+            report = atelier.audit(observers=checks)
     unverified = [v for v in report.violations.kept if v.rule == rule.PROJECTION_UNVERIFIED]
     assert unverified, [str(v) for v in report.violations.kept]
     assert all("cannot apply the log" in v.message for v in unverified)
@@ -115,8 +114,8 @@ def test_a_process_that_cannot_start_leaves_the_checks_to_read_here(
     with quiet_application(settings) as atelier:
         atelier.open_account("alice", 10)
         submit(atelier, "alice")
-        with caplog.at_level(logging.WARNING), read_models_in_child(settings, atelier) as snapshots:
-            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+        with caplog.at_level(logging.WARNING), view_checks_in_child(settings, atelier) as checks:
+            report = atelier.audit(observers=checks)
         head = atelier.recorder.max_notification_id()
     assert report.clean, [str(v) for v in report.violations.kept]
     assert [c.position for c in report.projections] == [head] * 5
@@ -128,8 +127,8 @@ def test_an_audit_that_ends_early_stops_the_child(make_settings: SettingsFactory
     children: list[str] = []
 
     def audit_interrupted(atelier: Atelier) -> None:
-        with read_models_in_child(settings, atelier) as snapshots:
-            assert snapshots is not None
+        with view_checks_in_child(settings, atelier) as checks:
+            assert checks
             children.extend(p.name for p in multiprocessing.active_children())
             raise KeyboardInterrupt  # the operator pressed Ctrl-C during the replay
 
