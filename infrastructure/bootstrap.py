@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from eventsourcing.utils import strtobool
 
 from application.service import Atelier
 from infrastructure.background import BackgroundService
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.persistence import event_store_env
-from infrastructure.process_locks import leadership, queue_mutex
+from infrastructure.process_locks import leadership, queue_mutex, table_creation_lock
 from infrastructure.projections.read_models import ReadModels, UnsupportedStore
 from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper
@@ -17,12 +19,13 @@ from infrastructure.sweeper import sweeper
 def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
     """An Atelier on the configured store, with the policy and adapters the settings ask for."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
-    atelier = Atelier(
-        env=event_store_env(settings, create_tables=create_tables),
-        policy=settings.policy(),
-        image_checker=checker,
-        queue_mutex=queue_mutex(settings),
-    )
+    with table_creation_lock(settings) if create_tables else nullcontext():
+        atelier = Atelier(
+            env=event_store_env(settings, create_tables=create_tables),
+            policy=settings.policy(),
+            image_checker=checker,
+            queue_mutex=queue_mutex(settings),
+        )
     build_read_models(settings, atelier)  # wires the queue ports, creates the view tables
     return atelier
 
@@ -40,7 +43,8 @@ def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None
     except UnsupportedStore:
         return None
     if strtobool(atelier.env.get("CREATE_TABLE") or "yes"):
-        models.create_tables()
+        with table_creation_lock(settings):
+            models.create_tables()
     if atelier.queue_positions is None:
         atelier.queue_positions = models.pending_queue
     if atelier.pending_generations is None:
@@ -51,8 +55,8 @@ def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None
 def migrate(settings: Settings) -> None:
     """Create every table (events, snapshots, read models) once, before processes start.
 
-    PostgreSQL processes that start together and each create tables can fail, so `atelier
-    serve` runs this first and its workers start with table creation off.
+    `atelier serve` runs this first and its workers start with table creation off: each would
+    otherwise wait its turn for the table-creation lock only to find nothing to create.
     """
     build_application(settings, create_tables=True).close()
 

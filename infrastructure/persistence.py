@@ -10,8 +10,9 @@ SQLITE_LOCK_TIMEOUT_SECONDS = 10
 def event_store_env(settings: Settings, *, create_tables: bool = True) -> dict[str, str]:
     """The eventsourcing environment for the application's store.
 
-    With several processes on PostgreSQL, tables are created once before the processes start
-    (concurrent CREATE TABLE can fail), so the processes themselves pass create_tables=False.
+    With create_tables the library creates what is missing, under the caller's table-creation
+    lock (processes creating tables at once can fail); processes started after a migrate step
+    (`atelier serve`'s workers) pass create_tables=False.
     """
     env = {
         "PERSISTENCE_MODULE": settings.persistence_module,

@@ -1,6 +1,7 @@
 """Locks shared by the processes of one store: the queue mutex, and projection leadership.
 
-The queue mutex serialises the writers of the queue aggregate across processes.
+The queue mutex serialises the writers of the queue aggregate across processes; the
+table-creation lock, the processes creating the tables when they start.
 
 Every submission (and every claim, cancel and expiry) writes the one GenerationQueue. Within a
 process the admission desk batches submissions, but two processes each deciding a batch from
@@ -22,6 +23,8 @@ import fcntl
 import hashlib
 import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -154,6 +157,34 @@ def queue_mutex(settings: Settings) -> PostgresQueueMutex | FileQueueMutex | Non
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return FileQueueMutex(settings.data_dir / "atelier.queue.lock")
     return None
+
+
+@contextmanager
+def table_creation_lock(settings: Settings) -> Iterator[None]:
+    """Processes (and threads) sharing a store create their tables one at a time.
+
+    Each process creates what is missing when it starts (CREATE ... IF NOT EXISTS), but two
+    doing it at once can fail: PostgreSQL on its catalogue ("tuple concurrently updated",
+    which killed `atelier projections run` started beside another), SQLite with "database is
+    locked" at once, without waiting. PostgreSQL: an advisory lock, waited for at most
+    LOCK_TIMEOUT_SECONDS. SQLite: an exclusive `flock` on a file beside the database.
+    """
+    if settings.persistence_module == "eventsourcing.postgres":
+        session = LockSession(settings)
+        try:
+            session.execute(
+                "SELECT pg_advisory_lock(%s)", advisory_key(settings.postgres_schema, "tables")
+            )
+            yield
+        finally:
+            session.drop()  # ends the session, and with it the lock
+    elif settings.persistence_module == "eventsourcing.sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with (settings.data_dir / "atelier.tables.lock").open("a+b") as file:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+            yield
+    else:
+        yield  # in memory: one process
 
 
 class PostgresLeadership:

@@ -51,9 +51,8 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run(args: argparse.Namespace) -> int:
     """Build everything first, so a configuration problem stops the worker before any claim.
 
-    Tables are created unless ATELIER_CREATE_TABLES=n: a fleet started together on PostgreSQL
-    should run one migrate step (for instance `atelier serve`, or a first `atelier worker
-    --once`) and start the rest with creation off.
+    Tables are created unless ATELIER_CREATE_TABLES=n; workers started together take turns at
+    it (the table-creation lock), and with creation off they skip even that wait.
     """
     stopping = threading.Event()
     if not args.once:

@@ -1,0 +1,67 @@
+"""Processes started together on one store all start, each creating what tables are missing.
+
+On PostgreSQL two processes creating the tables at once could fail on the server's catalogue
+("tuple concurrently updated"): `atelier projections run` started beside another died that way.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+
+from infrastructure.bootstrap import build_application
+from infrastructure.settings import Settings
+from tests.conftest import SettingsFactory
+from tests.integration.servers import atelier_command
+from tests.stores import settings_env
+
+STARTERS = 6
+
+
+def _start(settings: Settings, barrier: threading.Barrier, failures: list[BaseException]) -> None:
+    barrier.wait()
+    try:
+        build_application(settings).close()
+    except BaseException as error:  # collected for the assertion
+        failures.append(error)
+
+
+def _start_together(settings: Settings, rounds: int) -> list[BaseException]:
+    """Build the application in STARTERS threads at once, `rounds` times; what they raised."""
+    failures: list[BaseException] = []
+    for _ in range(rounds):
+        barrier = threading.Barrier(STARTERS)
+        threads = [
+            threading.Thread(target=_start, args=(settings, barrier, failures))
+            for _ in range(STARTERS)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    return failures
+
+
+def test_applications_started_together_all_start(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    assert _start_together(settings, rounds=5) == []
+    with build_application(settings) as atelier:
+        assert atelier.recorder.max_notification_id() is None  # an empty, working store
+
+
+def test_cli_processes_started_together_all_start(make_settings: SettingsFactory) -> None:
+    env = {**os.environ, **settings_env(make_settings())}
+    processes = [
+        subprocess.Popen(
+            atelier_command("projections", "status"),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for process in processes:
+        _, errors = process.communicate(timeout=60)
+        assert process.returncode == 0, errors[-3000:]
