@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -208,7 +209,7 @@ def wait_for(condition: Any, what: str) -> None:
 
 @pytest.mark.slow
 def test_a_killed_runner_process_restarted_beside_another_misses_and_repeats_nothing(
-    make_settings: SettingsFactory,
+    make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     settings = make_settings()
     env = {
@@ -234,20 +235,23 @@ def test_a_killed_runner_process_restarted_beside_another_misses_and_repeats_not
             victim.wait()
         assert min(positions(models)) < head  # it died with work left to do
 
-        survivors = [
-            subprocess.Popen(
-                atelier_command("projections", "run"),
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
+        logs = [tmp_path / f"survivor-{n}.log" for n in range(2)]  # said if one fails
+        survivors = []
+        for log in logs:
+            with log.open("wb") as stderr:
+                survivors.append(
+                    subprocess.Popen(
+                        atelier_command("projections", "run"),
+                        env=env,
+                        stdout=subprocess.DEVNULL,
+                        stderr=stderr,
+                    )
+                )
         try:
             wait_for(lambda: positions(models) == [head] * len(models.views), "the head")
         finally:
             for process in survivors:
                 process.send_signal(signal.SIGTERM)
-            for process in survivors:
-                assert process.wait(timeout=30) == 0
+            for process, log in zip(survivors, logs, strict=True):
+                assert process.wait(timeout=30) == 0, log.read_text()[-3000:]
         assert_views_match_the_log(atelier, models)
