@@ -15,11 +15,11 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import Mapper, Notification, StoredEvent
+from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from application import events
-from application.audit.reading import EventDecoder
+from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.replay import Replay, ReplayObserver
 from application.audit.report import AuditReport
 from application.service import Atelier
@@ -225,14 +225,15 @@ class Story:
 
     # ---- reading it back ---------------------------------------------------------------
 
-    def notifications(self) -> list[Notification]:
+    def notifications(self) -> list[LoggedEvent]:
+        """The story as the audit reads a log."""
         return [
-            Notification(
-                id=position,
-                originator_id=record.originator_id,
-                originator_version=record.originator_version,
-                topic=record.topic,
-                state=record.state,
+            LoggedEvent(
+                position,
+                record.originator_id.int,
+                record.originator_version,
+                record.topic,
+                record.state,
             )
             for position, record in enumerate(self.stored, start=1)
         ]

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from datetime import datetime, timedelta
-from typing import Any, cast
-from uuid import UUID
-
-from eventsourcing.persistence import Notification
+from typing import Any
 
 from application.audit import violations as rule
-from application.audit.reading import generation_key, moment
+from application.audit.reading import LoggedEvent, generation_key, moment
 from application.audit.state import (
     CAPTURED,
     RELEASED,
@@ -34,9 +31,9 @@ LATEST = 1 << 62  # sorts after any position, so (time, LATEST) bounds every ent
 class AccountEvents(ReplayState):
     """Handlers of TokenAccount's events."""
 
-    def ledger(self, notification: Notification) -> Ledger | None:
+    def ledger(self, notification: LoggedEvent) -> Ledger | None:
         """The account the event belongs to, its version checked; None if never opened."""
-        ledger = self.accounts.get(cast(UUID, notification.originator_id).int)
+        ledger = self.accounts.get(notification.key)
         if ledger is None:
             self.flag(rule.ORPHAN_EVENT, notification, "event of an account never opened")
             self.rejected = True
@@ -52,9 +49,9 @@ class AccountEvents(ReplayState):
         ledger.version = version
         return ledger
 
-    def opened(self, notification: Notification, cls: type[Any]) -> None:
+    def opened(self, notification: LoggedEvent, cls: type[Any]) -> None:
         data = self.data(notification, cls)
-        key = cast(UUID, notification.originator_id).int
+        key = notification.key
         if key in self.accounts or notification.originator_version != 1:
             self.flag(rule.ILLEGAL_TRANSITION, notification, "account opened twice or late")
             self.rejected = True
@@ -65,7 +62,7 @@ class AccountEvents(ReplayState):
         if tokens < 0:
             self.check_available(self.accounts[key], notification)
 
-    def granted(self, notification: Notification, cls: type[Any]) -> None:
+    def granted(self, notification: LoggedEvent, cls: type[Any]) -> None:
         ledger = self.ledger(notification)
         if ledger is None:
             return
@@ -74,17 +71,17 @@ class AccountEvents(ReplayState):
         self.tokens.granted += amount
         self.check_available(ledger, notification)
 
-    def disabled(self, notification: Notification, cls: type[Any]) -> None:
+    def disabled(self, notification: LoggedEvent, cls: type[Any]) -> None:
         ledger = self.ledger(notification)
         if ledger is not None:
             ledger.disabled = True
 
-    def enabled(self, notification: Notification, cls: type[Any]) -> None:
+    def enabled(self, notification: LoggedEvent, cls: type[Any]) -> None:
         ledger = self.ledger(notification)
         if ledger is not None:
             ledger.disabled = False
 
-    def reserved(self, notification: Notification, cls: type[Any]) -> None:
+    def reserved(self, notification: LoggedEvent, cls: type[Any]) -> None:
         ledger = self.ledger(notification)
         if ledger is None:
             return
@@ -132,13 +129,13 @@ class AccountEvents(ReplayState):
         if life.status is not None:
             self.match(key, life)
 
-    def captured(self, notification: Notification, cls: type[Any]) -> None:
+    def captured(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.resolve(notification, cls, CAPTURED)
 
-    def released(self, notification: Notification, cls: type[Any]) -> None:
+    def released(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.resolve(notification, cls, RELEASED)
 
-    def resolve(self, notification: Notification, cls: type[Any], kind: str) -> None:
+    def resolve(self, notification: LoggedEvent, cls: type[Any], kind: str) -> None:
         """A capture or release: of an outstanding reservation, in full, once."""
         ledger = self.ledger(notification)
         if ledger is None:
@@ -225,7 +222,7 @@ class AccountEvents(ReplayState):
                 )
                 return
 
-    def check_available(self, ledger: Ledger, notification: Notification) -> None:
+    def check_available(self, ledger: Ledger, notification: LoggedEvent) -> None:
         """Available tokens below zero: reported once per stretch, at the event that did it."""
         if ledger.balance - ledger.reserved >= 0:
             ledger.negative = False

@@ -8,13 +8,11 @@ end of the log, every generation holding exactly one reservation, settled iff it
 
 from __future__ import annotations
 
-from typing import Any, cast
-from uuid import UUID
-
-from eventsourcing.persistence import Notification
+from typing import Any
 
 from application import events
 from application.audit import violations as rule
+from application.audit.reading import LoggedEvent
 from application.audit.state import (
     CANCELLED,
     COMPLETED,
@@ -47,9 +45,9 @@ TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {
 class GenerationEvents(ReplayState):
     """Handlers of Generation's events, and the end-of-log checks of each generation."""
 
-    def requested(self, notification: Notification, cls: type[Any]) -> None:
+    def requested(self, notification: LoggedEvent, cls: type[Any]) -> None:
         data = self.data(notification, cls)
-        key = cast(UUID, notification.originator_id).int
+        key = notification.key
         position = notification.id
         life = self.generations.get(key)
         if isinstance(life, int) or (life is not None and life.status is not None):
@@ -78,9 +76,9 @@ class GenerationEvents(ReplayState):
         if life.reservation:
             self.match(key, life)
 
-    def life(self, notification: Notification, cls: type[Any]) -> tuple[int, Life] | None:
+    def life(self, notification: LoggedEvent, cls: type[Any]) -> tuple[int, Life] | None:
         """The generation an event belongs to, if it can still change; violations otherwise."""
-        key = cast(UUID, notification.originator_id).int
+        key = notification.key
         life = self.generations.get(key)
         name = self.names[cls]
         if life is None or (isinstance(life, Life) and life.status is None):
@@ -109,7 +107,7 @@ class GenerationEvents(ReplayState):
         life.version = version
         return key, life
 
-    def image_linked(self, notification: Notification, cls: type[Any]) -> None:
+    def image_linked(self, notification: LoggedEvent, cls: type[Any]) -> None:
         found = self.life(notification, cls)
         if found is not None and found[1].status != PENDING:
             self.found.add(
@@ -120,7 +118,7 @@ class GenerationEvents(ReplayState):
             )
             self.rejected = True
 
-    def transition(self, notification: Notification, cls: type[Any]) -> None:
+    def transition(self, notification: LoggedEvent, cls: type[Any]) -> None:
         found = self.life(notification, cls)
         if found is None:
             return

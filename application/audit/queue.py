@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from eventsourcing.persistence import Notification
-
 from application.audit import violations as rule
-from application.audit.reading import generation_key
+from application.audit.reading import LoggedEvent, generation_key
 from application.audit.state import ReplayState, generation
 
 
 class QueueEvents(ReplayState):
     """Handlers of GenerationQueue's events."""
 
-    def queue_event(self, notification: Notification) -> None:
+    def queue_event(self, notification: LoggedEvent) -> None:
         version = notification.originator_version
         if version != self.queue_version + 1:
             self.found.add(
@@ -30,10 +28,10 @@ class QueueEvents(ReplayState):
             )
         self.queue_version = version
 
-    def queue_opened(self, notification: Notification, cls: type[Any]) -> None:
+    def queue_opened(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.queue_event(notification)
 
-    def queued_generation(self, notification: Notification, cls: type[Any]) -> None:
+    def queued_generation(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.queue_event(notification)
         key = generation_key(self.data(notification, cls)["generation_id"])
         if key in self.queued:
@@ -41,7 +39,7 @@ class QueueEvents(ReplayState):
             self.found.add(rule.QUEUE_MISMATCH, generation(key), "queued twice", *shown_by)
         self.queued[key] = notification.id
 
-    def left_queue(self, notification: Notification, cls: type[Any]) -> None:
+    def left_queue(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.queue_event(notification)
         key = generation_key(self.data(notification, cls)["generation_id"])
         if self.queued.pop(key, None) is None:

@@ -17,7 +17,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple, cast
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -25,12 +25,46 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Notification,
+    StoredEvent,
 )
 from eventsourcing.utils import TopicError, resolve_topic
 
 BATCH_SIZE = 2_000
 _END = object()
 JsonParser = Callable[[bytes], Any]  # stored JSON bytes -> Python values (ValueError if not JSON)
+
+
+class LoggedEvent(NamedTuple):
+    """One event of the log as the audit reads it: a notification with its originator's id
+    as an integer (`key`), the form every table of the replay is keyed by.
+
+    A plain tuple, so a batch of them crosses a process boundary cheaply (see
+    infrastructure/audit/log_reader.py); the UUID is only made when a violation names it.
+    """
+
+    id: int
+    key: int
+    originator_version: int
+    topic: str
+    state: bytes
+
+    @property
+    def originator_id(self) -> UUID:
+        return UUID(int=self.key)
+
+    @classmethod
+    def of(cls, notification: Notification) -> LoggedEvent:
+        return cls(
+            notification.id,
+            cast(UUID, notification.originator_id).int,
+            notification.originator_version,
+            notification.topic,
+            notification.state,
+        )
+
+
+# Batches of the log's events with positions in (after, upto], oldest first.
+LogReader = Callable[[int, int], Iterator[Sequence[LoggedEvent]]]
 
 
 class EventDecoder:
@@ -45,7 +79,7 @@ class EventDecoder:
             and mapper.compressor is None
         )
         self._classes: dict[str, type[Any] | None] = {}
-        self._last: Notification | None = None
+        self._last: LoggedEvent | None = None
         self._last_data: dict[str, Any] = {}
 
     def event_class(self, topic: str) -> type[Any] | None:
@@ -61,7 +95,7 @@ class EventDecoder:
         self._classes[topic] = cls
         return cls
 
-    def data(self, notification: Notification, cls: type[Any]) -> dict[str, Any]:
+    def data(self, notification: LoggedEvent, cls: type[Any]) -> dict[str, Any]:
         """The event's fields (ValueError when the record cannot be decoded); not to be changed.
 
         On the fast path datetimes stay in their stored form; read them with `moment()`. The
@@ -73,7 +107,7 @@ class EventDecoder:
         self._last, self._last_data = notification, data
         return data
 
-    def _decode(self, notification: Notification, cls: type[Any]) -> dict[str, Any]:
+    def _decode(self, notification: LoggedEvent, cls: type[Any]) -> dict[str, Any]:
         if self.plain_json:
             try:
                 state = self.parse_json(notification.state)
@@ -83,8 +117,14 @@ class EventDecoder:
                 cls, "class_version", 1
             ):
                 return state
+        stored = StoredEvent(
+            notification.originator_id,
+            notification.originator_version,
+            notification.topic,
+            notification.state,
+        )
         try:
-            event = self.mapper.to_domain_event(notification)
+            event = self.mapper.to_domain_event(stored)
         except Exception as error:  # the mapper wraps some failures, not all
             raise ValueError(str(error)) from error
         return dict(vars(event))
@@ -118,7 +158,7 @@ def log_batches(
     upto: int | None = None,
     batch_size: int = BATCH_SIZE,
     prefetch: bool = True,
-) -> Iterator[Sequence[Notification]]:
+) -> Iterator[Sequence[LoggedEvent]]:
     """The log's notifications with positions in (after, upto], oldest first, in batches."""
     if not prefetch:
         yield from _batches(recorder, after, upto, batch_size)
@@ -162,7 +202,7 @@ def log_batches(
 
 def _batches(
     recorder: ApplicationRecorder, after: int, upto: int | None, batch_size: int
-) -> Iterator[Sequence[Notification]]:
+) -> Iterator[Sequence[LoggedEvent]]:
     position = after
     while upto is None or position < upto:
         batch = recorder.select_notifications(
@@ -170,5 +210,5 @@ def _batches(
         )
         if not batch:
             return
-        yield batch
+        yield [LoggedEvent.of(notification) for notification in batch]
         position = batch[-1].id

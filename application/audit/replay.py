@@ -9,32 +9,30 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, cast
-from uuid import UUID
-
-from eventsourcing.persistence import Notification
+from typing import TYPE_CHECKING, Any
 
 from application import events
 from application.audit import violations as rule
 from application.audit.accounts import AccountEvents
 from application.audit.generations import TRANSITIONS, GenerationEvents
 from application.audit.queue import QueueEvents
-from application.audit.reading import EventDecoder
+from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.report import AuditReport, Comparison
 from application.audit.state import END_OF_CODE, STATUSES, Life
 
 if TYPE_CHECKING:
     from application.audit.use_cases import AuditSession
 
-Handler = Callable[[Notification, type[Any]], None]
+Handler = Callable[[LoggedEvent, type[Any]], None]
 
 
 class ReplayObserver:
     """Follows the replay to compute something more from it (a read model's expected content).
 
-    `event_classes` are the events it wants; `observe` gets each with its position and data, in
-    log order, until `following` turns False, and only events the replay accepted (an illegal
-    transition is reported by the replay and is not part of the history observers follow).
+    `event_classes` are the events it wants; `observe` gets each with its position, its
+    aggregate's id as an integer and its data, in log order, until `following` turns False,
+    and only events the replay accepted (an illegal transition is reported by the replay and
+    is not part of the history observers follow).
     `compare` runs once the log has been read: it may replay further (`session.replay_to`) to
     meet what it compares at the same position, and adds a violation to `session.replay.found`
     for every difference.
@@ -45,9 +43,7 @@ class ReplayObserver:
     following = True
     comparison: Comparison | None = None  # what `compare` found, for the report
 
-    def observe(
-        self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
-    ) -> None:
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         """One followed event."""
 
     def compare(self, session: AuditSession) -> None:
@@ -89,7 +85,7 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
 
     # ---- driving -----------------------------------------------------------------------
 
-    def apply_all(self, notifications: Iterable[Notification]) -> None:
+    def apply_all(self, notifications: Iterable[LoggedEvent]) -> None:
         """Check a run of notifications, oldest first."""
         routes = self._routes
         by_topic = self.by_topic
@@ -158,23 +154,23 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             return handler, cls
         checked = handler
 
-        def checked_and_observed(notification: Notification, cls: type[Any]) -> None:
+        def checked_and_observed(notification: LoggedEvent, cls: type[Any]) -> None:
             self.rejected = False
             checked(notification, cls)
             if self.rejected:
                 return  # observers follow the history as the replay accepts it
             data = self.data(notification, cls)
-            originator_id = cast(UUID, notification.originator_id)
+            key = notification.key
             for observer in followers:
                 if observer.following:
-                    observer.observe(notification.id, originator_id, cls, data)
+                    observer.observe(notification.id, key, cls, data)
 
         return checked_and_observed, cls
 
-    def _unresolvable(self, notification: Notification, cls: type[Any]) -> None:
+    def _unresolvable(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.flag(
             rule.UNREADABLE_EVENT, notification, f"no event class answers {notification.topic}"
         )
 
-    def _unknown(self, notification: Notification, cls: type[Any]) -> None:
+    def _unknown(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.flag(rule.UNKNOWN_EVENT, notification, f"the audit does not know {self.names[cls]}")

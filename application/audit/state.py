@@ -19,10 +19,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
-
 from application.audit import violations as rule
-from application.audit.reading import EventDecoder
+from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.report import TokenTotals
 from application.audit.violations import Violations
 
@@ -141,9 +139,9 @@ class ReplayState:
         # an event of an aggregate never created): observers then do not see that event.
         self.rejected = False
         # The decoder's own method, bound once: asked for every event the replay reads.
-        self.data: Callable[[Notification, type[Any]], dict[str, Any]] = decoder.data
+        self.data: Callable[[LoggedEvent, type[Any]], dict[str, Any]] = decoder.data
 
-    def flag(self, which: str, notification: Notification, message: str) -> None:
+    def flag(self, which: str, notification: LoggedEvent, message: str) -> None:
         """A violation about the aggregate of one event, shown by that event alone."""
         self.found.add(which, f"aggregate {notification.originator_id}", message, notification.id)
 

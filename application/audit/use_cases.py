@@ -10,9 +10,16 @@ reported for everything replayed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from application.audit.reading import BATCH_SIZE, EventDecoder, JsonParser, log_batches
+from application.audit.reading import (
+    BATCH_SIZE,
+    EventDecoder,
+    JsonParser,
+    LoggedEvent,
+    LogReader,
+    log_batches,
+)
 from application.audit.replay import Replay, ReplayObserver
 from application.audit.report import AuditReport
 from application.base import AtelierBase
@@ -29,6 +36,7 @@ class AuditSession:
         batch_size: int,
         read_ahead: bool,
         parse_json: JsonParser = json.loads,
+        read_log: LogReader | None = None,
     ) -> None:
         self.atelier = atelier
         self.replay = Replay(
@@ -41,6 +49,7 @@ class AuditSession:
         self.progress = progress
         self.batch_size = batch_size
         self.read_ahead = read_ahead
+        self.read_log = read_log or self._read_here
 
     def head(self) -> int:
         """The newest position in the log now."""
@@ -50,15 +59,15 @@ class AuditSession:
         """Read and check every event after the current position, up to `position`."""
         if position <= self.position:
             return
-        batches = log_batches(
-            self.atelier.recorder, self.position, position, self.batch_size, self.read_ahead
-        )
-        for batch in batches:
+        for batch in self.read_log(self.position, position):
             self.replay.apply_all(batch)
             self.replay.note_positions(batch[0].id, batch[-1].id)
             if self.progress is not None:
                 self.progress(batch[-1].id)
         self.position = position
+
+    def _read_here(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
+        return log_batches(self.atelier.recorder, after, upto, self.batch_size, self.read_ahead)
 
 
 class AuditUseCases(AtelierBase):
@@ -71,6 +80,7 @@ class AuditUseCases(AtelierBase):
         batch_size: int = BATCH_SIZE,
         read_ahead: bool = False,
         parse_json: JsonParser = json.loads,
+        read_log: LogReader | None = None,
     ) -> AuditReport:
         """Replay every event up to the newest one now, checking the invariants as it goes.
 
@@ -79,9 +89,13 @@ class AuditUseCases(AtelierBase):
         models); `progress` is told the position reached after each batch. `read_ahead`
         fetches the next batch in a thread while the current one is checked. `parse_json`
         decodes stored events on the fast path (a faster parser than the standard one may be
-        handed in; whatever it refuses goes through the application's mapper).
+        handed in; whatever it refuses goes through the application's mapper). `read_log`
+        reads the log in place of the recorder (another process may read it while this one
+        checks: see infrastructure/audit/log_reader.py); it must give every event in order.
         """
-        session = AuditSession(self, observers, progress, batch_size, read_ahead, parse_json)
+        session = AuditSession(
+            self, observers, progress, batch_size, read_ahead, parse_json, read_log
+        )
         session.replay_to(session.head())
         for observer in observers:
             observer.compare(session)

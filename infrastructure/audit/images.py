@@ -42,10 +42,8 @@ class ImagesCheck(ViewCheck):
         self.expected = RowSums()
         self.owners: dict[int, str] = {}  # generations whose images are still being linked
 
-    def observe(
-        self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
-    ) -> None:
-        key = originator_id.int  # the sums are per generation: rows leave its id out
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
+        # `key`: the sums are per generation, so rows leave its id out
         if cls is events.GENERATION_REQUESTED:
             # A submission saves the request and its images together: only the newest
             # generation's owner is ever needed.

@@ -31,16 +31,13 @@ class PendingQueueCheck(ViewCheck):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        # generation -> its expected row, the id left as the event's UUID until compared
+        # generation -> its expected row, the id made a UUID when compared
         self.rows: dict[int, tuple[Any, ...]] = {}
 
-    def observe(
-        self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
-    ) -> None:
-        key = originator_id.int
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         if cls is events.GENERATION_REQUESTED:
             at = moment_micros(data["requested_at"])
-            self.rows[key] = (originator_id, data["user_id"], position, "pending", at, None)
+            self.rows[key] = (key, data["user_id"], position, "pending", at, None)
         elif cls is events.GENERATION_STARTED and key in self.rows:
             row = self.rows[key]
             lease = moment_micros(data["lease_expires_at"])
@@ -54,7 +51,9 @@ class PendingQueueCheck(ViewCheck):
         return {row[0]: tuple(row) for row in reader.values(query)}
 
     def differences(self, held: dict[str, tuple[Any, ...]], replay: Replay) -> int:
-        expected = {str(row[0]): (str(row[0]), *row[1:]) for row in self.rows.values()}
+        expected = {
+            str(UUID(int=key)): (str(UUID(int=key)), *row[1:]) for key, row in self.rows.items()
+        }
         count = 0
         for key in sorted(set(held) | set(expected)):
             ours, actual = expected.get(key), held.get(key)

@@ -26,15 +26,12 @@ class RateLimitCheck(ViewCheck):
         super().__init__(*args)
         self.windows: dict[int, set[tuple[str, int]]] = {}  # account -> {(generation, at)}
 
-    def observe(
-        self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
-    ) -> None:
-        at = moment_micros(data["at"])
-        account = originator_id.int
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
+        at = moment_micros(data["at"])  # `key`: the account's
         since = at - HOUR_MICROS
-        window = {kept for kept in self.windows.get(account, ()) if kept[1] > since}
+        window = {kept for kept in self.windows.get(key, ()) if kept[1] > since}
         window.add((str(data["generation_id"]), at))
-        self.windows[account] = window
+        self.windows[key] = window
 
     @staticmethod
     def read(reader: ViewReader) -> dict[str, set[tuple[str, int]]]:

@@ -69,10 +69,7 @@ class UserGenerationsCheck(ViewCheck):
         self.running: dict[int, list[Any]] = {}  # generation -> its row, FINGERPRINTED order
         self.expected = RowSums()
 
-    def observe(
-        self, position: int, originator_id: UUID, cls: type[Any], data: dict[str, Any]
-    ) -> None:
-        key = originator_id.int
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         if cls is events.GENERATION_REQUESTED:
             at = moment_micros(data["requested_at"])
             self.running[key] = [

@@ -17,13 +17,7 @@ def test_what_the_fast_parser_refuses_is_read_through_the_mapper() -> None:
     # Standard JSON has no NaN, but the library's transcoder (the standard json module) reads it:
     # orjson refuses it. The audit must read the event as the application would.
     assert b'"top-up"' in grant.state
-    odd = type(grant)(
-        id=grant.id,
-        originator_id=grant.originator_id,
-        originator_version=grant.originator_version,
-        topic=grant.topic,
-        state=grant.state.replace(b'"top-up"', b"NaN"),
-    )
+    odd = grant._replace(state=grant.state.replace(b'"top-up"', b"NaN"))
     decoder = EventDecoder(story.mapper, parse_json)
     data = decoder.data(odd, events.TOKENS_GRANTED)
     assert data["amount"] == 5

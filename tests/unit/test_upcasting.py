@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, Snapshot, event
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.utils import clear_topic_cache, get_topic, register_topic
 
-from application.audit.reading import EventDecoder
+from application.audit.reading import EventDecoder, LoggedEvent
 
 STAMP = {"_type_": "datetime_iso", "_data_": "2026-01-01T00:00:00+00:00"}
 
@@ -153,7 +153,7 @@ def test_the_audit_reads_old_shapes_as_the_application_does(app: Application[Any
     wallet_id = old_wallet(app)
     decoder = EventDecoder(app.mapper)
     notes: list[Notification] = list(app.recorder.select_notifications(start=None, limit=10))
-    data = [decoder.data(n, Wallet.Credited) for n in notes[1:]]
+    data = [decoder.data(LoggedEvent.of(n), Wallet.Credited) for n in notes[1:]]
     assert [(d["tokens"], d["source"]) for d in data] == [(5, "unknown"), (3, "promo")]
     assert all(n.originator_id == wallet_id for n in notes)
 
