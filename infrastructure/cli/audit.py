@@ -11,8 +11,7 @@ from contextlib import contextmanager
 from tqdm import tqdm
 
 from infrastructure.audit.collector import collector_paused
-from infrastructure.audit.json_parser import parse_json
-from infrastructure.audit.projections import view_checks_in_child
+from infrastructure.audit.parallel import audit_in_parallel
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
@@ -32,12 +31,8 @@ def run(args: argparse.Namespace) -> int:
     atelier = build_application(settings)
     try:
         total = atelier.recorder.max_notification_id() or 0
-        with (
-            view_checks_in_child(settings, atelier) as checks,
-            progress_bar(total) as progress,
-            collector_paused(),
-        ):
-            report = atelier.audit(observers=checks, progress=progress, parse_json=parse_json)
+        with progress_bar(total) as progress, collector_paused():
+            report = audit_in_parallel(settings, atelier, progress)
     finally:
         atelier.close()
     if args.json:

@@ -17,7 +17,8 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
-from infrastructure.audit.projections import view_checks, view_checks_in_child
+from infrastructure.audit.parallel import audit_in_parallel
+from infrastructure.audit.projections import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.cli import main
 from infrastructure.projections.catch_up import catch_up
@@ -30,11 +31,10 @@ from tests.stores import settings_env
 
 def audited(settings: Settings, atelier: Atelier, *, parallel: bool = False) -> AuditReport:
     """The audit with every invariant and every read model compared; `parallel` as `atelier
-    audit` runs it, the read models read by a child process during the replay."""
+    audit` runs it, the log and the read models read by child processes during the replay."""
     if not parallel:
         return atelier.audit(observers=view_checks(settings, atelier))
-    with view_checks_in_child(settings, atelier) as checks:
-        return atelier.audit(observers=checks)
+    return audit_in_parallel(settings, atelier)
 
 
 def rules(report: AuditReport) -> set[str]:

@@ -1,0 +1,215 @@
+"""Reading the event log in a second process while the audit checks it.
+
+Reading the log is half of what an audit of the invariants costs: `select_notifications` builds
+a notification, with a UUID, for every row, and the replay then has the rest of its work to do
+on the same core. `atelier audit` therefore has a child process read the log, batch by batch,
+and pass each batch down a pipe as plain tuples (one `pickle` per batch, in C at both ends),
+so that the reading of one batch overlaps the checking of the one before, on the other core.
+
+The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
+database connections and SQLite's file locks). Until it is ready (it has to import and open the
+store) the audit reads here; whatever goes wrong with it later (it dies, it cannot read), the
+audit reads the rest here from the last batch it was given: the child can make the audit
+faster, never change what it reads. An audit that ends early stops it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import pickle
+from collections.abc import Iterator, Sequence
+from multiprocessing.connection import Connection
+from types import TracebackType
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+
+from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches
+from infrastructure.bootstrap import build_application
+from infrastructure.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+READY = b"ready"
+STOP_SECONDS = 10.0  # how long a stopped child may take to go
+
+
+class ChildFailed(Exception):
+    """The child said it could not read (its reason), or went away."""
+
+
+class LogInChild:
+    """A log reader for `Atelier.audit(read_log=...)`, reading in a child process started when
+    this object is made; `close` (or leaving the `with` block) ends it."""
+
+    def __init__(
+        self, settings: Settings, recorder: ApplicationRecorder, batch_size: int = BATCH_SIZE
+    ) -> None:
+        self.recorder = recorder  # the audit's own: it reads here when the child cannot
+        self.batch_size = batch_size
+        self._process: Any = None
+        self._connection: Connection | None = None
+        self._ready = False
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe()  # ranges go down, batches come up
+        process = context.Process(
+            target=_serve,
+            args=(child_end, settings, batch_size),
+            name="atelier-audit-log-reader",
+            daemon=True,  # never outlives the audit
+        )
+        try:
+            process.start()
+        except Exception:  # no process can be started here: the audit reads the log itself
+            logger.warning("cannot start a process to read the log", exc_info=True)
+            parent_end.close()
+            return
+        finally:
+            child_end.close()  # the child holds the only other end: its death ends `recv`
+        self._process = process
+        self._connection = parent_end
+
+    def __call__(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
+        """The log's events in (after, upto], oldest first: read here until the child is ready,
+        then by the child, and here again from wherever the child fails."""
+        here = log_batches(self.recorder, after, upto, self.batch_size, prefetch=False)
+        position = after
+        while not self._child_ready():
+            batch = next(here, None)
+            if batch is None:
+                return
+            yield batch
+            position = batch[-1].id
+        yield from self._from_child(position, upto)
+
+    def _child_ready(self) -> bool:
+        if self._ready:
+            return True
+        if self._connection is None:
+            return False
+        try:
+            if not self._connection.poll():
+                return False
+            message = self._connection.recv_bytes()
+        except (EOFError, OSError) as error:
+            self._give_up(f"it ended before it was ready ({error!r})")
+            return False
+        if message != READY:
+            self._give_up(_unpickle(message))
+            return False
+        self._ready = True
+        return True
+
+    def _from_child(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
+        connection = self._connection
+        assert connection is not None
+        position, finished = after, False
+        try:
+            connection.send((after, upto))
+            while True:
+                rows = _unpickle(connection.recv_bytes())
+                if rows is None:
+                    finished = True
+                    return
+                if isinstance(rows, str):
+                    raise ChildFailed(rows)
+                batch = list(map(LoggedEvent._make, rows))
+                yield batch
+                position = batch[-1].id
+        except (EOFError, OSError, ChildFailed) as error:
+            self._give_up(str(error) or repr(error))
+        finally:
+            if not finished and self._ready:
+                # Left before the end of the range (the audit stopped): what the child still
+                # sends belongs to this range, so it cannot answer another one.
+                self._give_up("the audit stopped reading mid-range")
+        yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
+
+    def _give_up(self, why: str) -> None:
+        """From now on the log is read here."""
+        if self._connection is not None:
+            logger.warning("reading the log in a child process failed (%s); reading it here", why)
+        self._ready = False
+        self.close()
+
+    def close(self) -> None:
+        """Stop the child (it may be blocked sending a batch nobody will read) and reap it."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join(STOP_SECONDS)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
+            self._process = None
+
+    def __enter__(self) -> LogInChild:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _unpickle(payload: bytes) -> Any:
+    """A message of our own child, down a pipe only the two ends hold (as `Connection.recv`
+    would unpickle it, without the extra copy)."""
+    return pickle.loads(payload)  # noqa: S301
+
+
+def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
+    """The child's whole life: open the store, then read each range asked for until told to
+    stop (None) or the parent goes away."""
+    try:
+        atelier = build_application(settings, create_tables=False)
+    except BaseException as error:  # reported to the parent, which reads the log itself
+        connection.send_bytes(pickle.dumps(f"cannot open the store: {error!r}"))
+        return
+    try:
+        connection.send_bytes(READY)
+        while (request := connection.recv()) is not None:
+            after, upto = request
+            try:
+                for rows in _rows(atelier.recorder, after, upto, batch_size):
+                    connection.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
+            except Exception as error:  # the parent reads the rest of the range itself
+                connection.send_bytes(pickle.dumps(f"cannot read the log: {error!r}"))
+                return
+            connection.send_bytes(pickle.dumps(None))
+    except (EOFError, OSError):
+        return  # the parent has gone (or closed its end): nothing more to read for
+    finally:
+        atelier.close()
+
+
+def _rows(
+    recorder: ApplicationRecorder, after: int, upto: int, batch_size: int
+) -> Iterator[list[tuple[int, int, int, str, bytes]]]:
+    """Batches of the log in (after, upto] as LoggedEvent's fields, in plain tuples."""
+    topics: dict[str, str] = {}  # one string per topic: pickled once per batch, not per event
+    position = after
+    while position < upto:
+        batch = recorder.select_notifications(
+            start=position, limit=batch_size, stop=upto, inclusive_of_start=False
+        )
+        if not batch:
+            return
+        yield [
+            (
+                n.id,
+                n.originator_id.int,  # type: ignore[union-attr]
+                n.originator_version,
+                topics.setdefault(n.topic, n.topic),
+                n.state,
+            )
+            for n in batch
+        ]
+        position = batch[-1].id
