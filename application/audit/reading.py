@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple, TypeVar, cast
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -31,6 +31,7 @@ from eventsourcing.utils import TopicError, resolve_topic
 
 BATCH_SIZE = 2_000
 _END = object()
+T = TypeVar("T")
 JsonParser = Callable[[bytes], Any]  # stored JSON bytes -> Python values (ValueError if not JSON)
 
 
@@ -160,10 +161,18 @@ def log_batches(
     prefetch: bool = True,
 ) -> Iterator[Sequence[LoggedEvent]]:
     """The log's notifications with positions in (after, upto], oldest first, in batches."""
-    if not prefetch:
-        yield from _batches(recorder, after, upto, batch_size)
-        return
-    ready: queue.Queue[object] = queue.Queue(maxsize=2)
+    batches = _batches(recorder, after, upto, batch_size)
+    return read_ahead(batches, depth=2, name="audit-log-reader") if prefetch else batches
+
+
+def read_ahead(source: Iterator[T], depth: int, name: str) -> Generator[T, None, None]:
+    """`source`'s items, produced by a thread up to `depth` items ahead of the consumer.
+
+    Worth it when producing an item mostly waits (for a database, a pipe) without holding the
+    GIL. What the source raises is raised to the consumer; a consumer that stops early stops
+    the thread at its next item.
+    """
+    ready: queue.Queue[object] = queue.Queue(maxsize=depth)
     stopping = threading.Event()
 
     def offer(item: object) -> bool:
@@ -176,17 +185,17 @@ def log_batches(
             return True
         return False
 
-    def read_ahead() -> None:
+    def produce() -> None:
         try:
-            for batch in _batches(recorder, after, upto, batch_size):
-                if not offer(batch):
+            for item in source:
+                if not offer(item):
                     return
             offer(_END)
         except BaseException as error:  # handed to the consumer, raised there
             offer(error)
 
-    reader = threading.Thread(target=read_ahead, name="audit-log-reader", daemon=True)
-    reader.start()
+    producer = threading.Thread(target=produce, name=name, daemon=True)
+    producer.start()
     try:
         while True:
             item = ready.get()
@@ -197,7 +206,7 @@ def log_batches(
             yield item  # type: ignore[misc]
     finally:
         stopping.set()
-        reader.join()
+        producer.join()
 
 
 def _batches(

@@ -4,8 +4,9 @@ A replay creates and drops several objects per event (the library's notification
 decoded dicts), none of them in reference cycles, so reference counting frees them all; the
 cycle collector only re-scans the survivors, again and again, which at a million events costs
 about a fifth of the audit's time. The audit's process does nothing else, so the collector is
-paused for the replay and run once at the end. (The child that reads the read models keeps it
-running: it is not on the audit's critical path, so there is nothing to gain there.)
+paused for the replay and run once at the end. Its two children pause it too: the one reading
+the log allocates the same notifications (and is as much on the critical path as the replay),
+and the one reading the read models shares the same two cores.
 """
 
 from __future__ import annotations

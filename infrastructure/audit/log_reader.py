@@ -25,13 +25,16 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches
+from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches, read_ahead
+from infrastructure.audit.collector import collector_paused
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 READY = b"ready"
+END = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)  # a range is over
+AHEAD = 4  # batches received ahead of the replay
 STOP_SECONDS = 10.0  # how long a stopped child may take to go
 
 
@@ -105,13 +108,16 @@ class LogInChild:
         connection = self._connection
         assert connection is not None
         position, finished = after, False
+        # A thread takes each batch off the pipe as soon as it is sent, so the child reads on
+        # while this process checks (the pipe itself holds less than one batch).
+        payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
         try:
             connection.send((after, upto))
-            while True:
-                rows = _unpickle(connection.recv_bytes())
+            for payload in payloads:
+                rows = _unpickle(payload)
                 if rows is None:
                     finished = True
-                    return
+                    break
                 if isinstance(rows, str):
                     raise ChildFailed(rows)
                 batch = list(map(LoggedEvent._make, rows))
@@ -124,7 +130,9 @@ class LogInChild:
                 # Left before the end of the range (the audit stopped): what the child still
                 # sends belongs to this range, so it cannot answer another one.
                 self._give_up("the audit stopped reading mid-range")
-        yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
+            payloads.close()  # the child has answered in full, or has been stopped
+        if not finished:
+            yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
 
     def _give_up(self, why: str) -> None:
         """From now on the log is read here."""
@@ -159,6 +167,16 @@ class LogInChild:
         self.close()
 
 
+def _payloads(connection: Connection) -> Iterator[bytes]:
+    """The messages of one range, up to its end marker (a failure ends in EOFError: the child
+    exits after saying what went wrong)."""
+    while True:
+        payload = connection.recv_bytes()
+        yield payload
+        if payload == END:
+            return
+
+
 def _unpickle(payload: bytes) -> Any:
     """A message of our own child, down a pipe only the two ends hold (as `Connection.recv`
     would unpickle it, without the extra copy)."""
@@ -175,19 +193,25 @@ def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
         return
     try:
         connection.send_bytes(READY)
-        while (request := connection.recv()) is not None:
-            after, upto = request
-            try:
-                for rows in _rows(atelier.recorder, after, upto, batch_size):
-                    connection.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
-            except Exception as error:  # the parent reads the rest of the range itself
-                connection.send_bytes(pickle.dumps(f"cannot read the log: {error!r}"))
-                return
-            connection.send_bytes(pickle.dumps(None))
+        with collector_paused():
+            _answer(connection, atelier.recorder, batch_size)
     except (EOFError, OSError):
         return  # the parent has gone (or closed its end): nothing more to read for
     finally:
         atelier.close()
+
+
+def _answer(connection: Connection, recorder: ApplicationRecorder, batch_size: int) -> None:
+    """Each range asked for, batch by batch, then None; until asked for None."""
+    while (request := connection.recv()) is not None:
+        after, upto = request
+        try:
+            for rows in _rows(recorder, after, upto, batch_size):
+                connection.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
+        except Exception as error:  # the parent reads the rest of the range itself
+            connection.send_bytes(pickle.dumps(f"cannot read the log: {error!r}"))
+            return
+        connection.send_bytes(END)
 
 
 def _rows(

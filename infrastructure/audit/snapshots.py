@@ -25,6 +25,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
+from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
@@ -128,7 +129,8 @@ class ViewSnapshots:
 def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
     """The child's whole life: read the views, send the outcomes (or what went wrong)."""
     try:
-        result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)
+        with collector_paused():
+            result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)
     except BaseException as error:  # reported to the parent, which reads in-process instead
         result = RuntimeError(f"{type(error).__name__}: {error}")
     sender.send(result)

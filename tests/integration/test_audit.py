@@ -6,8 +6,12 @@ differs from the log is named; the command exits non-zero on any violation."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -250,6 +254,32 @@ def test_atelier_audit_exits_one_and_names_the_violation(
     }
     assert document["accounts"] == 2
     assert document["tokens"]["reserved"] == 4
+
+
+def test_the_installed_atelier_command_audits_with_its_child_processes(
+    make_settings: SettingsFactory,
+) -> None:
+    """As operators run it: the console script, whose children are spawned interpreters that
+    must not run the command again when they import the main module."""
+    settings = make_settings()
+    clock = MovableClock()
+    with wired_application(settings, clock) as atelier:
+        make_mixed_history(atelier, clock)
+        head = atelier.recorder.max_notification_id()
+    command = Path(sys.executable).parent / "atelier"
+    done = subprocess.run(
+        [str(command), "audit", "--json"],
+        env={**os.environ, **settings_env(settings)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout)
+    assert document["clean"] is True
+    assert document["events"] == head
+    assert "failed" not in done.stderr  # neither child gave up: no warning was logged
 
 
 def test_time_passing_alone_breaks_nothing(make_settings: SettingsFactory) -> None:

@@ -8,13 +8,14 @@ import logging
 import multiprocessing
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
 
 from application.audit.reading import LoggedEvent, log_batches
 from application.service import Atelier
+from bench.synthetic import HistoryShape, write_history
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -81,8 +82,12 @@ def test_a_child_that_dies_mid_range_leaves_the_rest_to_be_read_here(
     make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings()
+    atelier = build_application(settings)
+    # More than the pipe and the receiving thread hold: the child is still sending when it
+    # dies, and the rest must be read here.
+    write_history(atelier, HistoryShape(users=20), events=3000)
     with (
-        history(settings) as atelier,
+        closing(atelier),
         LogInChild(settings, atelier.recorder, BATCH) as reader,
         caplog.at_level(logging.WARNING),
     ):
