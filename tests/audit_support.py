@@ -10,6 +10,7 @@ application (integration tests).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -29,6 +30,7 @@ from domain.images import link_images
 from domain.pricing import token_cost
 from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
+from infrastructure.audit.log_reader import LogInChild
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PRODUCT = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/a.jpg"
@@ -266,3 +268,12 @@ def memory_story() -> Story:
 def found(report: AuditReport, rule: str) -> list[tuple[int, ...]]:
     """The positions of each violation of `rule` in the report."""
     return [v.positions for v in report.violations.kept if v.rule == rule]
+
+
+def wait_until_ready(reader: LogInChild) -> None:
+    """Until the audit's log child reads for it (it starts an interpreter first)."""
+    deadline = time.monotonic() + 60
+    while not reader._child_ready():
+        assert reader._connection is not None, "the child gave up"
+        assert time.monotonic() < deadline, "the child never became ready"
+        time.sleep(0.05)

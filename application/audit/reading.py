@@ -1,8 +1,9 @@
 """Reading the whole event log in order, in batches, and decoding only what the audit needs.
 
 The audit's speed is measured against the raw read rate of the log, so reading and decoding are
-kept lean: batches come from `select_notifications` (the next one can be fetched by a thread
-while the current one is checked), and an event's stored JSON is decoded only when a check needs
+kept lean: batches come from `select_notifications` as `LoggedEvent` tuples (from the recorder
+here, or from a log reader handed in, which may read in another process), and an event's
+stored JSON is decoded only when a check needs
 its data, by a plain JSON parser rather than the library's per-object hook (the standard one
 here; `atelier audit` hands in a faster one, see infrastructure/audit/json_parser.py). Events
 stored in an older shape (a lower class version), events the plain parser refuses, and stores
@@ -39,8 +40,8 @@ class LoggedEvent(NamedTuple):
     """One event of the log as the audit reads it: a notification with its originator's id
     as an integer (`key`), the form every table of the replay is keyed by.
 
-    A plain tuple, so a batch of them crosses a process boundary cheaply (see
-    infrastructure/audit/log_reader.py); the UUID is only made when a violation names it.
+    A plain tuple, so a batch of them crosses a process boundary cheaply (the log may be read
+    by another process); the UUID is only made when a violation names it.
     """
 
     id: int
@@ -160,7 +161,8 @@ def log_batches(
     batch_size: int = BATCH_SIZE,
     prefetch: bool = True,
 ) -> Iterator[Sequence[LoggedEvent]]:
-    """The log's notifications with positions in (after, upto], oldest first, in batches."""
+    """The log's events with positions in (after, upto], oldest first, in batches; with
+    `prefetch`, the next batch is read by a thread while the current one is checked."""
     batches = _batches(recorder, after, upto, batch_size)
     return read_ahead(batches, depth=2, name="audit-log-reader") if prefetch else batches
 
@@ -169,8 +171,9 @@ def read_ahead(source: Iterator[T], depth: int, name: str) -> Generator[T, None,
     """`source`'s items, produced by a thread up to `depth` items ahead of the consumer.
 
     Worth it when producing an item mostly waits (for a database, a pipe) without holding the
-    GIL. What the source raises is raised to the consumer; a consumer that stops early stops
-    the thread at its next item.
+    GIL. What the source raises is raised to the consumer. A consumer that stops early waits
+    for the thread to finish the item in hand (then it stops): a source blocked for good must
+    be unblocked first (its process stopped, its connection closed).
     """
     ready: queue.Queue[object] = queue.Queue(maxsize=depth)
     stopping = threading.Event()

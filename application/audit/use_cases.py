@@ -86,12 +86,13 @@ class AuditUseCases(AtelierBase):
 
         The limits checked are the current policy's (MAX_REQUESTS_PER_HOUR, QUEUE_MAX_SIZE).
         `observers` follow the same replay and then compare what they follow (the read
-        models); `progress` is told the position reached after each batch. `read_ahead`
-        fetches the next batch in a thread while the current one is checked. `parse_json`
+        models); `progress` is told the position reached after each batch. `batch_size` and
+        `read_ahead` (the next batch fetched in a thread while the current one is checked)
+        are for reading the recorder here, without `read_log`. `parse_json`
         decodes stored events on the fast path (a faster parser than the standard one may be
         handed in; whatever it refuses goes through the application's mapper). `read_log`
         reads the log in place of the recorder (another process may read it while this one
-        checks: see infrastructure/audit/log_reader.py); it must give every event in order.
+        checks); it must give every event in order.
         """
         session = AuditSession(
             self, observers, progress, batch_size, read_ahead, parse_json, read_log

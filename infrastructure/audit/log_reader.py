@@ -20,13 +20,14 @@ import multiprocessing
 import pickle
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
 from types import TracebackType
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
 from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches, read_ahead
-from infrastructure.audit.collector import collector_paused
+from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 
@@ -51,7 +52,7 @@ class LogInChild:
     ) -> None:
         self.recorder = recorder  # the audit's own: it reads here when the child cannot
         self.batch_size = batch_size
-        self._process: Any = None
+        self._process: SpawnProcess | None = None
         self._connection: Connection | None = None
         self._ready = False
         context = multiprocessing.get_context("spawn")
@@ -99,7 +100,7 @@ class LogInChild:
             self._give_up(f"it ended before it was ready ({error!r})")
             return False
         if message != READY:
-            self._give_up(_unpickle(message))
+            self._give_up(str(_unpickle(message)))
             return False
         self._ready = True
         return True
@@ -107,7 +108,7 @@ class LogInChild:
     def _from_child(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
         connection = self._connection
         assert connection is not None
-        position, finished = after, False
+        position, finished, failure = after, False, ""
         # A thread takes each batch off the pipe as soon as it is sent, so the child reads on
         # while this process checks (the pipe itself holds less than one batch).
         payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
@@ -124,28 +125,41 @@ class LogInChild:
                 yield batch
                 position = batch[-1].id
         except (EOFError, OSError, ChildFailed) as error:
-            self._give_up(str(error) or repr(error))
+            failure = str(error) or repr(error)
         finally:
-            if not finished and self._ready:
-                # Left before the end of the range (the audit stopped): what the child still
-                # sends belongs to this range, so it cannot answer another one.
-                self._give_up("the audit stopped reading mid-range")
-            payloads.close()  # the child has answered in full, or has been stopped
-        if not finished:
+            if not finished:
+                # Failed, or left before the end of the range (the audit stopped): what the
+                # child would still send belongs to this range, so it cannot answer another.
+                # Stopped before the receiving thread is joined, and the pipe closed after.
+                self._stop_child()
+            payloads.close()
+            if not finished:
+                self.close()
+        if failure:
+            logger.warning(
+                "reading the log in a child process failed (%s); reading it here", failure
+            )
+        if position < upto:
+            # The rest of the range: after a failure; otherwise, nothing if the child read the
+            # same log as the recorder (a gap at the end), and it is the recorder that decides.
             yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
 
     def _give_up(self, why: str) -> None:
         """From now on the log is read here."""
         if self._connection is not None:
             logger.warning("reading the log in a child process failed (%s); reading it here", why)
-        self._ready = False
         self.close()
 
     def close(self) -> None:
-        """Stop the child (it may be blocked sending a batch nobody will read) and reap it."""
+        """Stop the child (it may be blocked sending a batch nobody will read), reap it, and
+        close the pipe; the log is read here from then on."""
+        self._stop_child()
+        self._ready = False
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _stop_child(self) -> None:
         if self._process is not None:
             if self._process.is_alive():
                 self._process.terminate()
@@ -184,8 +198,9 @@ def _unpickle(payload: bytes) -> Any:
 
 
 def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
-    """The child's whole life: open the store, then read each range asked for until told to
-    stop (None) or the parent goes away."""
+    """The child's whole life: open the store, then read each range asked for until the parent
+    stops it (it is terminated, or its end of the pipe closes)."""
+    ignore_interrupts()
     try:
         atelier = build_application(settings, create_tables=False)
     except BaseException as error:  # reported to the parent, which reads the log itself
@@ -202,7 +217,7 @@ def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
 
 
 def _answer(connection: Connection, recorder: ApplicationRecorder, batch_size: int) -> None:
-    """Each range asked for, batch by batch, then None; until asked for None."""
+    """Each range asked for, batch by batch, then the end marker (a None request ends it)."""
     while (request := connection.recv()) is not None:
         after, upto = request
         try:

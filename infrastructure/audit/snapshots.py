@@ -1,12 +1,13 @@
-"""Reading the read models in a second process while the replay reads the log.
+"""Reading the read models in a child process while the replay reads the log.
 
-A full audit does two independent things: it replays the log (in order, in one thread) and it
-reads every row of every read model. Reading and fingerprinting the read models costs about a
-third of the replay, so `atelier audit` hands it to a child process started as the audit
-begins: the child catches each view up to the log's head as of that moment (as a runner
-would), reads its position and content in one transaction, reduces the content to what the
-comparison needs (per-key fingerprints for the large read models), and sends that back. The
-replay then reads on to each view's position and compares.
+A full audit does two independent things: it replays the log (in order, in one thread; the
+log itself is read by another child, log_reader.py) and it reads every row of every read
+model. Reading and fingerprinting the read models costs about a third of the replay, so
+`atelier audit` hands it to a child process started as the audit begins: the child catches
+each view up to the log's head as of that moment (as a runner would), reads its position and
+content in one transaction, reduces the content to what the comparison needs (per-key
+fingerprints for the large read models), and sends that back. The replay then reads on to
+each view's position and compares.
 
 The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
 database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
@@ -25,7 +26,7 @@ from multiprocessing.connection import Connection
 from types import TracebackType
 from typing import Any
 
-from infrastructure.audit.collector import collector_paused
+from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
@@ -128,6 +129,7 @@ class ViewSnapshots:
 
 def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
     """The child's whole life: read the views, send the outcomes (or what went wrong)."""
+    ignore_interrupts()
     try:
         with collector_paused():
             result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)

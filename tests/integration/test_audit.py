@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from uuid import uuid4
 
@@ -21,13 +21,14 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
+from infrastructure.audit.log_reader import LogInChild
 from infrastructure.audit.parallel import audit_in_parallel
 from infrastructure.audit.projections import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.cli import main
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
-from tests.audit_support import Story, found
+from tests.audit_support import Story, found, wait_until_ready
 from tests.conftest import SettingsFactory
 from tests.lifecycle_support import MovableClock, submit, wired_application
 from tests.stores import settings_env
@@ -201,16 +202,23 @@ def test_a_read_model_that_differs_from_the_log_is_named(
     assert rules(report) == {rule.PROJECTION_MISMATCH}
 
 
+@pytest.mark.parametrize("child", [False, True], ids=["log-read-here", "log-read-by-a-child"])
 def test_a_read_model_behind_the_log_is_caught_up_and_one_ahead_is_met_by_the_replay(
-    make_settings: SettingsFactory,
+    make_settings: SettingsFactory, child: bool
 ) -> None:
     settings = make_settings()
-    with quiet_application(settings) as atelier:
+    with quiet_application(settings) as atelier, ExitStack() as stack:
         atelier.open_account("alice", 10)
         for _ in range(3):
             submit(atelier, "alice")
         checks = view_checks(settings, atelier)
-        session = AuditSession(atelier, checks, None, batch_size=2, read_ahead=False)
+        read_log = None
+        if child:  # the replay reads on three times, each range from the child
+            read_log = stack.enter_context(LogInChild(settings, atelier.recorder, batch_size=2))
+            wait_until_ready(read_log)
+        session = AuditSession(
+            atelier, checks, None, batch_size=2, read_ahead=False, read_log=read_log
+        )
         middle = session.head() - 4
         session.replay_to(middle)
         submit(atelier, "alice")  # arrives while the audit runs

@@ -19,6 +19,7 @@ from bench.synthetic import HistoryShape, write_history
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
+from tests.audit_support import wait_until_ready
 from tests.conftest import SettingsFactory
 from tests.lifecycle_support import submit
 from tests.stores import sqlite_settings
@@ -47,14 +48,6 @@ def flat(batches: Iterator[Sequence[LoggedEvent]]) -> list[LoggedEvent]:
 
 def here(atelier: Atelier, after: int, upto: int) -> list[LoggedEvent]:
     return flat(log_batches(atelier.recorder, after, upto, BATCH, prefetch=False))
-
-
-def wait_until_ready(reader: LogInChild) -> None:
-    deadline = time.monotonic() + 60
-    while not reader._child_ready():
-        assert reader._connection is not None, "the child gave up"
-        assert time.monotonic() < deadline, "the child never became ready"
-        time.sleep(0.05)
 
 
 def test_the_child_reads_each_range_exactly_as_the_recorder_holds_it(
@@ -122,6 +115,27 @@ def test_a_child_that_cannot_open_the_store_leaves_the_log_to_be_read_here(
         assert reader._connection is None
         assert flat(reader(0, head)) == here(atelier, 0, head)
     assert "cannot read the log" in caplog.text
+
+
+def test_a_child_that_cannot_reach_the_store_leaves_the_log_to_be_read_here(
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings()
+    unreachable = settings.model_copy(
+        update={"persistence_module": "eventsourcing.postgres", "postgres_port": 1}
+    )
+    with (
+        history(settings) as atelier,
+        LogInChild(unreachable, atelier.recorder, BATCH) as reader,
+        caplog.at_level(logging.WARNING),
+    ):
+        head = atelier.recorder.max_notification_id() or 0
+        deadline = time.monotonic() + 60
+        while reader._connection is not None and time.monotonic() < deadline:
+            assert flat(reader(0, head)) == here(atelier, 0, head)
+            time.sleep(0.05)
+        assert reader._connection is None  # it said so before it was ever ready
+    assert "cannot open the store" in caplog.text
 
 
 def test_a_process_that_cannot_start_leaves_the_log_to_be_read_here(

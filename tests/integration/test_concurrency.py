@@ -28,8 +28,8 @@ GENERATION_REQUESTED = f"{Generation.__module__}:Generation.GenerationRequested"
 
 @contextmanager
 def two_servers(settings: Settings) -> Iterator[list[Server]]:
-    """Two server processes on one store, started one after the other (the first creates
-    the tables; PostgreSQL DDL from two processes at once can fail)."""
+    """Two server processes on one store, started one after the other (each waits until its
+    server answers)."""
     env = settings_env(settings)
     with ExitStack() as stack:
         servers = [stack.enter_context(atelier_server(env)) for _ in range(2)]
