@@ -10,11 +10,13 @@ application (integration tests).
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
@@ -277,3 +279,12 @@ def wait_until_ready(reader: LogInChild) -> None:
         assert reader._connection is not None, "the child gave up"
         assert time.monotonic() < deadline, "the child never became ready"
         time.sleep(0.05)
+
+
+def refuse_to_start_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine out of processes: the audit's children cannot start."""
+
+    def refuse(process: object) -> None:
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)

@@ -16,7 +16,6 @@ faster, never change what it reads. An audit that ends early stops it.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import pickle
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
@@ -27,6 +26,7 @@ from typing import Any
 from eventsourcing.persistence import ApplicationRecorder
 
 from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches, read_ahead
+from infrastructure.audit.children import start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 READY = b"ready"
 END = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)  # a range is over
 AHEAD = 4  # batches received ahead of the replay
-STOP_SECONDS = 10.0  # how long a stopped child may take to go
 
 
 class ChildFailed(Exception):
@@ -55,24 +54,11 @@ class LogInChild:
         self._process: SpawnProcess | None = None
         self._connection: Connection | None = None
         self._ready = False
-        context = multiprocessing.get_context("spawn")
-        parent_end, child_end = context.Pipe()  # ranges go down, batches come up
-        process = context.Process(
-            target=_serve,
-            args=(child_end, settings, batch_size),
-            name="atelier-audit-log-reader",
-            daemon=True,  # never outlives the audit
+        started = start_child(  # ranges go down the pipe, batches come up
+            _serve, (settings, batch_size), "atelier-audit-log-reader", True, "read the log"
         )
-        try:
-            process.start()
-        except Exception:  # no process can be started here: the audit reads the log itself
-            logger.warning("cannot start a process to read the log", exc_info=True)
-            parent_end.close()
-            return
-        finally:
-            child_end.close()  # the child holds the only other end: its death ends `recv`
-        self._process = process
-        self._connection = parent_end
+        if started is not None:  # else the audit reads the log itself
+            self._process, self._connection = started
 
     def __call__(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
         """The log's events in (after, upto], oldest first: read here until the child is ready,
@@ -161,12 +147,7 @@ class LogInChild:
 
     def _stop_child(self) -> None:
         if self._process is not None:
-            if self._process.is_alive():
-                self._process.terminate()
-            self._process.join(STOP_SECONDS)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
+            stop_child(self._process)
             self._process = None
 
     def __enter__(self) -> LogInChild:

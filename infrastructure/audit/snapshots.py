@@ -19,13 +19,14 @@ it finds. An audit that ends early stops the child.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
 from types import TracebackType
 from typing import Any
 
+from infrastructure.audit.children import start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
@@ -36,7 +37,6 @@ from infrastructure.settings import Settings
 logger = logging.getLogger(__name__)
 
 Reader = Callable[[ViewReader], Any]
-STOP_SECONDS = 10.0  # how long a stopped child may take to go
 
 
 @dataclass(frozen=True)
@@ -57,27 +57,19 @@ class ViewSnapshots:
 
     def __init__(self, settings: Settings, readers: Mapping[str, Reader], until: int) -> None:
         self._outcomes: dict[str, Outcome] | None = None
-        self._process: Any = None
+        self._process: SpawnProcess | None = None
         self._receiver: Connection | None = None
-        context = multiprocessing.get_context("spawn")
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(
-            target=_serve,
-            args=(sender, settings, dict(readers), until),
-            name="atelier-audit-read-models",
-            daemon=True,  # never outlives the audit
+        started = start_child(
+            _serve,
+            (settings, dict(readers), until),
+            "atelier-audit-read-models",
+            False,
+            "read the read models",
         )
-        try:
-            process.start()
-        except Exception:  # no process can be started here: the checks read in-process
-            logger.warning("cannot start a process to read the read models", exc_info=True)
-            receiver.close()
+        if started is None:  # the checks read in-process
             self._outcomes = {}
-            return
-        finally:
-            sender.close()  # the child holds the only sending end: its death ends `recv`
-        self._process = process
-        self._receiver = receiver
+        else:
+            self._process, self._receiver = started
 
     def take(self, name: str) -> Outcome | None:
         """The view's outcome, once; None when the child has not read it (read it here)."""
@@ -107,12 +99,7 @@ class ViewSnapshots:
             self._receiver.close()
             self._receiver = None
         if self._process is not None:
-            if self._process.is_alive() and self._outcomes is None:
-                self._process.terminate()
-            self._process.join(STOP_SECONDS)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
+            stop_child(self._process, still_working=self._outcomes is None)
             self._process = None
 
     def __enter__(self) -> ViewSnapshots:

@@ -19,7 +19,7 @@ from bench.synthetic import HistoryShape, write_history
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
-from tests.audit_support import wait_until_ready
+from tests.audit_support import refuse_to_start_processes, wait_until_ready
 from tests.conftest import SettingsFactory
 from tests.lifecycle_support import submit
 from tests.stores import sqlite_settings
@@ -97,11 +97,24 @@ def test_a_child_that_dies_mid_range_leaves_the_rest_to_be_read_here(
     assert "reading the log in a child process failed" in caplog.text
 
 
-def test_a_child_that_cannot_open_the_store_leaves_the_log_to_be_read_here(
-    make_settings: SettingsFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("store", "said"),
+    [("without tables", "cannot read the log"), ("unreachable", "cannot open the store")],
+)
+def test_a_child_that_cannot_read_the_store_leaves_the_log_to_be_read_here(
+    make_settings: SettingsFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    store: str,
+    said: str,
 ) -> None:
     settings = make_settings()
-    elsewhere = sqlite_settings(tmp_path / "nothing-here")  # no tables: the child cannot read
+    if store == "without tables":  # it starts, says it is ready, then cannot read
+        elsewhere = sqlite_settings(tmp_path / "nothing-here")
+    else:  # it says so before it is ever ready
+        elsewhere = settings.model_copy(
+            update={"persistence_module": "eventsourcing.postgres", "postgres_port": 1}
+        )
     with (
         history(settings) as atelier,
         LogInChild(elsewhere, atelier.recorder, BATCH) as reader,
@@ -112,30 +125,9 @@ def test_a_child_that_cannot_open_the_store_leaves_the_log_to_be_read_here(
         while reader._connection is not None and time.monotonic() < deadline:
             assert flat(reader(0, head)) == here(atelier, 0, head)
             time.sleep(0.05)
-        assert reader._connection is None
+        assert reader._connection is None  # given up on
         assert flat(reader(0, head)) == here(atelier, 0, head)
-    assert "cannot read the log" in caplog.text
-
-
-def test_a_child_that_cannot_reach_the_store_leaves_the_log_to_be_read_here(
-    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
-) -> None:
-    settings = make_settings()
-    unreachable = settings.model_copy(
-        update={"persistence_module": "eventsourcing.postgres", "postgres_port": 1}
-    )
-    with (
-        history(settings) as atelier,
-        LogInChild(unreachable, atelier.recorder, BATCH) as reader,
-        caplog.at_level(logging.WARNING),
-    ):
-        head = atelier.recorder.max_notification_id() or 0
-        deadline = time.monotonic() + 60
-        while reader._connection is not None and time.monotonic() < deadline:
-            assert flat(reader(0, head)) == here(atelier, 0, head)
-            time.sleep(0.05)
-        assert reader._connection is None  # it said so before it was ever ready
-    assert "cannot open the store" in caplog.text
+    assert said in caplog.text
 
 
 def test_a_process_that_cannot_start_leaves_the_log_to_be_read_here(
@@ -143,10 +135,7 @@ def test_a_process_that_cannot_start_leaves_the_log_to_be_read_here(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def refuse(process: object) -> None:
-        raise OSError("no more processes")
-
-    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    refuse_to_start_processes(monkeypatch)
     settings = make_settings()
     with (
         history(settings) as atelier,

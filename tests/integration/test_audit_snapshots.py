@@ -22,7 +22,7 @@ from infrastructure.audit.projections import view_checks, view_checks_in_child
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
-from tests.audit_support import Story
+from tests.audit_support import Story, refuse_to_start_processes
 from tests.conftest import SettingsFactory
 from tests.lifecycle_support import submit
 
@@ -106,10 +106,7 @@ def test_a_process_that_cannot_start_leaves_the_checks_to_read_here(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def refuse(process: object) -> None:
-        raise OSError("no more processes")
-
-    monkeypatch.setattr(multiprocessing.get_context("spawn").Process, "start", refuse)
+    refuse_to_start_processes(monkeypatch)
     settings = make_settings()
     with quiet_application(settings) as atelier:
         atelier.open_account("alice", 10)

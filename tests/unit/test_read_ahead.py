@@ -20,8 +20,7 @@ def test_items_arrive_in_order_and_the_sources_error_is_raised_to_the_consumer()
 
     received: list[int] = []
     with pytest.raises(ValueError, match="could not be read"):
-        for item in read_ahead(source(), depth=2, name="test-ahead-error"):
-            received.append(item)
+        received.extend(read_ahead(source(), depth=2, name="test-ahead-error"))
     assert received == [0, 1, 2, 3, 4]
 
 

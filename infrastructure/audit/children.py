@@ -1,0 +1,49 @@
+"""The audit's child processes (the log reader, the read models' reader), started and stopped
+alike.
+
+Spawned, never forked: a forked child would share the parent's database connections and
+SQLite's file locks. A daemon, so it never outlives the audit; stopped by terminating it when
+it may still be at work, and reaped, killed if it will not go.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+STOP_SECONDS = 10.0  # how long a stopped child may take to go
+
+
+def start_child(
+    target: Callable[..., None], args: tuple[Any, ...], name: str, duplex: bool, purpose: str
+) -> tuple[SpawnProcess, Connection] | None:
+    """A child running `target(its end of a pipe, *args)`, and our end of the pipe; None (with
+    a warning) when no process can be started here, so the caller does `purpose` itself."""
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe(duplex=duplex)  # without duplex: we read, the child writes
+    process = context.Process(target=target, args=(theirs, *args), name=name, daemon=True)
+    try:
+        process.start()
+    except Exception:
+        logger.warning("cannot start a process to %s", purpose, exc_info=True)
+        ours.close()
+        return None
+    finally:
+        theirs.close()  # the child holds the only other end: its death ends our `recv`
+    return process, ours
+
+
+def stop_child(process: SpawnProcess, still_working: bool = True) -> None:
+    """Terminate the child if it may still be at work, and reap it."""
+    if still_working and process.is_alive():
+        process.terminate()
+    process.join(STOP_SECONDS)
+    if process.is_alive():
+        process.kill()
+        process.join()
