@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,9 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         status: int = args.run(args)
+        sys.stdout.flush()  # a reader that went away is found out here, not at exit
     except SettingsError as error:
         print(f"atelier: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `atelier audit --json | head`: the reader has all it wanted. Without this, Python
+        # prints a traceback, and complains again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return status
 
 

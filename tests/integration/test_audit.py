@@ -30,6 +30,7 @@ from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
 from tests.audit_support import Story, found, wait_until_ready
 from tests.conftest import SettingsFactory
+from tests.integration.servers import atelier_command
 from tests.lifecycle_support import MovableClock, submit, wired_application
 from tests.stores import settings_env
 
@@ -288,6 +289,26 @@ def test_the_installed_atelier_command_audits_with_its_child_processes(
     assert document["clean"] is True
     assert document["events"] == head
     assert "failed" not in done.stderr  # neither child gave up: no warning was logged
+
+
+def test_a_reader_that_goes_away_early_gets_no_traceback(make_settings: SettingsFactory) -> None:
+    """`atelier audit --json | head`: the command stops, quietly, with status 1."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+    command = subprocess.Popen(
+        atelier_command("audit", "--json"),
+        env={**os.environ, **settings_env(settings)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert command.stdout is not None and command.stderr is not None
+    command.stdout.close()  # the reader goes away before a line is written
+    errors = command.stderr.read()
+    assert command.wait(timeout=120) == 1
+    assert "Traceback" not in errors and "BrokenPipe" not in errors, errors[-3000:]
 
 
 def test_time_passing_alone_breaks_nothing(make_settings: SettingsFactory) -> None:
