@@ -159,6 +159,10 @@ def queue_mutex(settings: Settings) -> PostgresQueueMutex | FileQueueMutex | Non
     return None
 
 
+class TablesBusy(RuntimeError):
+    """Waited too long for another process creating the tables."""
+
+
 @contextmanager
 def table_creation_lock(settings: Settings) -> Iterator[None]:
     """Processes (and threads) sharing a store create their tables one at a time.
@@ -172,9 +176,16 @@ def table_creation_lock(settings: Settings) -> Iterator[None]:
     if settings.persistence_module == "eventsourcing.postgres":
         session = LockSession(settings)
         try:
-            session.execute(
-                "SELECT pg_advisory_lock(%s)", advisory_key(settings.postgres_schema, "tables")
-            )
+            key = advisory_key(settings.postgres_schema, "tables")
+            try:
+                session.execute("SELECT pg_advisory_lock(%s)", key)
+            except psycopg.errors.LockNotAvailable as error:
+                raise TablesBusy(
+                    f"another process has been creating the tables of schema "
+                    f"{settings.postgres_schema!r} for {LOCK_TIMEOUT_SECONDS} s; start this one "
+                    "again once it is up (processes started after the tables exist may set "
+                    "ATELIER_CREATE_TABLES=n)"
+                ) from error
             yield
         finally:
             session.drop()  # ends the session, and with it the lock

@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
+from pathlib import Path
 
+import pytest
+
+from infrastructure import process_locks
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.integration.servers import atelier_command
-from tests.stores import settings_env
+from tests.stores import postgres_schema, postgres_settings, settings_env
 
 STARTERS = 6
 
@@ -65,3 +69,21 @@ def test_cli_processes_started_together_all_start(make_settings: SettingsFactory
     for process in processes:
         _, errors = process.communicate(timeout=60)
         assert process.returncode == 0, errors[-3000:]
+
+
+@pytest.mark.postgres
+def test_a_process_kept_waiting_for_the_tables_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL only: SQLite waits on its file lock for as long as the other one takes."""
+    monkeypatch.setattr(process_locks, "LOCK_TIMEOUT_SECONDS", 1)
+    with postgres_schema() as schema:
+        settings = postgres_settings(tmp_path, schema)
+        holder = process_locks.LockSession(settings)
+        holder.execute("SELECT pg_advisory_lock(%s)", process_locks.advisory_key(schema, "tables"))
+        try:
+            with pytest.raises(process_locks.TablesBusy, match="creating the tables"):
+                build_application(settings)
+        finally:
+            holder.drop()
+        build_application(settings).close()  # and once the lock is free, it starts
