@@ -5,10 +5,9 @@ kept lean: batches come from `select_notifications` as `LoggedEvent` tuples (fro
 here, or from a log reader handed in, which may read in another process), and an event's
 stored JSON is decoded only when a check needs its data, by a plain JSON parser rather than
 the library's per-object hook (the standard one here; `atelier audit` hands in a faster one).
-Events
-stored in an older shape (a lower class version), events the plain parser refuses, and stores
-that encrypt or compress, go through the application's own mapper, upcasters included, so the
-audit reads every event exactly as the application would load it.
+Events stored in an older shape (a lower class version), events the plain parser refuses, and
+stores that encrypt or compress, go through the application's own mapper, upcasters included,
+so the audit reads every event exactly as the application would load it.
 """
 
 from __future__ import annotations
