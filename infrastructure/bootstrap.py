@@ -19,6 +19,7 @@ from infrastructure.sweeper import sweeper
 def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
     """An Atelier on the configured store, with the policy and adapters the settings ask for."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
+    # One turn at the table-creation lock for all of this process's tables, events and views.
     with table_creation_lock(settings) if create_tables else nullcontext():
         atelier = Atelier(
             env=event_store_env(settings, create_tables=create_tables),
@@ -26,7 +27,7 @@ def build_application(settings: Settings, *, create_tables: bool = True) -> Atel
             image_checker=checker,
             queue_mutex=queue_mutex(settings),
         )
-    build_read_models(settings, atelier)  # wires the queue ports, creates the view tables
+        _read_models(settings, atelier)  # wires the queue ports, creates the view tables
     return atelier
 
 
@@ -35,16 +36,25 @@ def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None
 
     Cheap, and safe to call more than once: the views share the application's connections and
     hold no state of their own. The view tables are created when the application creates its
-    own (CREATE_TABLE), and the pending-queue view is plugged into the ports the use cases
-    read, unless a caller (a test) plugged in its own.
+    own (CREATE_TABLE), under the table-creation lock, and the pending-queue view is plugged
+    into the ports the use cases read, unless a caller (a test) plugged in its own.
     """
+    with table_creation_lock(settings) if _creates_tables(atelier) else nullcontext():
+        return _read_models(settings, atelier)
+
+
+def _creates_tables(atelier: Atelier) -> bool:
+    return bool(strtobool(atelier.env.get("CREATE_TABLE") or "yes"))
+
+
+def _read_models(settings: Settings, atelier: Atelier) -> ReadModels | None:
+    """`build_read_models`, the caller holding the table-creation lock if tables are made."""
     try:
         models = ReadModels(atelier, settings.projections_wait_seconds)
     except UnsupportedStore:
         return None
-    if strtobool(atelier.env.get("CREATE_TABLE") or "yes"):
-        with table_creation_lock(settings):
-            models.create_tables()
+    if _creates_tables(atelier):
+        models.create_tables()
     if atelier.queue_positions is None:
         atelier.queue_positions = models.pending_queue
     if atelier.pending_generations is None:
