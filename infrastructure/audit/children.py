@@ -13,7 +13,8 @@ import multiprocessing
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 logger = logging.getLogger(__name__)
 
@@ -47,3 +48,22 @@ def stop_child(process: SpawnProcess, still_working: bool = True) -> None:
     if process.is_alive():
         process.kill()
         process.join()
+
+
+class ClosedOnExit:
+    """What holds a child: a `with` block around it closes it (stops the child), however the
+    block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()

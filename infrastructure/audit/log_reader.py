@@ -20,13 +20,12 @@ import pickle
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from types import TracebackType
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
 from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches, read_ahead
-from infrastructure.audit.children import start_child, stop_child
+from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
@@ -42,7 +41,7 @@ class ChildFailed(Exception):
     """The child said it could not read (its reason), or went away."""
 
 
-class LogInChild:
+class LogInChild(ClosedOnExit):
     """A log reader for `Atelier.audit(read_log=...)`, reading in a child process started when
     this object is made; `close` (or leaving the `with` block) ends it."""
 
@@ -122,9 +121,7 @@ class LogInChild:
             if not finished:
                 self.close()
         if failure:
-            logger.warning(
-                "reading the log in a child process failed (%s); reading it here", failure
-            )
+            self._give_up(failure)  # already stopped and closed: this says so
         if position < upto:
             # The rest of the range: after a failure; otherwise, nothing if the child read the
             # same log as the recorder (a gap at the end), and it is the recorder that decides.
@@ -132,8 +129,7 @@ class LogInChild:
 
     def _give_up(self, why: str) -> None:
         """From now on the log is read here."""
-        if self._connection is not None:
-            logger.warning("reading the log in a child process failed (%s); reading it here", why)
+        logger.warning("reading the log in a child process failed (%s); reading it here", why)
         self.close()
 
     def close(self) -> None:
@@ -149,17 +145,6 @@ class LogInChild:
         if self._process is not None:
             stop_child(self._process)
             self._process = None
-
-    def __enter__(self) -> LogInChild:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _payloads(connection: Connection) -> Iterator[bytes]:

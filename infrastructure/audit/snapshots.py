@@ -23,10 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from types import TracebackType
 from typing import Any
 
-from infrastructure.audit.children import start_child, stop_child
+from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
@@ -51,7 +50,7 @@ class Snapshot:
 Outcome = Snapshot | str
 
 
-class ViewSnapshots:
+class ViewSnapshots(ClosedOnExit):
     """The snapshots of some read models, being read by a child process from the moment this
     object is made; `take` waits for them, `close` (or leaving the `with` block) ends it."""
 
@@ -101,17 +100,6 @@ class ViewSnapshots:
         if self._process is not None:
             stop_child(self._process, still_working=self._outcomes is None)
             self._process = None
-
-    def __enter__(self) -> ViewSnapshots:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
