@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import socket
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -19,6 +20,10 @@ from typing import Any, Self
 logger = logging.getLogger(__name__)
 
 STOP_SECONDS = 10.0  # how long a stopped child may take to go
+# What a two-way pipe may hold in flight: several of the log reader's batches (about 0.7 MB
+# each), so the child writes on while the audit checks instead of waiting for each read. The
+# kernel caps it (net.core.wmem_max / rmem_max); a smaller cap only makes the audit slower.
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def start_child(
@@ -28,6 +33,9 @@ def start_child(
     a warning) when no process can be started here, so the caller does `purpose` itself."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe(duplex=duplex)  # without duplex: we read, the child writes
+    if duplex:  # a socket pair
+        for end in (ours, theirs):
+            _widen(end)
     process = context.Process(target=target, args=(theirs, *args), name=name, daemon=True)
     try:
         process.start()
@@ -38,6 +46,16 @@ def start_child(
     finally:
         theirs.close()  # the child holds the only other end: its death ends our `recv`
     return process, ours
+
+
+def _widen(end: Connection) -> None:
+    """Ask for SOCKET_BUFFER_BYTES both ways on one end of a socket pair (best effort)."""
+    try:
+        with socket.fromfd(end.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
+            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
+                duplicate.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+    except OSError:
+        logger.debug("cannot widen the pipe to a child", exc_info=True)
 
 
 def stop_child(process: SpawnProcess, still_working: bool = True) -> None:
