@@ -9,11 +9,10 @@ of acceptances in any rolling hour.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
-from datetime import datetime, timedelta
 from typing import Any
 
 from application.audit import violations as rule
-from application.audit.reading import LoggedEvent, generation_key, moment
+from application.audit.reading import LoggedEvent, generation_key, moment_micros
 from application.audit.state import (
     CAPTURED,
     RELEASED,
@@ -24,7 +23,7 @@ from application.audit.state import (
     unpack,
 )
 
-WINDOW = timedelta(hours=1)
+WINDOW = 3_600_000_000  # the rolling hour, in microseconds
 LATEST = 1 << 62  # sorts after any position, so (time, LATEST) bounds every entry at `time`
 
 
@@ -96,7 +95,7 @@ class AccountEvents(ReplayState):
                 "tokens reserved while the account was disabled",
                 position,
             )
-        self.accept(ledger, moment(data["at"]), position)
+        self.accept(ledger, moment_micros(data["at"]), position)
         if key in ledger.outstanding:
             first = ledger.outstanding[key][1]
             self.found.add(rule.RESERVED_TWICE, generation(key), "reserved again", first, position)
@@ -192,7 +191,7 @@ class AccountEvents(ReplayState):
         elif life.ended:
             self.settle_if_done(key, life)
 
-    def accept(self, ledger: Ledger, at: datetime, position: int) -> None:
+    def accept(self, ledger: Ledger, at: int, position: int) -> None:
         """Count an acceptance in the account's rolling hour; more than the limit is a breach.
 
         Acceptances are kept sorted by time, so one recorded out of order (the clocks of two

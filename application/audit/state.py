@@ -15,7 +15,6 @@ full.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -62,7 +61,7 @@ class Ledger:
         self.balance = tokens
         self.reserved = 0
         self.outstanding: dict[int, tuple[int, int]] = {}  # generation -> (amount, position)
-        self.window: list[tuple[datetime, int]] = []  # recent acceptances, sorted by time
+        self.window: list[tuple[int, int]] = []  # recent acceptances (micros, position), by time
         self.disabled = False
         self.negative = False  # inside a stretch of negative availability (reported once)
 

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from application import events
 from application.audit import violations as rule
+from application.audit.reading import moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.times import moment_micros
 from infrastructure.audit.view_check import ViewCheck
 
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from application import events
 from application.audit import violations as rule
+from application.audit.reading import moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.times import moment_micros
 from infrastructure.audit.view_check import ViewCheck
 
 HOUR_MICROS = 3_600_000_000

@@ -11,11 +11,10 @@ import orjson
 
 from application import events
 from application.audit import violations as rule
-from application.audit.reading import generation_key
+from application.audit.reading import generation_key, moment_micros
 from application.audit.replay import Replay
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import RowSums, differing, fingerprint
-from infrastructure.audit.times import moment_micros
 from infrastructure.audit.view_check import ViewCheck, generation_positions, replayed_status
 
 COLUMNS = (
