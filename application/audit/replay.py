@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from application import events
@@ -88,10 +89,10 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
     def apply_all(self, notifications: Iterable[LoggedEvent]) -> None:
         """Check a run of notifications, oldest first."""
         routes = self._routes
-        by_topic = self.by_topic
-        for notification in notifications:
+        batch = notifications if isinstance(notifications, Sequence) else list(notifications)
+        self.by_topic.update(map(attrgetter("topic"), batch))  # counted in C, not per event
+        for notification in batch:
             topic = notification.topic
-            by_topic[topic] += 1
             try:
                 handler, cls = routes[topic]
             except KeyError:

@@ -35,6 +35,9 @@ logger = logging.getLogger(__name__)
 READY = b"ready"
 END = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)  # a range is over
 AHEAD = 4  # batches received ahead of the replay
+# A row's tuple made a LoggedEvent by tuple's own constructor: a third cheaper than
+# `LoggedEvent._make`, which checks the length (the child sends what `_rows` builds).
+as_logged = tuple.__new__
 
 
 class ChildFailed(Exception):
@@ -106,7 +109,7 @@ class LogInChild(ClosedOnExit):
                     break
                 if isinstance(rows, str):
                     raise ChildFailed(rows)
-                batch = list(map(LoggedEvent._make, rows))
+                batch = [as_logged(LoggedEvent, row) for row in rows]
                 yield batch
                 position = batch[-1].id
         except (EOFError, OSError, ChildFailed) as error:
