@@ -19,6 +19,7 @@ it finds. An audit that ends early stops the child.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -36,6 +37,12 @@ from infrastructure.settings import Settings
 logger = logging.getLogger(__name__)
 
 Reader = Callable[[ViewReader], Any]
+
+# The child yields the CPU to the replay and to the log's reader: its snapshots are needed only
+# when the replay has reached the end of the log, while on two cores three processes sharing
+# them evenly would keep the replay waiting for batches (on SQLite the full audit ran about
+# 10% slower so). It still gets every cycle the other two leave, as their batches are handed on.
+NICENESS = 19
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ class ViewSnapshots(ClosedOnExit):
 def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
     """The child's whole life: read the views, send the outcomes (or what went wrong)."""
     ignore_interrupts()
+    os.nice(NICENESS)
     try:
         with collector_paused():
             result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)
