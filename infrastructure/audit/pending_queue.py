@@ -1,49 +1,48 @@
 """The pending-queue read model against the replay: every waiting or running generation, each
-with its owner, its place (the position of its request), its status and its times."""
+with its owner, its place (the position of its request), its status and its times. Its rows are
+part of the user-generations rows (generation_rows.py), followed once for both checks."""
 
 from __future__ import annotations
 
 from typing import Any
 from uuid import UUID
 
-from application import events
 from application.audit import violations as rule
-from application.audit.reading import moment_micros
 from application.audit.replay import Replay
+from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
+from infrastructure.audit.generation_rows import (
+    CREATED_AT,
+    EVENT_CLASSES,
+    SEQ,
+    STATUS,
+    USER_ID,
+    GenerationRows,
+)
+from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.audit.view_check import ViewCheck
+from infrastructure.projections.view import ProjectionView
 
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")
-ENDS = frozenset(
-    {
-        events.GENERATION_COMPLETED,
-        events.GENERATION_FAILED,
-        events.GENERATION_CANCELLED,
-        events.GENERATION_EXPIRED,
-    }
-)
 
 
 class PendingQueueCheck(ViewCheck):
     """The rows the view should hold: one per generation from its request until it ends."""
 
-    event_classes = frozenset({events.GENERATION_REQUESTED, events.GENERATION_STARTED, *ENDS})
+    event_classes = EVENT_CLASSES
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        # generation -> its expected row, the id made a UUID when compared
-        self.rows: dict[int, tuple[Any, ...]] = {}
+    def __init__(
+        self,
+        atelier: Atelier,
+        view: ProjectionView,
+        snapshots: ViewSnapshots | None = None,
+        rows: GenerationRows | None = None,
+    ) -> None:
+        super().__init__(atelier, view, snapshots)
+        self.rows = rows or GenerationRows()
 
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
-        if cls is events.GENERATION_REQUESTED:
-            at = moment_micros(data["requested_at"])
-            self.rows[key] = (key, data["user_id"], position, "pending", at, None)
-        elif cls is events.GENERATION_STARTED and key in self.rows:
-            row = self.rows[key]
-            lease = moment_micros(data["lease_expires_at"])
-            self.rows[key] = (*row[:3], "processing", row[4], lease)
-        elif cls in ENDS:
-            self.rows.pop(key, None)
+        self.rows.apply(position, key, cls, data)
 
     @staticmethod
     def read(reader: ViewReader) -> dict[str, tuple[Any, ...]]:
@@ -51,9 +50,18 @@ class PendingQueueCheck(ViewCheck):
         return {row[0]: tuple(row) for row in reader.values(query)}
 
     def differences(self, held: dict[str, tuple[Any, ...]], replay: Replay) -> int:
-        expected = {
-            str(UUID(int=key)): (str(UUID(int=key)), *row[1:]) for key, row in self.rows.items()
-        }
+        leases = self.rows.leases
+        expected: dict[str, tuple[Any, ...]] = {}
+        for number, live in self.rows.running.items():
+            generation_id = str(UUID(int=number))
+            expected[generation_id] = (
+                generation_id,
+                live[USER_ID],
+                live[SEQ],
+                live[STATUS],
+                live[CREATED_AT],
+                leases.get(number),
+            )
         count = 0
         for key in sorted(set(held) | set(expected)):
             ours, actual = expected.get(key), held.get(key)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 
 from application.service import Atelier
 from infrastructure.audit.dashboard import DashboardCheck
+from infrastructure.audit.generation_rows import GenerationRows
 from infrastructure.audit.images import ImagesCheck
 from infrastructure.audit.pending_queue import PendingQueueCheck
 from infrastructure.audit.rate_limits import RateLimitCheck
@@ -26,6 +27,7 @@ from infrastructure.projections.read_models import ReadModels
 from infrastructure.projections.user_generations import UserGenerationsProjection
 from infrastructure.settings import Settings
 
+SHARING_ROWS = (PendingQueueCheck, UserGenerationsCheck)  # given one GenerationRows
 CHECKS: dict[str, type[ViewCheck]] = {
     PendingQueueProjection.name: PendingQueueCheck,
     RateLimitProjection.name: RateLimitCheck,
@@ -64,7 +66,12 @@ def view_checks_in_child(settings: Settings, atelier: Atelier) -> Iterator[list[
 def _checks(
     atelier: Atelier, models: ReadModels, snapshots: ViewSnapshots | None
 ) -> list[ViewCheck]:
-    return [
-        CHECKS.get(name, MissingCheck)(atelier, view, snapshots)
-        for name, view in models.views.items()
-    ]
+    rows = GenerationRows()  # followed once for the two read models made of generations' rows
+    checks: list[ViewCheck] = []
+    for name, view in models.views.items():
+        check = CHECKS.get(name, MissingCheck)
+        if check in SHARING_ROWS:
+            checks.append(check(atelier, view, snapshots, rows))
+        else:
+            checks.append(check(atelier, view, snapshots))
+    return checks

@@ -9,107 +9,46 @@ from uuid import UUID
 
 import orjson
 
-from application import events
 from application.audit import violations as rule
-from application.audit.reading import generation_key, moment_micros
+from application.audit.reading import generation_key
 from application.audit.replay import Replay
+from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.fingerprints import RowSums, differing, fingerprint
-from infrastructure.audit.view_check import ViewCheck, generation_positions, replayed_status
-
-COLUMNS = (
-    "generation_id",
-    "user_id",
-    "seq",
-    "status",
-    "product_images",
-    "model_images",
-    "style",
-    "aspect_ratio",
-    "quality",
-    "model",
-    "custom_prompt",
-    "parameters",
-    "prompt",
-    "token_cost",
-    "created_at",
-    "updated_at",
-    "started_at",
-    "completed_at",
-    "result_images",
-    "error",
+from infrastructure.audit.fingerprints import differing, fingerprint
+from infrastructure.audit.generation_rows import (
+    EVENT_CLASSES,
+    FINGERPRINTED,
+    SEQ,
+    STATUS,
+    GenerationRows,
 )
+from infrastructure.audit.snapshots import ViewSnapshots
+from infrastructure.audit.view_check import ViewCheck, generation_positions, replayed_status
+from infrastructure.projections.view import ProjectionView
+
+COLUMNS = ("generation_id", *FINGERPRINTED)
 JSON_COLUMNS = frozenset({"product_images", "model_images", "parameters", "result_images"})
 # The row's key is the generation id: the fingerprint, kept per generation, covers the rest.
-FINGERPRINTED = COLUMNS[1:]
 JSON_AT = tuple(at for at, column in enumerate(FINGERPRINTED) if column in JSON_COLUMNS)
-STATUS = FINGERPRINTED.index("status")
-SEQ = FINGERPRINTED.index("seq")
-UPDATED_AT = FINGERPRINTED.index("updated_at")
-STARTED_AT = FINGERPRINTED.index("started_at")
-COMPLETED_AT = FINGERPRINTED.index("completed_at")
-RESULT_IMAGES = FINGERPRINTED.index("result_images")
-ERROR = FINGERPRINTED.index("error")
-ENDS: dict[type[Any], str] = {
-    events.GENERATION_COMPLETED: "completed",
-    events.GENERATION_FAILED: "failed",
-    events.GENERATION_CANCELLED: "cancelled",
-    events.GENERATION_EXPIRED: "expired",
-}
 
 
 class UserGenerationsCheck(ViewCheck):
-    """Keeps running generations' rows in full, and an ended generation's as a fingerprint."""
+    """Every generation's row, from the rows it shares with the pending-queue check."""
 
-    event_classes = frozenset({events.GENERATION_REQUESTED, events.GENERATION_STARTED, *ENDS})
+    event_classes = EVENT_CLASSES
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.running: dict[int, list[Any]] = {}  # generation -> its row, FINGERPRINTED order
-        self.expected = RowSums()
+    def __init__(
+        self,
+        atelier: Atelier,
+        view: ProjectionView,
+        snapshots: ViewSnapshots | None = None,
+        rows: GenerationRows | None = None,
+    ) -> None:
+        super().__init__(atelier, view, snapshots)
+        self.rows = rows or GenerationRows()
 
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
-        if cls is events.GENERATION_REQUESTED:
-            at = moment_micros(data["requested_at"])
-            self.running[key] = [
-                data["user_id"],
-                position,  # seq
-                "pending",
-                data["product_images"],
-                data["model_images"],
-                data["style"],
-                data["aspect_ratio"],
-                data["quality"],
-                data["model"],
-                data["custom_prompt"],
-                data["parameters"],
-                data["prompt"],
-                data["token_cost"],
-                at,  # created_at
-                at,  # updated_at
-                None,  # started_at
-                None,  # completed_at
-                (),  # result_images
-                None,  # error
-            ]
-            return
-        row = self.running.get(key)
-        if row is None:
-            return
-        at = moment_micros(data["at"])
-        row[UPDATED_AT] = at
-        if cls is events.GENERATION_STARTED:
-            row[STATUS] = "processing"
-            row[STARTED_AT] = at
-            return
-        row[STATUS] = ENDS[cls]
-        row[COMPLETED_AT] = at
-        if cls is events.GENERATION_COMPLETED:
-            row[RESULT_IMAGES] = data["result_images"]
-        elif cls is events.GENERATION_FAILED:
-            row[ERROR] = data["reason"]
-        self.expected.add(key, row)
-        del self.running[key]
+        self.rows.apply(position, key, cls, data)
 
     @staticmethod
     def read(reader: ViewReader) -> dict[int, tuple[int, str, int]]:
@@ -127,13 +66,9 @@ class UserGenerationsCheck(ViewCheck):
         return held
 
     def differences(self, held: dict[int, tuple[int, str, int]], replay: Replay) -> int:
-        for key, row in self.running.items():
-            self.expected.add(key, row)
-        self.running.clear()
+        expected = self.rows.all_fingerprints()
         subject = f"read model {self.name}"
-        unknown, different = differing(
-            self.expected.sums, {key: found[0] for key, found in held.items()}
-        )
+        unknown, different = differing(expected, {key: found[0] for key, found in held.items()})
         for key in unknown:
             replay.found.add(
                 rule.PROJECTION_MISMATCH,

@@ -328,6 +328,36 @@ def test_time_passing_alone_breaks_nothing(make_settings: SettingsFactory) -> No
     assert report.generations == 4
 
 
+def test_a_running_generations_lease_is_compared_in_the_pending_queue(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        models = build_read_models(settings, atelier)
+        assert models is not None
+        view = models.view("pending_queue")
+        catch_up(atelier, view)  # workers claim from this view
+        running = atelier.claim("worker-1")
+        assert running is not None
+        catch_up(atelier, view)
+        assert audited(settings, atelier).clean  # the lease as the events set it
+        with view.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                view.sql(
+                    "UPDATE {pending_queue} SET lease_expires_at = lease_expires_at + 1 "
+                    "WHERE generation_id = ?"
+                ),
+                (str(running.generation.id),),
+            )
+        report = audited(settings, atelier)
+    (mismatch,) = report.violations.kept
+    assert mismatch.subject == "read model pending_queue"
+    assert "differs in lease_expires_at" in mismatch.message
+    assert "status" not in mismatch.message  # processing in both
+
+
 @pytest.mark.parametrize(
     ("view_name", "statement", "names"),
     [

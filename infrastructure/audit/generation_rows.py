@@ -1,0 +1,126 @@
+"""Each generation's row as its events set it, followed once for the two read models made of it.
+
+The user-generations read model holds one row per generation; the pending-queue read model holds
+part of the same row (owner, place, status, request time) for the generations still waiting or
+running, with the lease of a running one. Both checks follow the same events (request, start,
+end), so they share one `GenerationRows`: whichever of them the replay hands an event first
+applies it, the other finds it applied. Each check may stop following at its own position (it
+compares at its read model's); the rows follow on as long as one of them does.
+
+Memory: a running generation's row in full; an ended one's as the fingerprint it adds to its
+generation's sum (fingerprints.py), since only the user-generations read model still holds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from application import events
+from application.audit.reading import moment_micros
+from infrastructure.audit.fingerprints import RowSums
+
+# The user-generations row without its key (the generation id), in the read model's order.
+FINGERPRINTED = (
+    "user_id",
+    "seq",
+    "status",
+    "product_images",
+    "model_images",
+    "style",
+    "aspect_ratio",
+    "quality",
+    "model",
+    "custom_prompt",
+    "parameters",
+    "prompt",
+    "token_cost",
+    "created_at",
+    "updated_at",
+    "started_at",
+    "completed_at",
+    "result_images",
+    "error",
+)
+USER_ID = FINGERPRINTED.index("user_id")
+SEQ = FINGERPRINTED.index("seq")
+STATUS = FINGERPRINTED.index("status")
+CREATED_AT = FINGERPRINTED.index("created_at")
+UPDATED_AT = FINGERPRINTED.index("updated_at")
+STARTED_AT = FINGERPRINTED.index("started_at")
+COMPLETED_AT = FINGERPRINTED.index("completed_at")
+RESULT_IMAGES = FINGERPRINTED.index("result_images")
+ERROR = FINGERPRINTED.index("error")
+ENDS: dict[type[Any], str] = {
+    events.GENERATION_COMPLETED: "completed",
+    events.GENERATION_FAILED: "failed",
+    events.GENERATION_CANCELLED: "cancelled",
+    events.GENERATION_EXPIRED: "expired",
+}
+EVENT_CLASSES = frozenset({events.GENERATION_REQUESTED, events.GENERATION_STARTED, *ENDS})
+
+
+class GenerationRows:
+    """Running generations' rows (FINGERPRINTED order) and leases; ended ones as fingerprints."""
+
+    def __init__(self) -> None:
+        self.running: dict[int, list[Any]] = {}  # generation -> its row
+        self.leases: dict[int, int] = {}  # running generation -> its lease's end, microseconds
+        self.ended = RowSums()  # generation -> the fingerprint of its final row
+        self.position = 0  # the last event applied
+
+    def apply(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
+        """One event of EVENT_CLASSES, in log order (the second check to ask finds it done)."""
+        if position == self.position:
+            return
+        self.position = position
+        if cls is events.GENERATION_REQUESTED:
+            at = moment_micros(data["requested_at"])
+            self.running[key] = [
+                data["user_id"],
+                position,  # seq
+                "pending",
+                data["product_images"],
+                data["model_images"],
+                data["style"],
+                data["aspect_ratio"],
+                data["quality"],
+                data["model"],
+                data["custom_prompt"],
+                data["parameters"],
+                data["prompt"],
+                data["token_cost"],
+                at,  # created_at
+                at,  # updated_at
+                None,  # started_at
+                None,  # completed_at
+                (),  # result_images
+                None,  # error
+            ]
+            return
+        row = self.running.get(key)
+        if row is None:
+            return
+        at = moment_micros(data["at"])
+        row[UPDATED_AT] = at
+        if cls is events.GENERATION_STARTED:
+            row[STATUS] = "processing"
+            row[STARTED_AT] = at
+            self.leases[key] = moment_micros(data["lease_expires_at"])
+            return
+        row[STATUS] = ENDS[cls]
+        row[COMPLETED_AT] = at
+        if cls is events.GENERATION_COMPLETED:
+            row[RESULT_IMAGES] = data["result_images"]
+        elif cls is events.GENERATION_FAILED:
+            row[ERROR] = data["reason"]
+        self.ended.add(key, row)
+        del self.running[key]
+        self.leases.pop(key, None)
+
+    def all_fingerprints(self) -> dict[int, int]:
+        """Per generation, the fingerprint of its row as it stands now, ended or running."""
+        sums = RowSums()
+        sums.sums = dict(self.ended.sums)
+        for key, row in self.running.items():
+            sums.add(key, row)
+        return sums.sums
