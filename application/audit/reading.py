@@ -101,9 +101,9 @@ class EventDecoder:
         """The event's fields (ValueError when the record cannot be decoded); not to be changed.
 
         On the fast path datetimes stay in their stored form; read them with `moment()` or
-        `moment_micros()`. The
-        last event's data is kept, since a check and the observers following it ask in turn.
-        The fast path is written out in this one method: it runs for nearly every event.
+        `moment_micros()`. The last event's data is kept, since a check and the observers
+        following it ask in turn. The fast path is written out in this one method: it runs for
+        nearly every event.
         """
         if notification is self._last:
             return self._last_data
@@ -171,8 +171,9 @@ def moment_micros(value: Any) -> int:
     """
     global _last_moment  # noqa: PLW0603 - a one-entry cache on the audit's hottest path
     text = value.get("_data_") if type(value) is dict else None
-    if text is not None and text == _last_moment[0]:
-        return _last_moment[1]
+    last_text, last_result = _last_moment  # one read: another thread may replace it meanwhile
+    if text is not None and text == last_text:
+        return last_result
     result = (moment(value) - EPOCH) // MICROSECOND
     if text is not None:
         _last_moment = (text, result)
