@@ -3,8 +3,8 @@
 The user-generations read model holds one row per generation; the pending-queue read model holds
 part of the same row (owner, place, status, request time) for the generations still waiting or
 running, with the lease of a running one. Both checks follow the same events (request, start,
-end), so they share one `GenerationRows`: whichever of them the replay hands an event first
-applies it, the other finds it applied. Each check may stop following at its own position (it
+end), so they share one `GenerationRows` (both are `GenerationRowsCheck`s): whichever of them
+the replay hands an event first applies it, the other finds it applied. Each check may stop following at its own position (it
 compares at its read model's); the rows follow on as long as one of them does.
 
 Memory: a running generation's row in full; an ended one's as the fingerprint it adds to its
@@ -17,7 +17,11 @@ from typing import Any
 
 from application import events
 from application.audit.reading import moment_micros
+from application.service import Atelier
 from infrastructure.audit.fingerprints import RowSums
+from infrastructure.audit.snapshots import ViewSnapshots
+from infrastructure.audit.view_check import ViewCheck
+from infrastructure.projections.view import ProjectionView
 
 # The user-generations row without its key (the generation id), in the read model's order.
 FINGERPRINTED = (
@@ -124,3 +128,23 @@ class GenerationRows:
         for key, row in self.running.items():
             sums.add(key, row)
         return sums.sums
+
+
+class GenerationRowsCheck(ViewCheck):
+    """A check of a read model made of generation rows: it follows them in the `GenerationRows`
+    it is given (shared with the other such check of the same audit), or in its own."""
+
+    event_classes = EVENT_CLASSES
+
+    def __init__(
+        self,
+        atelier: Atelier,
+        view: ProjectionView,
+        snapshots: ViewSnapshots | None = None,
+        rows: GenerationRows | None = None,
+    ) -> None:
+        super().__init__(atelier, view, snapshots)
+        self.rows = rows or GenerationRows()
+
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
+        self.rows.apply(position, key, cls, data)

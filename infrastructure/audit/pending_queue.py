@@ -9,40 +9,20 @@ from uuid import UUID
 
 from application.audit import violations as rule
 from application.audit.replay import Replay
-from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.generation_rows import (
     CREATED_AT,
-    EVENT_CLASSES,
     SEQ,
     STATUS,
     USER_ID,
-    GenerationRows,
+    GenerationRowsCheck,
 )
-from infrastructure.audit.snapshots import ViewSnapshots
-from infrastructure.audit.view_check import ViewCheck
-from infrastructure.projections.view import ProjectionView
 
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")
 
 
-class PendingQueueCheck(ViewCheck):
+class PendingQueueCheck(GenerationRowsCheck):
     """The rows the view should hold: one per generation from its request until it ends."""
-
-    event_classes = EVENT_CLASSES
-
-    def __init__(
-        self,
-        atelier: Atelier,
-        view: ProjectionView,
-        snapshots: ViewSnapshots | None = None,
-        rows: GenerationRows | None = None,
-    ) -> None:
-        super().__init__(atelier, view, snapshots)
-        self.rows = rows or GenerationRows()
-
-    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
-        self.rows.apply(position, key, cls, data)
 
     @staticmethod
     def read(reader: ViewReader) -> dict[str, tuple[Any, ...]]:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 from application.service import Atelier
 from infrastructure.audit.dashboard import DashboardCheck
-from infrastructure.audit.generation_rows import GenerationRows
+from infrastructure.audit.generation_rows import GenerationRows, GenerationRowsCheck
 from infrastructure.audit.images import ImagesCheck
 from infrastructure.audit.pending_queue import PendingQueueCheck
 from infrastructure.audit.rate_limits import RateLimitCheck
@@ -27,7 +27,6 @@ from infrastructure.projections.read_models import ReadModels
 from infrastructure.projections.user_generations import UserGenerationsProjection
 from infrastructure.settings import Settings
 
-SHARING_ROWS = (PendingQueueCheck, UserGenerationsCheck)  # given one GenerationRows
 CHECKS: dict[str, type[ViewCheck]] = {
     PendingQueueProjection.name: PendingQueueCheck,
     RateLimitProjection.name: RateLimitCheck,
@@ -70,7 +69,7 @@ def _checks(
     checks: list[ViewCheck] = []
     for name, view in models.views.items():
         check = CHECKS.get(name, MissingCheck)
-        if check in SHARING_ROWS:
+        if issubclass(check, GenerationRowsCheck):
             checks.append(check(atelier, view, snapshots, rows))
         else:
             checks.append(check(atelier, view, snapshots))

@@ -4,7 +4,6 @@ generations cost a million integers, not a million rows."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import orjson
@@ -12,19 +11,10 @@ import orjson
 from application.audit import violations as rule
 from application.audit.reading import generation_key
 from application.audit.replay import Replay
-from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import differing, fingerprint
-from infrastructure.audit.generation_rows import (
-    EVENT_CLASSES,
-    FINGERPRINTED,
-    SEQ,
-    STATUS,
-    GenerationRows,
-)
-from infrastructure.audit.snapshots import ViewSnapshots
-from infrastructure.audit.view_check import ViewCheck, generation_positions, replayed_status
-from infrastructure.projections.view import ProjectionView
+from infrastructure.audit.generation_rows import FINGERPRINTED, SEQ, STATUS, GenerationRowsCheck
+from infrastructure.audit.view_check import generation_positions, replayed_status
 
 COLUMNS = ("generation_id", *FINGERPRINTED)
 JSON_COLUMNS = frozenset({"product_images", "model_images", "parameters", "result_images"})
@@ -32,23 +22,8 @@ JSON_COLUMNS = frozenset({"product_images", "model_images", "parameters", "resul
 JSON_AT = tuple(at for at, column in enumerate(FINGERPRINTED) if column in JSON_COLUMNS)
 
 
-class UserGenerationsCheck(ViewCheck):
+class UserGenerationsCheck(GenerationRowsCheck):
     """Every generation's row, from the rows it shares with the pending-queue check."""
-
-    event_classes = EVENT_CLASSES
-
-    def __init__(
-        self,
-        atelier: Atelier,
-        view: ProjectionView,
-        snapshots: ViewSnapshots | None = None,
-        rows: GenerationRows | None = None,
-    ) -> None:
-        super().__init__(atelier, view, snapshots)
-        self.rows = rows or GenerationRows()
-
-    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
-        self.rows.apply(position, key, cls, data)
 
     @staticmethod
     def read(reader: ViewReader) -> dict[int, tuple[int, str, int]]:
