@@ -4,8 +4,9 @@ The user-generations read model holds one row per generation; the pending-queue 
 part of the same row (owner, place, status, request time) for the generations still waiting or
 running, with the lease of a running one. Both checks follow the same events (request, start,
 end), so they share one `GenerationRows` (both are `GenerationRowsCheck`s): whichever of them
-the replay hands an event first applies it, the other finds it applied. Each check may stop following at its own position (it
-compares at its read model's); the rows follow on as long as one of them does.
+the replay hands an event first applies it, the other finds it applied. Each check may stop
+following at its own position (it compares at its read model's); the rows follow on as long as
+one of them does.
 
 Memory: a running generation's row in full; an ended one's as the fingerprint it adds to its
 generation's sum (fingerprints.py), since only the user-generations read model still holds it.
