@@ -38,10 +38,12 @@ logger = logging.getLogger(__name__)
 
 Reader = Callable[[ViewReader], Any]
 
-# The child yields the CPU to the replay and to the log's reader: its snapshots are needed only
-# when the replay has reached the end of the log, while on two cores three processes sharing
-# them evenly would keep the replay waiting for batches (on SQLite the full audit ran about
-# 10% slower so). It still gets every cycle the other two leave, as their batches are handed on.
+# Once its views are caught up (writes, under the views' write lock, which the service's own
+# runners may be waiting for: done at full priority), the child yields the CPU to the replay and
+# to the log's reader: its snapshots are needed only when the replay has reached the end of the
+# log, while on two cores three processes sharing them evenly would keep the replay waiting for
+# batches (on SQLite the full audit ran about 10% slower so). It still gets every cycle the
+# other two leave, as their batches are handed on.
 NICENESS = 19
 
 
@@ -112,35 +114,47 @@ class ViewSnapshots(ClosedOnExit):
 def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
     """The child's whole life: read the views, send the outcomes (or what went wrong)."""
     ignore_interrupts()
-    os.nice(NICENESS)
     try:
         with collector_paused():
-            result: dict[str, Outcome] | BaseException = read_views(settings, readers, until)
+            result: dict[str, Outcome] | BaseException = read_views(
+                settings, readers, until, NICENESS
+            )
     except BaseException as error:  # reported to the parent, which reads in-process instead
         result = RuntimeError(f"{type(error).__name__}: {error}")
     sender.send(result)
     sender.close()
 
 
-def read_views(settings: Settings, readers: dict[str, Reader], until: int) -> dict[str, Outcome]:
-    """Each view brought to `until` at least, then read by its reader."""
+def read_views(
+    settings: Settings, readers: dict[str, Reader], until: int, niceness: int = 0
+) -> dict[str, Outcome]:
+    """Each view brought to `until` at least, then read by its reader (the process made
+    `niceness` nicer first: for the child, see NICENESS)."""
     atelier = build_application(settings)
     try:
         models = build_read_models(settings, atelier)
         assert models is not None, "a store without read models has nothing to snapshot"
+        failures = {name: caught_up(atelier, models.views[name], until) for name in readers}
+        if niceness:
+            os.nice(niceness)
         return {
-            name: snapshot(atelier, models.views[name], read, until)
+            name: failures[name] or snapshot(models.views[name], read)
             for name, read in readers.items()
         }
     finally:
         atelier.close()
 
 
-def snapshot(atelier: Any, view: ProjectionView, read: Reader, until: int) -> Outcome:
-    """The view at `until` or beyond (caught up first if it is behind), read in one go."""
+def caught_up(atelier: Any, view: ProjectionView, until: int) -> str:
+    """Bring the view to `until` if it is behind; why it cannot be, or "" once it is."""
     try:
         catch_up(atelier, view, until=until)
     except Exception as error:  # the audit's own process will try again, and report it
         return f"cannot apply the log: {error}"
+    return ""
+
+
+def snapshot(view: ProjectionView, read: Reader) -> Snapshot:
+    """The view as it stands, position and content read in one go."""
     with consistent_read(view) as reader:
         return Snapshot(reader.position(), read(reader))
