@@ -166,11 +166,12 @@ def moment_micros(value: Any) -> int:
     """A moment of an event field (as `moment` reads it) in whole microseconds since the epoch:
     exact integers, compared faster than datetimes, and the form the read models store times in.
 
-    Checks ask for the same event's time in turn (a reservation's time: the rolling hour, then
-    the rate-limit read model; a request's: two read models), so the last conversion is kept.
+    Checks ask for the same event's time in turn (a reservation's: the rolling hour, then the
+    rate-limit read model), so the last conversion is kept.
     """
     global _last_moment  # noqa: PLW0603 - a one-entry cache on the audit's hottest path
-    text = value.get("_data_") if type(value) is dict else None
+    stored = type(value) is dict and value.get("_type_") == "datetime_iso"
+    text = value.get("_data_") if stored else None
     last_text, last_result = _last_moment  # one read: another thread may replace it meanwhile
     if text is not None and text == last_text:
         return last_result

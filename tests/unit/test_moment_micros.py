@@ -38,3 +38,9 @@ def test_alternating_times_each_get_their_own_value() -> None:
 def test_anything_else_is_refused() -> None:
     with pytest.raises(ValueError, match="not a stored datetime"):
         moment_micros({"_type_": "uuid_hex", "_data_": "0" * 32})
+
+
+def test_the_cached_text_under_another_type_is_still_refused() -> None:
+    moment_micros(stored(MOMENTS[0]))  # now the cached conversion
+    with pytest.raises(ValueError, match="not a stored datetime"):
+        moment_micros({"_type_": "uuid_hex", "_data_": MOMENTS[0].isoformat()})
