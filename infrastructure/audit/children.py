@@ -21,8 +21,9 @@ logger = logging.getLogger(__name__)
 
 STOP_SECONDS = 10.0  # how long a stopped child may take to go
 # What a two-way pipe may hold in flight: several of the log reader's batches (about 0.7 MB
-# each), so the child writes on while the audit checks instead of waiting for each read. The
-# kernel caps it (net.core.wmem_max / rmem_max); a smaller cap only makes the audit slower.
+# each), so the child writes on while the audit checks instead of waiting for each read. On a
+# Unix socket that is the sender's buffer, which the kernel caps at net.core.wmem_max: stock
+# Linux allows about 0.4 MB (a smaller cap only makes the audit slower; raise it for speed).
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 
@@ -49,11 +50,11 @@ def start_child(
 
 
 def _widen(end: Connection) -> None:
-    """Ask for SOCKET_BUFFER_BYTES both ways on one end of a socket pair (best effort)."""
+    """Ask for SOCKET_BUFFER_BYTES of sending buffer on one end of a socket pair (best
+    effort)."""
     try:
         with socket.fromfd(end.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
-            for option in (socket.SO_SNDBUF, socket.SO_RCVBUF):
-                duplicate.setsockopt(socket.SOL_SOCKET, option, SOCKET_BUFFER_BYTES)
+            duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
     except OSError:
         logger.debug("cannot widen the pipe to a child", exc_info=True)
 

@@ -66,7 +66,8 @@ class ViewReader:
         self, table: str, columns: Sequence[str], key: Sequence[str]
     ) -> Iterator[list[tuple[Any, ...]]]:
         """Every row of `table` as tuples of `columns`, PAGE_SIZE rows at a time, in no
-        particular order (the checks compare sums). The key's columns must be among `columns`.
+        particular order (the checks compare sums, or sets and dicts keyed by the row's key).
+        The key's columns must be among `columns`.
 
         SQLite streams one query in table order, its cheapest read (an ordered read looks up
         every row through the key's index: half as slow again); psycopg would fetch a whole

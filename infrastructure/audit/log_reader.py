@@ -98,7 +98,8 @@ class LogInChild(ClosedOnExit):
         assert connection is not None
         position, finished, failure = after, False, ""
         # A thread takes each batch off the pipe as soon as it is sent, so the child reads on
-        # while this process checks (the pipe itself holds less than one batch).
+        # while this process checks, however little the pipe holds (children.py asks for room
+        # for several batches; a kernel with a low cap may give less than one).
         payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
         try:
             connection.send((after, upto))

@@ -36,10 +36,9 @@ def test_the_log_childs_pipe_is_asked_to_hold_several_batches() -> None:
     try:
         with socket.fromfd(connection.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as ours:
             sending = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
-            receiving = ours.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
-        # Linux reports twice what was granted; it grants at most its cap.
-        assert sending >= min(SOCKET_BUFFER_BYTES, kernel_cap("wmem_max"))
-        assert receiving >= min(SOCKET_BUFFER_BYTES, kernel_cap("rmem_max"))
+        # Linux grants at most its cap and reports twice what it granted; a socket nobody
+        # widened reports net.core.wmem_default, at most the cap itself.
+        assert sending == 2 * min(SOCKET_BUFFER_BYTES, kernel_cap("wmem_max"))
         connection.send("still a working pipe")
         assert connection.recv() == "still a working pipe"
     finally:
@@ -60,4 +59,3 @@ def test_the_read_models_child_runs_at_the_lowest_priority(
         atelier.close()
     assert isinstance(snapshot, Snapshot)
     assert snapshot.held == 19
-    assert os.nice(0) < 19  # this process is untouched
