@@ -235,6 +235,40 @@ def test_a_read_model_behind_the_log_is_caught_up_and_one_ahead_is_met_by_the_re
     assert [c.position for c in report.projections] == [head] * len(checks)
 
 
+@pytest.mark.parametrize("first", ["pending_queue", "user_generations"])
+def test_the_checks_sharing_generation_rows_may_compare_at_different_positions(
+    make_settings: SettingsFactory, first: str
+) -> None:
+    """The pending-queue and user-generations checks follow one set of rows: whichever compares
+    first, the rows follow on for the other, through requests and starts that come after."""
+    settings = make_settings()
+    second = {"pending_queue": "user_generations", "user_generations": "pending_queue"}[first]
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        checks = {check.name: check for check in view_checks(settings, atelier)}
+        session = AuditSession(atelier, list(checks.values()), None, 2, read_ahead=False)
+        session.replay_to(session.head())
+        checks[first].compare(session)  # its view caught up to here, compared, no longer followed
+        compared_first = session.position
+
+        models = build_read_models(settings, atelier)
+        assert models is not None
+        catch_up(atelier, models.view("pending_queue"))  # workers claim from this view
+        assert atelier.claim("worker-1") is not None  # the first generation starts
+        submit(atelier, "alice")  # and a second is requested
+        head = atelier.recorder.max_notification_id()
+        catch_up(atelier, checks[second].view)  # ahead of the replay, which reads on to it
+        for name, check in checks.items():
+            if name != first:
+                check.compare(session)
+        report = session.replay.finish()
+    assert report.clean, [str(v) for v in report.violations.kept]
+    positions = {c.name: c.position for c in report.projections}
+    assert compared_first < head
+    assert positions[first] == compared_first and positions[second] == head
+
+
 def test_atelier_audit_exits_one_and_names_the_violation(
     make_settings: SettingsFactory,
     monkeypatch: pytest.MonkeyPatch,

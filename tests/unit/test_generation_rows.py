@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from application import events
+from application.audit.reading import moment_micros
+from infrastructure.audit import generation_rows
 from infrastructure.audit.fingerprints import fingerprint
 from infrastructure.audit.generation_rows import STATUS, GenerationRows
 from infrastructure.projections.sql import micros
@@ -35,18 +39,31 @@ STARTED = {
     "lease_expires_at": stored("2026-01-01T00:10:01+00:00"),
 }
 FAILED = {"at": stored("2026-01-01T00:00:02+00:00"), "reason": "timed out"}
+HISTORY = (
+    (1, events.GENERATION_REQUESTED, REQUESTED),
+    (2, events.GENERATION_STARTED, STARTED),
+    (3, events.GENERATION_FAILED, FAILED),
+)
 
 
-def test_an_event_handed_on_by_both_checks_counts_once() -> None:
+def test_an_event_handed_on_by_both_checks_is_applied_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversions: list[Any] = []
+
+    def counted(value: Any) -> int:
+        conversions.append(value)
+        return moment_micros(value)
+
+    monkeypatch.setattr(generation_rows, "moment_micros", counted)
     once, twice = GenerationRows(), GenerationRows()
-    for position, cls, data in (
-        (1, events.GENERATION_REQUESTED, REQUESTED),
-        (2, events.GENERATION_STARTED, STARTED),
-        (3, events.GENERATION_FAILED, FAILED),
-    ):
+    for position, cls, data in HISTORY:
         once.apply(position, 7, cls, data)
+    applied_once = len(conversions)
+    for position, cls, data in HISTORY:
         twice.apply(position, 7, cls, data)  # the first check
-        twice.apply(position, 7, cls, data)  # the second: already applied
+        twice.apply(position, 7, cls, data)  # the second: nothing left to do
+    assert len(conversions) == 2 * applied_once  # the second hand-on did no work
     assert twice.ended.sums == once.ended.sums
     assert twice.running == {} and twice.leases == {}
 
