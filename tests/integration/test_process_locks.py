@@ -8,8 +8,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from infrastructure.process_locks import (
     FileQueueMutex,
+    LockSession,
     PostgresQueueMutex,
     advisory_key,
     leadership,
@@ -17,7 +20,7 @@ from infrastructure.process_locks import (
 )
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.stores import sqlite_settings
+from tests.stores import postgres_schema, postgres_settings, sqlite_settings
 
 HOLDS = 20
 
@@ -154,3 +157,22 @@ def _lead_then_hang(settings: Settings, leading: str) -> None:
         time.sleep(0.05)
     Path(leading).touch()
     time.sleep(120)
+
+
+@pytest.mark.postgres
+def test_a_lock_session_asks_the_server_to_notice_a_vanished_client(tmp_path: Path) -> None:
+    """The queue mutex and the projections' lead live in such sessions: if this process's host
+    dies, the server must end the session (and free the locks) in seconds, not hours."""
+    with postgres_schema() as schema:
+        session = LockSession(postgres_settings(tmp_path, schema))
+        try:
+            shown = session.execute(
+                "SELECT concat_ws(' ', current_setting('tcp_keepalives_idle'),"
+                " current_setting('tcp_keepalives_interval'),"
+                " current_setting('tcp_keepalives_count'), current_setting('tcp_user_timeout'))"
+                " WHERE %s::bigint IS NOT NULL",
+                0,
+            )
+        finally:
+            session.drop()
+    assert shown == "5 5 3 20000"  # seconds, seconds, probes, milliseconds
