@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from contextlib import nullcontext
 
 from eventsourcing.utils import strtobool
@@ -15,6 +16,11 @@ from infrastructure.projections.read_models import ReadModels, UnsupportedStore
 from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper
 
+# Applications whose view tables build_application has seen to (made, or left to a migrate
+# step): later build_read_models calls on them (the HTTP app, the background services, the
+# audit) only wire the views, without another turn at the table-creation lock.
+_views_seen_to: weakref.WeakSet[Atelier] = weakref.WeakSet()
+
 
 def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
     """An Atelier on the configured store, with the policy and adapters the settings ask for."""
@@ -27,7 +33,8 @@ def build_application(settings: Settings, *, create_tables: bool = True) -> Atel
             image_checker=checker,
             queue_mutex=queue_mutex(settings),
         )
-        _read_models(settings, atelier)  # wires the queue ports, creates the view tables
+        _read_models(settings, atelier, create_tables)  # wires the queue ports, makes tables
+    _views_seen_to.add(atelier)
     return atelier
 
 
@@ -36,24 +43,26 @@ def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None
 
     Cheap, and safe to call more than once: the views share the application's connections and
     hold no state of their own. The view tables are created when the application creates its
-    own (CREATE_TABLE), under the table-creation lock, and the pending-queue view is plugged
-    into the ports the use cases read, unless a caller (a test) plugged in its own.
+    own (CREATE_TABLE), under the table-creation lock, once per application (build_application
+    sees to its own), and the pending-queue view is plugged into the ports the use cases read,
+    unless a caller (a test) plugged in its own.
     """
-    with table_creation_lock(settings) if _creates_tables(atelier) else nullcontext():
-        return _read_models(settings, atelier)
+    creates = atelier not in _views_seen_to and bool(
+        strtobool(atelier.env.get("CREATE_TABLE") or "yes")
+    )
+    with table_creation_lock(settings) if creates else nullcontext():
+        models = _read_models(settings, atelier, creates)
+    _views_seen_to.add(atelier)
+    return models
 
 
-def _creates_tables(atelier: Atelier) -> bool:
-    return bool(strtobool(atelier.env.get("CREATE_TABLE") or "yes"))
-
-
-def _read_models(settings: Settings, atelier: Atelier) -> ReadModels | None:
+def _read_models(settings: Settings, atelier: Atelier, create_tables: bool) -> ReadModels | None:
     """`build_read_models`, the caller holding the table-creation lock if tables are made."""
     try:
         models = ReadModels(atelier, settings.projections_wait_seconds)
     except UnsupportedStore:
         return None
-    if _creates_tables(atelier):
+    if create_tables:
         models.create_tables()
     if atelier.queue_positions is None:
         atelier.queue_positions = models.pending_queue

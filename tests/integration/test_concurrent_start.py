@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from infrastructure import process_locks
-from infrastructure.bootstrap import build_application
+from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.integration.servers import atelier_command
@@ -87,3 +87,24 @@ def test_a_process_kept_waiting_for_the_tables_says_why(
         finally:
             holder.drop()
         build_application(settings).close()  # and once the lock is free, it starts
+
+
+def test_a_built_applications_views_are_wired_without_another_turn_at_the_lock(
+    make_settings: SettingsFactory,
+) -> None:
+    """build_application made the view tables: the HTTP app, the background services and the
+    audit, building the read models again, need not wait for a process creating tables."""
+    settings = make_settings()
+    atelier = build_application(settings)
+    wired: list[object] = []
+    try:
+        with process_locks.table_creation_lock(settings):  # another process creating tables
+            builder = threading.Thread(
+                target=lambda: wired.append(build_read_models(settings, atelier))
+            )
+            builder.start()
+            builder.join(5)
+            assert wired and wired[0] is not None  # did not wait for the lock
+    finally:
+        builder.join()
+        atelier.close()
