@@ -130,7 +130,7 @@ def read_views(
 ) -> dict[str, Outcome]:
     """Each view brought to `until` at least, then read by its reader (the process made
     `niceness` nicer first: for the child, see NICENESS)."""
-    atelier = build_application(settings)
+    atelier = build_application(settings, create_tables=False)  # the audit's process made them
     try:
         models = build_read_models(settings, atelier)
         assert models is not None, "a store without read models has nothing to snapshot"
