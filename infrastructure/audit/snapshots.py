@@ -4,10 +4,12 @@ A full audit does two independent things: it replays the log (in order, in one t
 log itself is read by another child, log_reader.py) and it reads every row of every read
 model. Reading and fingerprinting the read models costs about a third of the replay, so
 `atelier audit` hands it to a child process started as the audit begins: the child catches
-each view up to the log's head as of that moment (as a runner would), reads its position and
-content in one transaction, reduces the content to what the comparison needs (per-key
-fingerprints for the large read models), and sends that back. The replay then reads on to
-each view's position and compares.
+each view up to the log's head as of that moment (as a runner would), then, one view at a time,
+reads its position and content in one transaction, reduces the content to what the comparison
+needs (per-key fingerprints for the large read models), and sends that back. The replay then
+reads on to each view's position and compares. A view the child has not started by the time
+the replay comes to compare it is read by the audit's own process instead (see ViewSnapshots):
+the two processes finish the reading side by side.
 
 The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
 database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
@@ -19,8 +21,9 @@ it finds. An audit that ends early stops the child.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
@@ -61,45 +64,67 @@ Outcome = Snapshot | str
 
 class ViewSnapshots(ClosedOnExit):
     """The snapshots of some read models, being read by a child process from the moment this
-    object is made; `take` waits for them, `close` (or leaving the `with` block) ends it."""
+    object is made; `take` hands each over, `close` (or leaving the `with` block) ends it.
 
-    def __init__(self, settings: Settings, readers: Mapping[str, Reader], until: int) -> None:
-        self._outcomes: dict[str, Outcome] | None = None
+    The audit compares the views in the order of `readers`; the child reads them from the other
+    end, each as soon as its turn comes, and says so first (a claim, in memory both processes
+    share). When the audit comes to a view the child has not claimed, the audit claims it and
+    reads it itself (`take` answers None): the child yields the CPU while the replay runs (see
+    NICENESS), so it is often still reading when the replay ends, and the two then read the
+    remaining views side by side, meeting in the middle, instead of the audit waiting idle.
+    Without `share` (for tests of the child itself) the child reads every view.
+    """
+
+    def __init__(
+        self, settings: Settings, readers: Mapping[str, Reader], until: int, share: bool = True
+    ) -> None:
+        self._order = {name: index for index, name in enumerate(readers)}
+        self._claims = multiprocessing.get_context("spawn").Array("b", len(self._order))
+        self._share = share
+        self._arrived: dict[str, Outcome] = {}
+        self._finished = False  # the child has said all it will say
         self._process: SpawnProcess | None = None
         self._receiver: Connection | None = None
         started = start_child(
             _serve,
-            (settings, dict(readers), until),
+            (settings, dict(readers), until, self._claims),
             "atelier-audit-read-models",
             False,
             "read the read models",
         )
         if started is None:  # the checks read in-process
-            self._outcomes = {}
+            self._finished = True
         else:
             self._process, self._receiver = started
 
     def take(self, name: str) -> Outcome | None:
-        """The view's outcome, once; None when the child has not read it (read it here)."""
-        if self._outcomes is None:
-            self._outcomes = self._receive()
-        return self._outcomes.pop(name, None)
+        """The view's outcome, once; None when the child will not read it (read it here)."""
+        while name not in self._arrived:
+            if self._finished:
+                return None
+            if self._share and claim(self._claims, self._order.get(name), HERE):
+                return None
+            self._receive()
+        return self._arrived.pop(name)
 
-    def _receive(self) -> dict[str, Outcome]:
+    def _receive(self) -> None:
+        """The child's next message: one view's outcome, its end, or why it failed."""
         assert self._receiver is not None
         try:
-            received = self._receiver.recv()
+            message = self._receiver.recv()
         except (EOFError, OSError):
-            received = RuntimeError("the process reading the read models ended without a word")
-        finally:
-            self.close()
-        if isinstance(received, BaseException):
+            message = RuntimeError("the process reading the read models ended without a word")
+        if isinstance(message, tuple):
+            name, outcome = message
+            self._arrived[name] = outcome
+            return
+        if isinstance(message, BaseException):
             logger.warning(
                 "reading the read models in a child process failed (%s); reading them in this one",
-                received,
+                message,
             )
-            return {}
-        return received  # type: ignore[no-any-return]
+        self._finished = True  # `message` is None: every view claimed has been sent
+        self.close()
 
     def close(self) -> None:
         """Stop the child if it is still at work (the audit ended early), and reap it."""
@@ -107,29 +132,54 @@ class ViewSnapshots(ClosedOnExit):
             self._receiver.close()
             self._receiver = None
         if self._process is not None:
-            stop_child(self._process, still_working=self._outcomes is None)
+            stop_child(self._process, still_working=not self._finished)
             self._process = None
 
 
-def _serve(sender: Connection, settings: Settings, readers: dict[str, Reader], until: int) -> None:
-    """The child's whole life: read the views, send the outcomes (or what went wrong)."""
+# Who reads a view: nobody yet, the child, or the audit's own process (shared `Claims` values).
+UNCLAIMED, CHILD, HERE = 0, 1, 2
+Claims = Any  # a multiprocessing Array of bytes with its lock, one per view, in readers' order
+
+
+def claim(claims: Claims, index: int | None, who: int) -> bool:
+    """Take the view at `index` for `who` unless the other process has it (None: a view never
+    given to the child, which only the audit's process reads)."""
+    if index is None:
+        return who == HERE
+    with claims.get_lock():
+        if claims[index] != UNCLAIMED:
+            return bool(claims[index] == who)
+        claims[index] = who
+        return True
+
+
+def _serve(
+    sender: Connection, settings: Settings, readers: dict[str, Reader], until: int, claims: Claims
+) -> None:
+    """The child's whole life: read the views it claims, sending each outcome as it is ready,
+    then None (or what went wrong)."""
     ignore_interrupts()
+    end: BaseException | None = None
     try:
         with collector_paused():
-            result: dict[str, Outcome] | BaseException = read_views(
-                settings, readers, until, NICENESS
-            )
+            for outcome in read_views(settings, readers, until, NICENESS, claims):
+                sender.send(outcome)
     except BaseException as error:  # reported to the parent, which reads in-process instead
-        result = RuntimeError(f"{type(error).__name__}: {error}")
-    sender.send(result)
+        end = RuntimeError(f"{type(error).__name__}: {error}")
+    sender.send(end)
     sender.close()
 
 
 def read_views(
-    settings: Settings, readers: dict[str, Reader], until: int, niceness: int = 0
-) -> dict[str, Outcome]:
-    """Each view brought to `until` at least, then read by its reader (the process made
-    `niceness` nicer first: for the child, see NICENESS)."""
+    settings: Settings,
+    readers: dict[str, Reader],
+    until: int,
+    niceness: int = 0,
+    claims: Claims | None = None,
+) -> Iterator[tuple[str, Outcome]]:
+    """Each view brought to `until` at least, then read by its reader, last first (the process
+    made `niceness` nicer first: for the child, see NICENESS); with `claims`, only the views
+    this process claims before the audit's own process does."""
     atelier = build_application(settings, create_tables=False)  # the audit's process made them
     try:
         models = build_read_models(settings, atelier)
@@ -137,10 +187,9 @@ def read_views(
         failures = {name: caught_up(atelier, models.views[name], until) for name in readers}
         if niceness:
             os.nice(niceness)
-        return {
-            name: failures[name] or snapshot(models.views[name], read)
-            for name, read in readers.items()
-        }
+        for index, (name, read) in reversed(list(enumerate(readers.items()))):
+            if claims is None or claim(claims, index, CHILD):
+                yield name, failures[name] or snapshot(models.views[name], read)
     finally:
         atelier.close()
 

@@ -53,7 +53,9 @@ def test_the_read_models_child_runs_at_the_lowest_priority(
     atelier = build_application(settings)
     try:
         head = atelier.recorder.max_notification_id() or 0
-        with ViewSnapshots(settings, {"dashboard_totals": niceness}, until=head) as snapshots:
+        with ViewSnapshots(
+            settings, {"dashboard_totals": niceness}, until=head, share=False
+        ) as snapshots:
             snapshot = snapshots.take("dashboard_totals")
     finally:
         atelier.close()

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,8 +22,8 @@ from application import events
 from application.audit import violations as rule
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.projections import view_checks, view_checks_in_child
-from infrastructure.audit.snapshots import ViewSnapshots
+from infrastructure.audit.projections import CHECKS, view_checks, view_checks_in_child
+from infrastructure.audit.snapshots import Snapshot, ViewSnapshots
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.audit_support import Story, refuse_to_start_processes
@@ -42,16 +46,39 @@ def broken_reader(reader: ViewReader) -> Any:
     raise RuntimeError("the child could not read this view")
 
 
+def marked_reader(started: Path, seconds: float, reader: ViewReader) -> int:
+    """A view reader that leaves a mark as it starts, takes `seconds`, and answers its pid."""
+    started.touch()
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def vanishing_reader(started: Path, reader: ViewReader) -> Any:
+    """A view reader whose process dies as it reads (killed, out of memory)."""
+    started.touch()
+    os._exit(1)
+
+
+def wait_for(path: Path) -> None:
+    deadline = time.monotonic() + 30
+    while not path.exists():
+        assert time.monotonic() < deadline, f"the child never started reading ({path.name})"
+        time.sleep(0.01)
+
+
 def test_the_child_catches_views_up_before_reading_them(make_settings: SettingsFactory) -> None:
     settings = make_settings()
     with quiet_application(settings) as atelier:
         atelier.open_account("alice", 10)
         for _ in range(3):
             submit(atelier, "alice")
-        with view_checks_in_child(settings, atelier) as checks:
+        head = atelier.recorder.max_notification_id() or 0
+        readers = {name: check.read for name, check in CHECKS.items()}
+        # Not shared: the child reads every view, so it is the child that catches them up.
+        with ViewSnapshots(settings, readers, until=head, share=False) as snapshots:
+            checks = view_checks(settings, atelier, snapshots)
             assert {check.view.position() for check in checks} == {0}  # no runner has run
             report = atelier.audit(observers=checks)
-        head = atelier.recorder.max_notification_id()
         assert [check.view.position() for check in checks] == [head] * len(checks)
     assert report.clean, [str(v) for v in report.violations.kept]
     assert [c.position for c in report.projections] == [head] * len(checks)
@@ -66,7 +93,9 @@ def test_a_failing_child_leaves_each_check_to_read_its_view_here(
         submit(atelier, "alice")
         head = atelier.recorder.max_notification_id() or 0
         with (
-            ViewSnapshots(settings, {"pending_queue": broken_reader}, until=head) as snapshots,
+            ViewSnapshots(
+                settings, {"pending_queue": broken_reader}, until=head, share=False
+            ) as snapshots,
             caplog.at_level(logging.WARNING),
         ):
             report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
@@ -135,3 +164,52 @@ def test_an_audit_that_ends_early_stops_the_child(make_settings: SettingsFactory
             audit_interrupted(atelier)
     assert children == ["atelier-audit-read-models"]
     assert multiprocessing.active_children() == []
+
+
+def test_the_audit_reads_the_views_the_child_has_not_claimed(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """The audit compares in the readers' order, the child reads from the other end: a view
+    the child has not started when the audit comes to it is read by the audit, and never by
+    the child; one the child has started is waited for."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        head = atelier.recorder.max_notification_id() or 0
+        first, last = tmp_path / "first-read", tmp_path / "last-read"
+        readers = {
+            "pending_queue": partial(marked_reader, first, 0.0),
+            "rate_limits": partial(marked_reader, tmp_path / "middle-read", 0.0),
+            "dashboard_totals": partial(marked_reader, last, 1.0),
+        }
+        with ViewSnapshots(settings, readers, until=head) as snapshots:
+            wait_for(last)  # the child has claimed the last view and is reading it
+            assert snapshots.take("pending_queue") is None  # the audit reads it
+            assert snapshots.take("rate_limits") is None
+            outcome = snapshots.take("dashboard_totals")  # the child's: waited for
+        assert isinstance(outcome, Snapshot)
+        assert outcome.position == head
+        assert outcome.held not in (None, os.getpid())  # read by the child
+        assert not first.exists()
+        assert not (tmp_path / "middle-read").exists()
+        assert multiprocessing.active_children() == []
+
+
+def test_a_view_claimed_by_a_child_that_dies_is_read_here(
+    make_settings: SettingsFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        head = atelier.recorder.max_notification_id() or 0
+        started = tmp_path / "started"
+        readers = {"pending_queue": partial(vanishing_reader, started)}
+        with ViewSnapshots(settings, readers, until=head) as snapshots:
+            wait_for(started)  # claimed by the child, which then dies
+            with caplog.at_level(logging.WARNING):
+                report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert [c.position for c in report.projections] == [head] * 5
+    assert "ended without a word" in caplog.text
