@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
@@ -36,6 +36,9 @@ from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.view import ProjectionView
 from infrastructure.settings import Settings
+
+if TYPE_CHECKING:
+    from multiprocessing.sharedctypes import SynchronizedArray
 
 logger = logging.getLogger(__name__)
 
@@ -79,8 +82,7 @@ class ViewSnapshots(ClosedOnExit):
         self, settings: Settings, readers: Mapping[str, Reader], until: int, share: bool = True
     ) -> None:
         self._order = {name: index for index, name in enumerate(readers)}
-        self._claims = multiprocessing.get_context("spawn").Array("b", len(self._order))
-        self._share = share
+        self._claims = _shared_claims(len(self._order)) if share else None
         self._arrived: dict[str, Outcome] = {}
         self._finished = False  # the child has said all it will say
         self._process: SpawnProcess | None = None
@@ -102,7 +104,7 @@ class ViewSnapshots(ClosedOnExit):
         while name not in self._arrived:
             if self._finished:
                 return None
-            if self._share and claim(self._claims, self._order.get(name), HERE):
+            if self._claims is not None and claim(self._claims, self._order.get(name), HERE):
                 return None
             self._receive()
         return self._arrived.pop(name)
@@ -136,12 +138,22 @@ class ViewSnapshots(ClosedOnExit):
             self._process = None
 
 
-# Who reads a view: nobody yet, the child, or the audit's own process (shared `Claims` values).
+# Who reads a view: nobody yet, the child, or the audit's own process.
 UNCLAIMED, CHILD, HERE = 0, 1, 2
-Claims = Any  # a multiprocessing Array of bytes with its lock, one per view, in readers' order
 
 
-def claim(claims: Claims, index: int | None, who: int) -> bool:
+def _shared_claims(views: int) -> SynchronizedArray[int] | None:
+    """One claim per view (UNCLAIMED to start), in memory shared with the child and with a lock
+    of its own; None where the platform has no shared semaphores: the child then reads every
+    view, as without `share`."""
+    try:
+        return multiprocessing.get_context("spawn").Array("b", views)
+    except (OSError, ImportError):  # no working sem_open (some containers)
+        logger.warning("no shared memory for the read-models child: it reads every view")
+        return None
+
+
+def claim(claims: SynchronizedArray[int], index: int | None, who: int) -> bool:
     """Take the view at `index` for `who` unless the other process has it (None: a view never
     given to the child, which only the audit's process reads)."""
     if index is None:
@@ -154,7 +166,11 @@ def claim(claims: Claims, index: int | None, who: int) -> bool:
 
 
 def _serve(
-    sender: Connection, settings: Settings, readers: dict[str, Reader], until: int, claims: Claims
+    sender: Connection,
+    settings: Settings,
+    readers: dict[str, Reader],
+    until: int,
+    claims: SynchronizedArray[int] | None,
 ) -> None:
     """The child's whole life: read the views it claims, sending each outcome as it is ready,
     then None (or what went wrong)."""
@@ -175,7 +191,7 @@ def read_views(
     readers: dict[str, Reader],
     until: int,
     niceness: int = 0,
-    claims: Claims | None = None,
+    claims: SynchronizedArray[int] | None = None,
 ) -> Iterator[tuple[str, Outcome]]:
     """Each view brought to `until` at least, then read by its reader, last first (the process
     made `niceness` nicer first: for the child, see NICENESS); with `claims`, only the views

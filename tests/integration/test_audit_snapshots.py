@@ -213,3 +213,30 @@ def test_a_view_claimed_by_a_child_that_dies_is_read_here(
     assert report.clean, [str(v) for v in report.violations.kept]
     assert [c.position for c in report.projections] == [head] * 5
     assert "ended without a word" in caplog.text
+
+
+def test_without_shared_memory_the_child_reads_every_view(
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Where the platform cannot share a lock between processes, nothing is claimed: the child
+    reads every view and the audit waits for each, as before views were shared out."""
+
+    def no_semaphores(*args: object, **kwargs: object) -> None:
+        raise ImportError("This platform lacks a functioning sem_open implementation")
+
+    monkeypatch.setattr(multiprocessing.get_context("spawn"), "Array", no_semaphores)
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        atelier.open_account("alice", 10)
+        submit(atelier, "alice")
+        head = atelier.recorder.max_notification_id() or 0
+        readers = {name: check.read for name, check in CHECKS.items()}
+        with (
+            caplog.at_level(logging.WARNING),
+            ViewSnapshots(settings, readers, until=head) as snapshots,
+        ):
+            outcomes = [snapshots.take(name) for name in readers]
+    assert all(isinstance(o, Snapshot) and o.position == head for o in outcomes), outcomes
+    assert "no shared memory" in caplog.text
