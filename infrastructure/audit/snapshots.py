@@ -29,7 +29,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import TYPE_CHECKING, Any
 
-from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
+from infrastructure.audit.children import STOP_SECONDS, ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
@@ -155,14 +155,22 @@ def _shared_claims(views: int) -> SynchronizedArray[int] | None:
 
 def claim(claims: SynchronizedArray[int], index: int | None, who: int) -> bool:
     """Take the view at `index` for `who` unless the other process has it (None: a view never
-    given to the child, which only the audit's process reads)."""
-    if index is None:
+    given to the child, which only the audit's process reads).
+
+    A process killed while it held the lock would hold it for good: after STOP_SECONDS the
+    audit's process reads the view itself and the child leaves it, so neither waits forever
+    (at worst both read it, and the audit uses its own reading).
+    """
+    lock = claims.get_lock()
+    if index is None or not lock.acquire(timeout=STOP_SECONDS):
         return who == HERE
-    with claims.get_lock():
+    try:
         if claims[index] != UNCLAIMED:
             return bool(claims[index] == who)
         claims[index] = who
         return True
+    finally:
+        lock.release()
 
 
 def _serve(
