@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from application import events
 from application.audit import violations as rule
+from application.audit.report import AuditReport
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.projections import CHECKS, view_checks, view_checks_in_child
@@ -59,6 +60,19 @@ def vanishing_reader(started: Path, reader: ViewReader) -> Any:
     os._exit(1)
 
 
+def one_submission(atelier: Atelier) -> int:
+    """Alice opens an account and submits once; the log's head after that."""
+    atelier.open_account("alice", 10)
+    submit(atelier, "alice")
+    return atelier.recorder.max_notification_id() or 0
+
+
+def assert_every_view_compared(report: AuditReport, head: int) -> None:
+    """A clean history, every one of the five views compared at the head of the log."""
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert [c.position for c in report.projections] == [head] * 5
+
+
 def wait_for(path: Path) -> None:
     deadline = time.monotonic() + 30
     while not path.exists():
@@ -89,9 +103,7 @@ def test_a_failing_child_leaves_each_check_to_read_its_view_here(
 ) -> None:
     settings = make_settings()
     with quiet_application(settings) as atelier:
-        atelier.open_account("alice", 10)
-        submit(atelier, "alice")
-        head = atelier.recorder.max_notification_id() or 0
+        head = one_submission(atelier)
         with (
             ViewSnapshots(
                 settings, {"pending_queue": broken_reader}, until=head, share=False
@@ -99,8 +111,7 @@ def test_a_failing_child_leaves_each_check_to_read_its_view_here(
             caplog.at_level(logging.WARNING),
         ):
             report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
-    assert report.clean, [str(v) for v in report.violations.kept]
-    assert [c.position for c in report.projections] == [head] * 5
+    assert_every_view_compared(report, head)
     assert "reading them in this one" in caplog.text
 
 
@@ -138,13 +149,10 @@ def test_a_process_that_cannot_start_leaves_the_checks_to_read_here(
     refuse_to_start_processes(monkeypatch)
     settings = make_settings()
     with quiet_application(settings) as atelier:
-        atelier.open_account("alice", 10)
-        submit(atelier, "alice")
+        head = one_submission(atelier)
         with caplog.at_level(logging.WARNING), view_checks_in_child(settings, atelier) as checks:
             report = atelier.audit(observers=checks)
-        head = atelier.recorder.max_notification_id()
-    assert report.clean, [str(v) for v in report.violations.kept]
-    assert [c.position for c in report.projections] == [head] * 5
+    assert_every_view_compared(report, head)
     assert "cannot start a process" in caplog.text
 
 
@@ -174,9 +182,7 @@ def test_the_audit_reads_the_views_the_child_has_not_claimed(
     the child; one the child has started is waited for."""
     settings = make_settings()
     with quiet_application(settings) as atelier:
-        atelier.open_account("alice", 10)
-        submit(atelier, "alice")
-        head = atelier.recorder.max_notification_id() or 0
+        head = one_submission(atelier)
         first, last = tmp_path / "first-read", tmp_path / "last-read"
         readers = {
             "pending_queue": partial(marked_reader, first, 0.0),
@@ -201,17 +207,14 @@ def test_a_view_claimed_by_a_child_that_dies_is_read_here(
 ) -> None:
     settings = make_settings()
     with quiet_application(settings) as atelier:
-        atelier.open_account("alice", 10)
-        submit(atelier, "alice")
-        head = atelier.recorder.max_notification_id() or 0
+        head = one_submission(atelier)
         started = tmp_path / "started"
         readers = {"pending_queue": partial(vanishing_reader, started)}
         with ViewSnapshots(settings, readers, until=head) as snapshots:
             wait_for(started)  # claimed by the child, which then dies
             with caplog.at_level(logging.WARNING):
                 report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
-    assert report.clean, [str(v) for v in report.violations.kept]
-    assert [c.position for c in report.projections] == [head] * 5
+    assert_every_view_compared(report, head)
     assert "ended without a word" in caplog.text
 
 
@@ -229,9 +232,7 @@ def test_without_shared_memory_the_child_reads_every_view(
     monkeypatch.setattr(multiprocessing.get_context("spawn"), "Array", no_semaphores)
     settings = make_settings()
     with quiet_application(settings) as atelier:
-        atelier.open_account("alice", 10)
-        submit(atelier, "alice")
-        head = atelier.recorder.max_notification_id() or 0
+        head = one_submission(atelier)
         readers = {name: check.read for name, check in CHECKS.items()}
         with (
             caplog.at_level(logging.WARNING),
