@@ -7,12 +7,15 @@ integer per key is kept, never the rows, and the read model is read a page at a 
 
 A fingerprint is the 64-bit XXH3 hash of the row as canonical JSON (orjson, keys sorted): the
 same in every process, which matters because the read model is read in a child process
-(Python's own `hash` of a string is salted per process), and computed in C on both sides. XXH3
-rather than a cryptographic digest: it finds drift and tampering as surely (a changed row misses
-its sum by a random 64-bit amount) at a fifth of the cost per row, and the audit fingerprints
-every generation and image twice. It does not stand against someone crafting a collision on
-purpose, which 64 bits of BLAKE2b would not either (and whoever can write the read models to
-that end can write the log itself).
+(Python's own `hash` of a string is salted per process), and computed in C on both sides.
+
+XXH3 rather than a cryptographic digest, at a fifth of the cost per row (the audit fingerprints
+every generation's and every image's row twice): a row changed by a bug, a hand-made fix or a
+projection that drifted misses its sum as surely as with a digest. What it gives up is
+resistance to a deliberate forgery: XXH3 is not built to stop someone from computing a changed
+row that keeps its generation's sum, which a 64-bit BLAKE2b digest would have made impractical.
+The audit vouches for the read models against the log; whoever can write the read models at
+will is not what it guards against (the log itself is in the same database).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from infrastructure.audit.generation_rows import GenerationRows, GenerationRowsC
 from infrastructure.audit.images import ImagesCheck
 from infrastructure.audit.pending_queue import PendingQueueCheck
 from infrastructure.audit.rate_limits import RateLimitCheck
-from infrastructure.audit.snapshots import ViewSnapshots
+from infrastructure.audit.snapshots import Outcome, ViewSnapshots, read_view
 from infrastructure.audit.user_generations import UserGenerationsCheck
 from infrastructure.audit.view_check import MissingCheck, ViewCheck
 from infrastructure.bootstrap import build_read_models
@@ -41,8 +41,9 @@ def view_checks(
 ) -> list[ViewCheck]:
     """One check per read model of the application (none on a memory store, which has none).
 
-    With `snapshots`, each check takes its view's content from them (see `view_checks_in_child`);
-    without, it reads its view when its turn to compare comes.
+    With `snapshots`, each check takes its view's content from them when they have it (read
+    ahead of the comparisons: see `view_checks_in_child`); otherwise it reads its view when its
+    turn to compare comes.
     """
     models = build_read_models(settings, atelier)
     return [] if models is None else _checks(atelier, models, snapshots)
@@ -50,15 +51,22 @@ def view_checks(
 
 @contextmanager
 def view_checks_in_child(settings: Settings, atelier: Atelier) -> Iterator[list[ViewCheck]]:
-    """The checks of `view_checks`, fed by a child process reading every checked read model from
-    now, as of the log's head now; the child is stopped, if still at work, when the block ends."""
+    """The checks of `view_checks`, fed by a child process that starts reading the checked read
+    models now, as of the log's head now (this process reads those the child has not come to
+    when the replay ends: see ViewSnapshots); the child is stopped, if still at work, when the
+    block ends."""
     models = build_read_models(settings, atelier)
     if models is None:
         yield []
         return
-    readers = {name: CHECKS[name].read for name in models.views if name in CHECKS}
+    views = models.views
+    readers = {name: CHECKS[name].read for name in views if name in CHECKS}
     head = atelier.recorder.max_notification_id() or 0
-    with ViewSnapshots(settings, readers, until=head) as snapshots:
+
+    def read_here(name: str) -> Outcome:
+        return read_view(atelier, views[name], readers[name], head)
+
+    with ViewSnapshots(settings, readers, until=head, read_here=read_here) as snapshots:
         yield _checks(atelier, models, snapshots)
 
 

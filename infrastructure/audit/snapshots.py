@@ -4,12 +4,13 @@ A full audit does two independent things: it replays the log (in order, in one t
 log itself is read by another child, log_reader.py) and it reads every row of every read
 model. Reading and fingerprinting the read models costs about a third of the replay, so
 `atelier audit` hands it to a child process started as the audit begins: the child catches
-each view up to the log's head as of that moment (as a runner would), then, one view at a time,
-reads its position and content in one transaction, reduces the content to what the comparison
-needs (per-key fingerprints for the large read models), and sends that back. The replay then
-reads on to each view's position and compares. A view the child has not started by the time
-the replay comes to compare it is read by the audit's own process instead (see ViewSnapshots):
-the two processes finish the reading side by side.
+each view up to the log's head as of that moment (as a runner would), then, one view at a time
+and in the order the audit compares them, reads its position and content in one transaction,
+reduces the content to what the comparison needs (per-key fingerprints for the large read
+models), and sends that back. The replay then reads on to each view's position and compares.
+The child yields the CPU to the replay (NICENESS), so on a large history it is still reading
+when the replay ends: the audit's own process then reads views from the other end while it
+waits (see ViewSnapshots), and the two finish the reading side by side.
 
 The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
 database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
@@ -23,13 +24,16 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import TYPE_CHECKING, Any
 
-from infrastructure.audit.children import STOP_SECONDS, ClosedOnExit, start_child, stop_child
+from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.bootstrap import build_application, build_read_models
@@ -69,24 +73,35 @@ class ViewSnapshots(ClosedOnExit):
     """The snapshots of some read models, being read by a child process from the moment this
     object is made; `take` hands each over, `close` (or leaving the `with` block) ends it.
 
-    The audit compares the views in the order of `readers`; the child reads them from the other
-    end, each as soon as its turn comes, and says so first (a claim, in memory both processes
-    share). When the audit comes to a view the child has not claimed, the audit claims it and
-    reads it itself (`take` answers None): the child yields the CPU while the replay runs (see
-    NICENESS), so it is often still reading when the replay ends, and the two then read the
-    remaining views side by side, meeting in the middle, instead of the audit waiting idle.
-    Without `share` (for tests of the child itself) the child reads every view.
+    The audit compares the views in the order of `readers`, and the child reads them in that
+    order, claiming each before it starts it (a byte per view, in memory both processes share,
+    under a lock). When the audit needs a view the child is still reading, it does not wait
+    idle: it claims the last view nobody has claimed and reads it itself with `read_here`, as
+    the child would, and so on from the end, until the child's view arrives; a view nobody has
+    claimed when the audit comes to it, the audit claims and its check reads (`take` answers
+    None). The child's snapshots, taken first, are compared first, so positions rise as the
+    comparisons go on, even while runners move the views on. Without `read_here` the audit
+    waits; without `share` (tests of the child, or no shared semaphores here) the child reads
+    every view.
     """
 
     def __init__(
-        self, settings: Settings, readers: Mapping[str, Reader], until: int, share: bool = True
+        self,
+        settings: Settings,
+        readers: Mapping[str, Reader],
+        until: int,
+        read_here: Callable[[str], Outcome] | None = None,
+        share: bool = True,
     ) -> None:
         self._order = {name: index for index, name in enumerate(readers)}
         self._claims = _shared_claims(len(self._order)) if share else None
+        self._read_here = read_here
         self._arrived: dict[str, Outcome] = {}
-        self._finished = False  # the child has said all it will say
+        self._finished = False  # the child has said all it will say, or been given up
         self._process: SpawnProcess | None = None
         self._receiver: Connection | None = None
+        self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._listener: threading.Thread | None = None
         started = start_child(
             _serve,
             (settings, dict(readers), until, self._claims),
@@ -96,50 +111,102 @@ class ViewSnapshots(ClosedOnExit):
         )
         if started is None:  # the checks read in-process
             self._finished = True
-        else:
-            self._process, self._receiver = started
+            return
+        self._process, self._receiver = started
+        # Each snapshot is taken off the pipe as soon as it is sent, so that a large one waits
+        # here, not in the pipe, and the child reads on (a thread of the child sending instead
+        # would wait for the GIL behind the child's own reading, which runs at NICENESS).
+        self._listener = threading.Thread(
+            target=_listen, args=(self._receiver, self._inbox), name="audit-snapshot-receiver"
+        )
+        self._listener.start()
 
     def take(self, name: str) -> Outcome | None:
-        """The view's outcome, once; None when the child will not read it (read it here)."""
-        while name not in self._arrived:
+        """The view's outcome, once; None when its check is to read it (nobody has)."""
+        while name not in self._arrived and not self._finished:
+            owner = self._claim(self._order.get(name))
+            if owner == HERE:
+                return None  # the audit's: its check reads it now
+            if owner == CHILD and not self._read_a_spare() and not self._finished:
+                self._receive()  # nothing left to read meanwhile: wait for the child
+        return self._arrived.pop(name, None)
+
+    def _claim(self, index: int | None) -> int | None:
+        """Claim a view for the audit (see `claim`); None once the child is given up."""
+        if self._claims is None:
+            return CHILD  # the child reads every view
+        owner = claim(self._claims, index, HERE)
+        if owner is None:
+            self._give_up(f"the claims' lock was held for over {CLAIM_SECONDS} s")
+        return owner
+
+    def _read_a_spare(self) -> bool:
+        """While the child reads, read here the last view nobody has claimed; False if none is
+        left (or nothing can be read here)."""
+        if self._read_here is None or self._claims is None:
+            return False
+        for name, index in reversed(self._order.items()):
+            if name in self._arrived or _owners(self._claims)[index] != UNCLAIMED:
+                continue  # a glance without the lock: `claim` decides
+            if self._claim(index) == HERE:
+                self._arrived[name] = self._read_here(name)
+                return True
             if self._finished:
-                return None
-            if self._claims is not None and claim(self._claims, self._order.get(name), HERE):
-                return None
-            self._receive()
-        return self._arrived.pop(name)
+                return False
+        return False
 
     def _receive(self) -> None:
         """The child's next message: one view's outcome, its end, or why it failed."""
-        assert self._receiver is not None
-        try:
-            message = self._receiver.recv()
-        except (EOFError, OSError):
-            message = RuntimeError("the process reading the read models ended without a word")
+        message = self._inbox.get()
         if isinstance(message, tuple):
             name, outcome = message
             self._arrived[name] = outcome
-            return
-        if isinstance(message, BaseException):
-            logger.warning(
-                "reading the read models in a child process failed (%s); reading them in this one",
-                message,
-            )
-        self._finished = True  # `message` is None: every view claimed has been sent
+        elif message is None:  # every view the child claimed has been sent
+            self._finished = True
+            self.close()
+        else:
+            self._give_up(str(message))
+
+    def _give_up(self, why: str) -> None:
+        """From now on every view not yet received is read here."""
+        logger.warning(
+            "reading the read models in a child process failed (%s); reading them in this one",
+            why,
+        )
+        self._finished = True
+        self._claims = None
         self.close()
 
     def close(self) -> None:
-        """Stop the child if it is still at work (the audit ended early), and reap it."""
-        if self._receiver is not None:
-            self._receiver.close()
-            self._receiver = None
+        """Stop the child if it is still at work (the audit ended early, or has taken every view
+        it needs) and reap it; then the receiving thread, which that ends, and the pipe."""
         if self._process is not None:
             stop_child(self._process, still_working=not self._finished)
             self._process = None
+        if self._listener is not None:
+            self._listener.join()
+            self._listener = None
+        if self._receiver is not None:
+            self._receiver.close()
+            self._receiver = None
+
+
+def _listen(receiver: Connection, inbox: queue.SimpleQueue[object]) -> None:
+    """Hand on the child's messages up to its last: its end (None), why it failed, or, if it
+    went away without either, that."""
+    try:
+        while isinstance(message := receiver.recv(), tuple):
+            inbox.put(message)
+    except (EOFError, OSError):
+        message = RuntimeError("the process reading the read models ended without a word")
+    inbox.put(message)
 
 
 # Who reads a view: nobody yet, the child, or the audit's own process.
 UNCLAIMED, CHILD, HERE = 0, 1, 2
+# How long a claim may wait for the lock: it is held for a few instructions, so only a process
+# killed while holding it (for good) makes a claim wait this long.
+CLAIM_SECONDS = 10.0
 
 
 def _shared_claims(views: int) -> SynchronizedArray[int] | None:
@@ -153,24 +220,33 @@ def _shared_claims(views: int) -> SynchronizedArray[int] | None:
         return None
 
 
-def claim(claims: SynchronizedArray[int], index: int | None, who: int) -> bool:
-    """Take the view at `index` for `who` unless the other process has it (None: a view never
-    given to the child, which only the audit's process reads).
-
-    A process killed while it held the lock would hold it for good: after STOP_SECONDS the
-    audit's process reads the view itself and the child leaves it, so neither waits forever
-    (at worst both read it, and the audit uses its own reading).
-    """
+def claim(claims: SynchronizedArray[int], index: int | None, who: int) -> int | None:
+    """Claim the view at `index` for `who` unless it is claimed already; its owner now (None:
+    the lock could not be had within CLAIM_SECONDS). A view never given to the child (index
+    None) is the audit's."""
+    if index is None:
+        return HERE
     lock = claims.get_lock()
-    if index is None or not lock.acquire(timeout=STOP_SECONDS):
-        return who == HERE
+    if not lock.acquire(timeout=CLAIM_SECONDS):
+        return None
     try:
-        if claims[index] != UNCLAIMED:
-            return bool(claims[index] == who)
-        claims[index] = who
-        return True
+        owners = _owners(claims)
+        if owners[index] == UNCLAIMED:
+            owners[index] = who
+        return int(owners[index])
     finally:
         lock.release()
+
+
+def _owners(claims: SynchronizedArray[int]) -> Any:
+    """The claims themselves, read and written without taking their lock (a ctypes array of
+    bytes, indexed as ints)."""
+    return claims.get_obj()
+
+
+def read_view(atelier: Any, view: ProjectionView, read: Reader, until: int) -> Outcome:
+    """One view brought to `until` at least, then read (as the child reads each)."""
+    return caught_up(atelier, view, until) or snapshot(view, read)
 
 
 def _serve(
@@ -180,8 +256,8 @@ def _serve(
     until: int,
     claims: SynchronizedArray[int] | None,
 ) -> None:
-    """The child's whole life: read the views it claims, sending each outcome as it is ready,
-    then None (or what went wrong)."""
+    """The child's whole life: read the views it claims, each outcome sent as it is ready, then
+    None (or what went wrong)."""
     ignore_interrupts()
     end: BaseException | None = None
     try:
@@ -190,7 +266,8 @@ def _serve(
                 sender.send(outcome)
     except BaseException as error:  # reported to the parent, which reads in-process instead
         end = RuntimeError(f"{type(error).__name__}: {error}")
-    sender.send(end)
+    with suppress(OSError):  # the audit has closed its end: it needs nothing more
+        sender.send(end)
     sender.close()
 
 
@@ -201,7 +278,7 @@ def read_views(
     niceness: int = 0,
     claims: SynchronizedArray[int] | None = None,
 ) -> Iterator[tuple[str, Outcome]]:
-    """Each view brought to `until` at least, then read by its reader, last first (the process
+    """Each view brought to `until` at least, then read by its reader, in order (the process
     made `niceness` nicer first: for the child, see NICENESS); with `claims`, only the views
     this process claims before the audit's own process does."""
     atelier = build_application(settings, create_tables=False)  # the audit's process made them
@@ -211,8 +288,8 @@ def read_views(
         failures = {name: caught_up(atelier, models.views[name], until) for name in readers}
         if niceness:
             os.nice(niceness)
-        for index, (name, read) in reversed(list(enumerate(readers.items()))):
-            if claims is None or claim(claims, index, CHILD):
+        for index, (name, read) in enumerate(readers.items()):
+            if claims is None or claim(claims, index, CHILD) == CHILD:
                 yield name, failures[name] or snapshot(models.views[name], read)
     finally:
         atelier.close()

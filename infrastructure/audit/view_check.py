@@ -52,8 +52,8 @@ class ViewCheck(ReplayObserver):
 
     def compare(self, session: AuditSession) -> None:
         snapshot = self.snapshots.take(self.name) if self.snapshots is not None else None
-        if isinstance(snapshot, str):  # the child could not bring the view up to date
-            logger.warning("read model %s in the child process: %s", self.name, snapshot)
+        if isinstance(snapshot, str):  # the view could not be brought up to date
+            logger.warning("read model %s, read ahead of its comparison: %s", self.name, snapshot)
         elif snapshot is not None and snapshot.position >= session.position:
             session.replay_to(snapshot.position)
             self._compared(snapshot, session.replay)

@@ -9,7 +9,7 @@ import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
@@ -22,10 +22,12 @@ from application import events
 from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.service import Atelier
+from infrastructure.audit import snapshots as snapshots_module
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.projections import CHECKS, view_checks, view_checks_in_child
-from infrastructure.audit.snapshots import Snapshot, ViewSnapshots
-from infrastructure.bootstrap import build_application
+from infrastructure.audit.snapshots import Outcome, Reader, Snapshot, ViewSnapshots, read_view
+from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.projections.view import ProjectionView
 from infrastructure.settings import Settings
 from tests.audit_support import Story, refuse_to_start_processes
 from tests.conftest import SettingsFactory
@@ -47,6 +49,29 @@ def broken_reader(reader: ViewReader) -> Any:
     raise RuntimeError("the child could not read this view")
 
 
+def pid_reader(started: Path, reader: ViewReader) -> int:
+    """A view reader that leaves a mark and answers its pid."""
+    started.touch()
+    return os.getpid()
+
+
+def large_reader(reader: ViewReader) -> bytes:
+    """A view reader whose snapshot is larger than a pipe holds."""
+    return b"x" * (4 * 1024 * 1024)
+
+
+def failing_reader(started: Path, reader: ViewReader) -> Any:
+    """A view reader that leaves a mark, then fails."""
+    started.touch()
+    raise RuntimeError("the child could not read this view")
+
+
+def view_models(settings: Settings, atelier: Atelier) -> dict[str, ProjectionView]:
+    models = build_read_models(settings, atelier)
+    assert models is not None
+    return models.views
+
+
 def marked_reader(started: Path, seconds: float, reader: ViewReader) -> int:
     """A view reader that leaves a mark as it starts, takes `seconds`, and answers its pid."""
     started.touch()
@@ -58,6 +83,11 @@ def vanishing_reader(started: Path, reader: ViewReader) -> Any:
     """A view reader whose process dies as it reads (killed, out of memory)."""
     started.touch()
     os._exit(1)
+
+
+def every_reader() -> dict[str, Reader]:
+    """What each check reads of its view, by view."""
+    return {name: check.read for name, check in CHECKS.items()}
 
 
 def one_submission(atelier: Atelier) -> int:
@@ -87,7 +117,7 @@ def test_the_child_catches_views_up_before_reading_them(make_settings: SettingsF
         for _ in range(3):
             submit(atelier, "alice")
         head = atelier.recorder.max_notification_id() or 0
-        readers = {name: check.read for name, check in CHECKS.items()}
+        readers = every_reader()
         # Not shared: the child reads every view, so it is the child that catches them up.
         with ViewSnapshots(settings, readers, until=head, share=False) as snapshots:
             checks = view_checks(settings, atelier, snapshots)
@@ -98,7 +128,7 @@ def test_the_child_catches_views_up_before_reading_them(make_settings: SettingsF
     assert [c.position for c in report.projections] == [head] * len(checks)
 
 
-def test_a_failing_child_leaves_each_check_to_read_its_view_here(
+def test_a_failing_child_that_reads_every_view_leaves_each_check_to_read_here(
     make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = make_settings()
@@ -115,9 +145,12 @@ def test_a_failing_child_leaves_each_check_to_read_its_view_here(
     assert "reading them in this one" in caplog.text
 
 
+@pytest.mark.parametrize("child_reads_every_view", [False, True])
 def test_a_view_that_cannot_apply_the_log_is_reported_unverified(
-    make_settings: SettingsFactory,
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture, child_reads_every_view: bool
 ) -> None:
+    """Whoever finds it (this process, or the child, which says why: its check then tries
+    here, and reports it)."""
     settings = make_settings()
     with quiet_application(settings) as atelier:
         story = Story(atelier.mapper)
@@ -131,8 +164,18 @@ def test_a_view_that_cannot_apply_the_log_is_reported_unverified(
             b'{"not": "a completion"}',
         )
         story.write_to(atelier)
-        with view_checks_in_child(settings, atelier) as checks:
-            report = atelier.audit(observers=checks)
+        if child_reads_every_view:
+            head = atelier.recorder.max_notification_id() or 0
+            readers = every_reader()
+            with (
+                caplog.at_level(logging.WARNING),
+                ViewSnapshots(settings, readers, until=head, share=False) as snapshots,
+            ):
+                report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+            assert "read ahead of its comparison: cannot apply the log" in caplog.text
+        else:
+            with view_checks_in_child(settings, atelier) as checks:
+                report = atelier.audit(observers=checks)
     unverified = [v for v in report.violations.kept if v.rule == rule.PROJECTION_UNVERIFIED]
     assert unverified, [str(v) for v in report.violations.kept]
     assert all("cannot apply the log" in v.message for v in unverified)
@@ -174,48 +217,122 @@ def test_an_audit_that_ends_early_stops_the_child(make_settings: SettingsFactory
     assert multiprocessing.active_children() == []
 
 
-def test_the_audit_reads_the_views_the_child_has_not_claimed(
+def test_the_audit_reads_from_the_other_end_while_the_child_reads(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
-    """The audit compares in the readers' order, the child reads from the other end: a view
-    the child has not started when the audit comes to it is read by the audit, and never by
-    the child; one the child has started is waited for."""
+    """The child reads in the audit's order; while the audit waits for the view the child is
+    reading, it reads the views nobody has claimed itself, from the last."""
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
-        first, last = tmp_path / "first-read", tmp_path / "last-read"
+        reading = tmp_path / "child-reading"
         readers = {
-            "pending_queue": partial(marked_reader, first, 0.0),
-            "rate_limits": partial(marked_reader, tmp_path / "middle-read", 0.0),
-            "dashboard_totals": partial(marked_reader, last, 1.0),
+            "pending_queue": partial(marked_reader, reading, 1.0),
+            "rate_limits": partial(marked_reader, tmp_path / "rate-limits", 0.0),
+            "dashboard_totals": partial(marked_reader, tmp_path / "dashboard", 0.0),
+        }
+        views = view_models(settings, atelier)
+        here: list[str] = []
+
+        def read_here(name: str) -> Outcome:
+            here.append(name)
+            return read_view(atelier, views[name], readers[name], head)
+
+        with ViewSnapshots(settings, readers, until=head, read_here=read_here) as snapshots:
+            wait_for(reading)  # the child has claimed the first view and is reading it
+            outcomes = {name: snapshots.take(name) for name in readers}
+    assert here == ["dashboard_totals", "rate_limits"]  # from the end, while it waited
+    assert all(isinstance(o, Snapshot) and o.position == head for o in outcomes.values())
+    held = {name: o.held for name, o in outcomes.items() if isinstance(o, Snapshot)}
+    assert held["pending_queue"] != os.getpid()  # the child's
+    assert held["rate_limits"] == held["dashboard_totals"] == os.getpid()
+    assert multiprocessing.active_children() == []
+
+
+def test_a_view_nobody_has_claimed_is_left_to_its_check(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """Without a way to read ahead here, the audit claims the view it comes to and its check
+    reads it (None); the child never reads it, and the audit waits for the child's."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        head = one_submission(atelier)
+        reading, left = tmp_path / "child-reading", tmp_path / "dashboard"
+        readers = {
+            "pending_queue": partial(marked_reader, reading, 1.0),
+            "dashboard_totals": partial(marked_reader, left, 0.0),
         }
         with ViewSnapshots(settings, readers, until=head) as snapshots:
-            wait_for(last)  # the child has claimed the last view and is reading it
-            assert snapshots.take("pending_queue") is None  # the audit reads it
-            assert snapshots.take("rate_limits") is None
-            outcome = snapshots.take("dashboard_totals")  # the child's: waited for
-        assert isinstance(outcome, Snapshot)
-        assert outcome.position == head
-        assert outcome.held not in (None, os.getpid())  # read by the child
-        assert not first.exists()
-        assert not (tmp_path / "middle-read").exists()
-        assert multiprocessing.active_children() == []
+            wait_for(reading)
+            assert snapshots.take("dashboard_totals") is None
+            first = snapshots.take("pending_queue")
+    assert isinstance(first, Snapshot)
+    assert first.held != os.getpid()
+    assert not left.exists()
 
 
-def test_a_view_claimed_by_a_child_that_dies_is_read_here(
-    make_settings: SettingsFactory, tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_large_snapshot_in_the_pipe_does_not_stop_the_child(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """Snapshots wait in the pipe until the replay ends; the child reads on meanwhile."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        head = one_submission(atelier)
+        second = tmp_path / "second-read"
+        readers: dict[str, Reader] = {
+            "pending_queue": large_reader,
+            "dashboard_totals": partial(pid_reader, second),
+        }
+        with ViewSnapshots(settings, readers, until=head) as snapshots:
+            wait_for(second)  # read while the first view's 4 MB are still in the pipe
+            outcomes = [snapshots.take(name) for name in readers]
+    assert [type(o) for o in outcomes] == [Snapshot, Snapshot]
+
+
+@pytest.mark.parametrize(
+    ("how", "warning"),
+    [(failing_reader, "the child could not read this view"), (vanishing_reader, "without a word")],
+    ids=["fails", "dies"],
+)
+def test_a_view_claimed_by_a_child_that_fails_or_dies_is_read_here(
+    make_settings: SettingsFactory,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    how: Callable[[Path, ViewReader], Any],
+    warning: str,
 ) -> None:
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
         started = tmp_path / "started"
-        readers = {"pending_queue": partial(vanishing_reader, started)}
-        with ViewSnapshots(settings, readers, until=head) as snapshots:
-            wait_for(started)  # claimed by the child, which then dies
+        with ViewSnapshots(settings, {"pending_queue": partial(how, started)}, head) as snapshots:
+            wait_for(started)  # claimed by the child, which then fails or dies
             with caplog.at_level(logging.WARNING):
                 report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
     assert_every_view_compared(report, head)
-    assert "ended without a word" in caplog.text
+    assert warning in caplog.text
+
+
+def test_claims_that_cannot_be_made_stop_the_child_and_leave_the_views_here(
+    make_settings: SettingsFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """As if the claims' lock had been left held by a killed process: the audit stops waiting
+    for the child, stops it, and its checks read every view."""
+    monkeypatch.setattr(snapshots_module, "claim", lambda *args: None)  # this process's only
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        head = one_submission(atelier)
+        readers = every_reader()
+        with (
+            caplog.at_level(logging.WARNING),
+            ViewSnapshots(settings, readers, until=head) as snapshots,
+        ):
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+            assert multiprocessing.active_children() == []  # stopped at the first claim
+    assert_every_view_compared(report, head)
+    assert "claims' lock" in caplog.text
 
 
 def test_without_shared_memory_the_child_reads_every_view(
@@ -233,7 +350,7 @@ def test_without_shared_memory_the_child_reads_every_view(
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
-        readers = {name: check.read for name, check in CHECKS.items()}
+        readers = every_reader()
         with (
             caplog.at_level(logging.WARNING),
             ViewSnapshots(settings, readers, until=head) as snapshots,

@@ -9,32 +9,29 @@ import threading
 import pytest
 
 from infrastructure.audit import snapshots
-from infrastructure.audit.snapshots import CHILD, HERE, claim
+from infrastructure.audit.snapshots import CHILD, HERE, UNCLAIMED, claim
 
 
 def test_the_first_claim_wins_and_holds() -> None:
     claims = multiprocessing.get_context("spawn").Array("b", 2)
-    assert claim(claims, 0, CHILD)
-    assert not claim(claims, 0, HERE)  # the child has it: the audit waits for its snapshot
-    assert claim(claims, 0, CHILD)  # still the child's
-    assert claim(claims, 1, HERE)
-    assert not claim(claims, 1, CHILD)  # the audit reads it: the child leaves it
+    assert claim(claims, 0, CHILD) == CHILD
+    assert claim(claims, 0, HERE) == CHILD  # the child has it: the audit waits for its snapshot
+    assert claim(claims, 1, HERE) == HERE
+    assert claim(claims, 1, CHILD) == HERE  # the audit reads it: the child leaves it
     assert claims[:] == [CHILD, HERE]
 
 
 def test_a_view_never_given_to_the_child_is_the_audits() -> None:
     claims = multiprocessing.get_context("spawn").Array("b", 1)
-    assert claim(claims, None, HERE)
-    assert not claim(claims, None, CHILD)
-    assert claims[:] == [0]
+    assert claim(claims, None, HERE) == HERE
+    assert claim(claims, None, CHILD) == HERE
+    assert claims[:] == [UNCLAIMED]
 
 
-def test_a_lock_held_for_good_leaves_the_view_to_the_audit(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """As if the child had been killed while holding the lock: the audit reads the view itself
-    after the wait, the child would leave it, and neither blocks for good."""
-    monkeypatch.setattr(snapshots, "STOP_SECONDS", 0.2)
+def test_a_lock_held_for_good_stops_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As if a process had been killed while holding the lock: a claim gives up after the
+    wait (its caller then stops sharing: see the snapshot tests), and writes nothing."""
+    monkeypatch.setattr(snapshots, "CLAIM_SECONDS", 0.2)
     claims = multiprocessing.get_context("spawn").Array("b", 2)
     held, release = threading.Event(), threading.Event()
 
@@ -47,9 +44,9 @@ def test_a_lock_held_for_good_leaves_the_view_to_the_audit(
     holder.start()
     held.wait()
     try:
-        assert claim(claims, 0, HERE)
-        assert not claim(claims, 1, CHILD)
+        assert claim(claims, 0, HERE) is None
+        assert claim(claims, 1, CHILD) is None
     finally:
         release.set()
         holder.join()
-    assert claims[:] == [0, 0]  # nothing written without the lock
+    assert claims[:] == [UNCLAIMED, UNCLAIMED]
