@@ -179,9 +179,11 @@ class ViewSnapshots(ClosedOnExit):
 
     def close(self) -> None:
         """Stop the child if it is still at work (the audit ended early, or has taken every view
-        it needs) and reap it; then the receiving thread, which that ends, and the pipe."""
+        it needs) and reap it; then the receiving thread, which that ends, and the pipe. A child
+        that has sent its last message (the receiving thread has ended) is left to exit."""
         if self._process is not None:
-            stop_child(self._process, still_working=not self._finished)
+            listening = self._listener is not None and self._listener.is_alive()
+            stop_child(self._process, still_working=not self._finished and listening)
             self._process = None
         if self._listener is not None:
             self._listener.join()
