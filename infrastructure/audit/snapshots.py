@@ -9,8 +9,8 @@ and in the order the audit compares them, reads its position and content in one 
 reduces the content to what the comparison needs (per-key fingerprints for the large read
 models), and sends that back. The replay then reads on to each view's position and compares.
 The child yields the CPU to the replay (NICENESS), so on a large history it is still reading
-when the replay ends: the audit's own process then reads views from the other end while it
-waits (see ViewSnapshots), and the two finish the reading side by side.
+when the replay ends: the audit's own process then reads the next views itself rather than
+wait (see ViewSnapshots), and the two finish the reading side by side.
 
 The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
 database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
@@ -22,7 +22,6 @@ it finds. An audit that ends early stops the child.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
 import threading
@@ -36,6 +35,14 @@ from typing import TYPE_CHECKING, Any
 from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
 from infrastructure.audit.collector import collector_paused, ignore_interrupts
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
+from infrastructure.audit.view_claims import (
+    CHILD,
+    CLAIM_SECONDS,
+    HERE,
+    claim,
+    shared_claims,
+    unclaimed,
+)
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.view import ProjectionView
@@ -74,15 +81,14 @@ class ViewSnapshots(ClosedOnExit):
     object is made; `take` hands each over, `close` (or leaving the `with` block) ends it.
 
     The audit compares the views in the order of `readers`, and the child reads them in that
-    order, claiming each before it starts it (a byte per view, in memory both processes share,
-    under a lock). When the audit needs a view the child is still reading, it does not wait
-    idle: it claims the last view nobody has claimed and reads it itself with `read_here`, as
-    the child would, and so on from the end, until the child's view arrives; a view nobody has
-    claimed when the audit comes to it, the audit claims and its check reads (`take` answers
-    None). The child's snapshots, taken first, are compared first, so positions rise as the
-    comparisons go on, even while runners move the views on. Without `read_here` the audit
-    waits; without `share` (tests of the child, or no shared semaphores here) the child reads
-    every view.
+    order, each claimed first (view_claims.py). When the audit needs a view the child is still
+    reading, it does not wait idle: it claims the next view nobody has claimed and reads it
+    itself with `read_here`, as the child would, and so on, taking the child's snapshots as they
+    come; a view nobody has claimed when the audit comes to it, the audit claims and its check
+    reads (`take` answers None). Views are read in the order they are compared, whoever reads
+    them, so the positions compared rise even while runners move the views on. Without
+    `read_here` the audit waits; without `share` (tests of the child, or no shared semaphores
+    here) the child reads every view.
     """
 
     def __init__(
@@ -94,10 +100,11 @@ class ViewSnapshots(ClosedOnExit):
         share: bool = True,
     ) -> None:
         self._order = {name: index for index, name in enumerate(readers)}
-        self._claims = _shared_claims(len(self._order)) if share else None
+        self._claims = shared_claims(len(self._order)) if share else None
         self._read_here = read_here
         self._arrived: dict[str, Outcome] = {}
-        self._finished = False  # the child has said all it will say, or been given up
+        self._finished = False  # nothing more will come from the child: it ended, or was given up
+        self._child_done = threading.Event()  # the child has said its last, or has gone
         self._process: SpawnProcess | None = None
         self._receiver: Connection | None = None
         self._inbox: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -117,22 +124,30 @@ class ViewSnapshots(ClosedOnExit):
         # here, not in the pipe, and the child reads on (a thread of the child sending instead
         # would wait for the GIL behind the child's own reading, which runs at NICENESS).
         self._listener = threading.Thread(
-            target=_listen, args=(self._receiver, self._inbox), name="audit-snapshot-receiver"
+            target=_listen,
+            args=(self._receiver, self._inbox, self._child_done),
+            name="audit-snapshot-receiver",
+            daemon=True,
         )
         self._listener.start()
 
     def take(self, name: str) -> Outcome | None:
         """The view's outcome, once; None when its check is to read it (nobody has)."""
-        while name not in self._arrived and not self._finished:
+        while not self._finished:
+            self._receive(wait=False)  # whatever the child has sent meanwhile
+            if name in self._arrived:
+                break
             owner = self._claim(self._order.get(name))
             if owner == HERE:
                 return None  # the audit's: its check reads it now
             if owner == CHILD and not self._read_a_spare() and not self._finished:
-                self._receive()  # nothing left to read meanwhile: wait for the child
+                self._receive(wait=True)  # nothing left to read meanwhile: wait for the child
         return self._arrived.pop(name, None)
 
     def _claim(self, index: int | None) -> int | None:
-        """Claim a view for the audit (see `claim`); None once the child is given up."""
+        """Claim a view for the audit; its owner (None once the child is given up)."""
+        if index is None:
+            return HERE  # never given to the child
         if self._claims is None:
             return CHILD  # the child reads every view
         owner = claim(self._claims, index, HERE)
@@ -141,31 +156,38 @@ class ViewSnapshots(ClosedOnExit):
         return owner
 
     def _read_a_spare(self) -> bool:
-        """While the child reads, read here the last view nobody has claimed; False if none is
+        """While the child reads, read here the next view nobody has claimed; False if none is
         left (or nothing can be read here)."""
         if self._read_here is None or self._claims is None:
             return False
-        for name, index in reversed(self._order.items()):
-            if name in self._arrived or _owners(self._claims)[index] != UNCLAIMED:
-                continue  # a glance without the lock: `claim` decides
-            if self._claim(index) == HERE:
+        for name, index in self._order.items():
+            if name in self._arrived or not unclaimed(self._claims, index):
+                continue
+            owner = self._claim(index)
+            if owner == HERE:
                 self._arrived[name] = self._read_here(name)
                 return True
-            if self._finished:
+            if owner is None:
                 return False
         return False
 
-    def _receive(self) -> None:
-        """The child's next message: one view's outcome, its end, or why it failed."""
-        message = self._inbox.get()
-        if isinstance(message, tuple):
-            name, outcome = message
-            self._arrived[name] = outcome
-        elif message is None:  # every view the child claimed has been sent
-            self._finished = True
-            self.close()
-        else:
-            self._give_up(str(message))
+    def _receive(self, wait: bool) -> None:
+        """The child's messages so far (with `wait`, at least one): views' outcomes, then its
+        end or why it failed."""
+        while not self._finished:
+            try:
+                message = self._inbox.get(block=wait)
+            except queue.Empty:
+                return
+            if isinstance(message, tuple):
+                name, outcome = message
+                self._arrived[name] = outcome
+            elif message is None:  # every view the child claimed has been sent
+                self._finished = True
+                self.close()
+            else:
+                self._give_up(str(message))
+            wait = False
 
     def _give_up(self, why: str) -> None:
         """From now on every view not yet received is read here."""
@@ -178,12 +200,11 @@ class ViewSnapshots(ClosedOnExit):
         self.close()
 
     def close(self) -> None:
-        """Stop the child if it is still at work (the audit ended early, or has taken every view
-        it needs) and reap it; then the receiving thread, which that ends, and the pipe. A child
-        that has sent its last message (the receiving thread has ended) is left to exit."""
+        """Stop the child unless it has said its last (the audit ended early, took every view it
+        needed, or gave the child up) and reap it; then the receiving thread, which that ends,
+        and the pipe."""
         if self._process is not None:
-            listening = self._listener is not None and self._listener.is_alive()
-            stop_child(self._process, still_working=not self._finished and listening)
+            stop_child(self._process, still_working=not self._child_done.is_set())
             self._process = None
         if self._listener is not None:
             self._listener.join()
@@ -193,62 +214,29 @@ class ViewSnapshots(ClosedOnExit):
             self._receiver = None
 
 
-def _listen(receiver: Connection, inbox: queue.SimpleQueue[object]) -> None:
+def _listen(receiver: Connection, inbox: queue.SimpleQueue[object], done: threading.Event) -> None:
     """Hand on the child's messages up to its last: its end (None), why it failed, or, if it
-    went away without either, that."""
+    went away without either, that; or why a message could not be received (then the child may
+    still be at work: `close` stops it)."""
     try:
         while isinstance(message := receiver.recv(), tuple):
             inbox.put(message)
+        done.set()
     except (EOFError, OSError):
+        done.set()
         message = RuntimeError("the process reading the read models ended without a word")
+    except BaseException as error:  # a snapshot that cannot be unpickled (memory, a bad class)
+        message = RuntimeError(f"cannot receive a snapshot: {error!r}")
     inbox.put(message)
 
 
-# Who reads a view: nobody yet, the child, or the audit's own process.
-UNCLAIMED, CHILD, HERE = 0, 1, 2
-# How long a claim may wait for the lock: it is held for a few instructions, so only a process
-# killed while holding it (for good) makes a claim wait this long.
-CLAIM_SECONDS = 10.0
-
-
-def _shared_claims(views: int) -> SynchronizedArray[int] | None:
-    """One claim per view (UNCLAIMED to start), in memory shared with the child and with a lock
-    of its own; None where the platform has no shared semaphores: the child then reads every
-    view, as without `share`."""
-    try:
-        return multiprocessing.get_context("spawn").Array("b", views)
-    except (OSError, ImportError):  # no working sem_open (some containers)
-        logger.warning("no shared memory for the read-models child: it reads every view")
-        return None
-
-
-def claim(claims: SynchronizedArray[int], index: int | None, who: int) -> int | None:
-    """Claim the view at `index` for `who` unless it is claimed already; its owner now (None:
-    the lock could not be had within CLAIM_SECONDS). A view never given to the child (index
-    None) is the audit's."""
-    if index is None:
-        return HERE
-    lock = claims.get_lock()
-    if not lock.acquire(timeout=CLAIM_SECONDS):
-        return None
-    try:
-        owners = _owners(claims)
-        if owners[index] == UNCLAIMED:
-            owners[index] = who
-        return int(owners[index])
-    finally:
-        lock.release()
-
-
-def _owners(claims: SynchronizedArray[int]) -> Any:
-    """The claims themselves, read and written without taking their lock (a ctypes array of
-    bytes, indexed as ints)."""
-    return claims.get_obj()
-
-
 def read_view(atelier: Any, view: ProjectionView, read: Reader, until: int) -> Outcome:
-    """One view brought to `until` at least, then read (as the child reads each)."""
-    return caught_up(atelier, view, until) or snapshot(view, read)
+    """One view brought to `until` at least, then read (as the child reads each); why not, if
+    it cannot be (its check will try again, and report it)."""
+    try:
+        return caught_up(atelier, view, until) or snapshot(view, read)
+    except Exception as error:  # a failed read, of this view only: its check reads it again
+        return f"cannot read it: {error!r}"
 
 
 def _serve(

@@ -23,10 +23,12 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.service import Atelier
 from infrastructure.audit import snapshots as snapshots_module
+from infrastructure.audit.children import STOP_SECONDS
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.projections import CHECKS, view_checks, view_checks_in_child
 from infrastructure.audit.snapshots import Outcome, Reader, Snapshot, ViewSnapshots, read_view
 from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.view import ProjectionView
 from infrastructure.settings import Settings
 from tests.audit_support import Story, refuse_to_start_processes
@@ -70,6 +72,28 @@ def view_models(settings: Settings, atelier: Atelier) -> dict[str, ProjectionVie
     models = build_read_models(settings, atelier)
     assert models is not None
     return models.views
+
+
+def refuse_to_load() -> None:
+    raise ValueError("this snapshot cannot be loaded here")
+
+
+class Unreceivable:
+    """Pickles in the child; unpickling it in the audit's process fails."""
+
+    def __reduce__(self) -> tuple[Callable[[], None], tuple[()]]:
+        return refuse_to_load, ()
+
+
+def unreceivable_reader(reader: ViewReader) -> Unreceivable:
+    return Unreceivable()
+
+
+def slow_reader(read: Reader, started: Path, seconds: float, reader: ViewReader) -> Any:
+    """A view's real reader, which leaves a mark as it starts and first takes `seconds`."""
+    started.touch()
+    time.sleep(seconds)
+    return read(reader)
 
 
 def marked_reader(started: Path, seconds: float, reader: ViewReader) -> int:
@@ -217,17 +241,17 @@ def test_an_audit_that_ends_early_stops_the_child(make_settings: SettingsFactory
     assert multiprocessing.active_children() == []
 
 
-def test_the_audit_reads_from_the_other_end_while_the_child_reads(
+def test_the_audit_reads_the_next_views_while_the_child_reads(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     """The child reads in the audit's order; while the audit waits for the view the child is
-    reading, it reads the views nobody has claimed itself, from the last."""
+    reading, it reads the next views nobody has claimed itself, in the same order."""
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
         reading = tmp_path / "child-reading"
         readers = {
-            "pending_queue": partial(marked_reader, reading, 1.0),
+            "pending_queue": partial(marked_reader, reading, 3.0),
             "rate_limits": partial(marked_reader, tmp_path / "rate-limits", 0.0),
             "dashboard_totals": partial(marked_reader, tmp_path / "dashboard", 0.0),
         }
@@ -241,7 +265,7 @@ def test_the_audit_reads_from_the_other_end_while_the_child_reads(
         with ViewSnapshots(settings, readers, until=head, read_here=read_here) as snapshots:
             wait_for(reading)  # the child has claimed the first view and is reading it
             outcomes = {name: snapshots.take(name) for name in readers}
-    assert here == ["dashboard_totals", "rate_limits"]  # from the end, while it waited
+    assert here == ["rate_limits", "dashboard_totals"]  # the next ones, while it waited
     assert all(isinstance(o, Snapshot) and o.position == head for o in outcomes.values())
     held = {name: o.held for name, o in outcomes.items() if isinstance(o, Snapshot)}
     assert held["pending_queue"] != os.getpid()  # the child's
@@ -259,7 +283,7 @@ def test_a_view_nobody_has_claimed_is_left_to_its_check(
         head = one_submission(atelier)
         reading, left = tmp_path / "child-reading", tmp_path / "dashboard"
         readers = {
-            "pending_queue": partial(marked_reader, reading, 1.0),
+            "pending_queue": partial(marked_reader, reading, 3.0),
             "dashboard_totals": partial(marked_reader, left, 0.0),
         }
         with ViewSnapshots(settings, readers, until=head) as snapshots:
@@ -274,7 +298,8 @@ def test_a_view_nobody_has_claimed_is_left_to_its_check(
 def test_a_large_snapshot_in_the_pipe_does_not_stop_the_child(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
-    """Snapshots wait in the pipe until the replay ends; the child reads on meanwhile."""
+    """The audit takes each snapshot off the pipe as it comes, though it compares them only
+    once the replay ends: the child reads on meanwhile."""
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
@@ -317,22 +342,64 @@ def test_claims_that_cannot_be_made_stop_the_child_and_leave_the_views_here(
     make_settings: SettingsFactory,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
 ) -> None:
     """As if the claims' lock had been left held by a killed process: the audit stops waiting
-    for the child, stops it, and its checks read every view."""
+    for the child, stops it at once (it is still reading), and its checks read every view."""
     monkeypatch.setattr(snapshots_module, "claim", lambda *args: None)  # this process's only
     settings = make_settings()
     with quiet_application(settings) as atelier:
         head = one_submission(atelier)
+        reading = tmp_path / "child-reading"
         readers = every_reader()
+        readers["pending_queue"] = partial(slow_reader, readers["pending_queue"], reading, 30.0)
         with (
             caplog.at_level(logging.WARNING),
             ViewSnapshots(settings, readers, until=head) as snapshots,
         ):
+            wait_for(reading)
+            started = time.monotonic()
             report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
             assert multiprocessing.active_children() == []  # stopped at the first claim
+            assert time.monotonic() - started < STOP_SECONDS  # terminated, not waited for
     assert_every_view_compared(report, head)
     assert "claims' lock" in caplog.text
+
+
+def test_a_view_read_ahead_by_the_audit_is_compared(
+    make_settings: SettingsFactory, tmp_path: Path
+) -> None:
+    """The audit's own wiring (view_checks_in_child's `read_here`): while the child is slow on
+    the first view, the audit reads the others ahead with the real readers, and a tampered one
+    among them is named."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        head = one_submission(atelier)
+        views = view_models(settings, atelier)
+        for view in views.values():
+            catch_up(atelier, view)
+        tampered = views["dashboard_totals"]
+        with tampered.datastore.transaction(commit=True) as cursor:  # type: ignore[attr-defined]
+            cursor.execute(
+                tampered.sql("UPDATE {dashboard_totals} SET value = value + 7 WHERE metric = ?"),
+                ("tokens.granted",),
+            )
+        reading = tmp_path / "child-reading"
+        readers = every_reader()
+        readers["pending_queue"] = partial(slow_reader, readers["pending_queue"], reading, 3.0)
+        here: list[str] = []
+
+        def read_here(name: str) -> Outcome:
+            here.append(name)
+            return read_view(atelier, views[name], readers[name], head)
+
+        with ViewSnapshots(settings, readers, until=head, read_here=read_here) as snapshots:
+            wait_for(reading)
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+    assert here == list(readers)[1:]  # all but the child's, read ahead while it was slow
+    mismatches = [v for v in report.violations.kept if v.rule == rule.PROJECTION_MISMATCH]
+    assert [v.subject for v in mismatches] == ["read model dashboard_totals"]
+    assert [c.position for c in report.projections] == [head] * 5
 
 
 def test_without_shared_memory_the_child_reads_every_view(
@@ -358,3 +425,22 @@ def test_without_shared_memory_the_child_reads_every_view(
             outcomes = [snapshots.take(name) for name in readers]
     assert all(isinstance(o, Snapshot) and o.position == head for o in outcomes), outcomes
     assert "no shared memory" in caplog.text
+
+
+def test_a_snapshot_that_cannot_be_received_leaves_the_views_here(
+    make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The thread taking snapshots off the pipe fails on one: the audit is told, stops the
+    child, and reads every view itself (it must not wait for a thread that has gone)."""
+    settings = make_settings()
+    with quiet_application(settings) as atelier:
+        head = one_submission(atelier)
+        readers = {**every_reader(), "pending_queue": unreceivable_reader}
+        with (
+            caplog.at_level(logging.WARNING),
+            ViewSnapshots(settings, readers, until=head, share=False) as snapshots,
+        ):
+            report = atelier.audit(observers=view_checks(settings, atelier, snapshots))
+        assert multiprocessing.active_children() == []
+    assert_every_view_compared(report, head)
+    assert "cannot receive a snapshot" in caplog.text

@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from infrastructure.audit import snapshots
-from infrastructure.audit.snapshots import CHILD, HERE, UNCLAIMED, claim
+from infrastructure.audit import view_claims
+from infrastructure.audit.view_claims import CHILD, HERE, UNCLAIMED, claim, unclaimed
 
 
 def test_the_first_claim_wins_and_holds() -> None:
@@ -21,17 +21,17 @@ def test_the_first_claim_wins_and_holds() -> None:
     assert claims[:] == [CHILD, HERE]
 
 
-def test_a_view_never_given_to_the_child_is_the_audits() -> None:
-    claims = multiprocessing.get_context("spawn").Array("b", 1)
-    assert claim(claims, None, HERE) == HERE
-    assert claim(claims, None, CHILD) == HERE
-    assert claims[:] == [UNCLAIMED]
+def test_a_glance_sees_a_claim_without_the_lock() -> None:
+    claims = multiprocessing.get_context("spawn").Array("b", 2)
+    claim(claims, 1, CHILD)
+    assert unclaimed(claims, 0)
+    assert not unclaimed(claims, 1)
 
 
 def test_a_lock_held_for_good_stops_nobody(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if a process had been killed while holding the lock: a claim gives up after the
     wait (its caller then stops sharing: see the snapshot tests), and writes nothing."""
-    monkeypatch.setattr(snapshots, "CLAIM_SECONDS", 0.2)
+    monkeypatch.setattr(view_claims, "CLAIM_SECONDS", 0.2)
     claims = multiprocessing.get_context("spawn").Array("b", 2)
     held, release = threading.Event(), threading.Event()
 
