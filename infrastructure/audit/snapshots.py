@@ -72,7 +72,7 @@ class Snapshot:
     held: Any
 
 
-# A view's snapshot, or why the child could not bring the view to the position asked for.
+# A view's snapshot, or why it could not be brought to the position asked for, or read ahead.
 Outcome = Snapshot | str
 
 
