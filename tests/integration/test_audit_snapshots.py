@@ -1,7 +1,8 @@
 """`atelier audit` reads the read models in a child process while it replays the log: the child
-catches views up; a child that fails, or cannot start, leaves the checks to read in the audit's
-own process; an audit that ends early stops it; and a view that cannot apply the log is
-reported, not compared."""
+catches views up; the audit reads itself the views the child has not come to; a child that
+fails, dies, cannot start or cannot be understood leaves the checks to read in the audit's own
+process; an audit that ends early stops it; and a view that cannot apply the log is reported,
+not compared."""
 
 from __future__ import annotations
 
@@ -49,12 +50,6 @@ def quiet_application(settings: Settings) -> Iterator[Atelier]:
 def broken_reader(reader: ViewReader) -> Any:
     """A view reader that fails in the child process."""
     raise RuntimeError("the child could not read this view")
-
-
-def pid_reader(started: Path, reader: ViewReader) -> int:
-    """A view reader that leaves a mark and answers its pid."""
-    started.touch()
-    return os.getpid()
 
 
 def large_reader(reader: ViewReader) -> bytes:
@@ -306,7 +301,7 @@ def test_a_large_snapshot_in_the_pipe_does_not_stop_the_child(
         second = tmp_path / "second-read"
         readers: dict[str, Reader] = {
             "pending_queue": large_reader,
-            "dashboard_totals": partial(pid_reader, second),
+            "dashboard_totals": partial(marked_reader, second, 0.0),
         }
         with ViewSnapshots(settings, readers, until=head) as snapshots:
             wait_for(second)  # read while the first view's 4 MB are still in the pipe
