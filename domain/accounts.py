@@ -30,6 +30,7 @@ from domain.identifiers import USER_ID, account_id
 RATE_WINDOW = timedelta(hours=1)
 MAX_GRANT = 1_000_000
 DEFAULT_HOURLY_LIMIT = 10
+DEFAULT_IDEMPOTENCY_TTL = timedelta(days=1)  # how long an account remembers a key's answer
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:

@@ -6,7 +6,7 @@ refuses any other transition, so a generation ends exactly once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,8 @@ PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED = GenerationStatus
 STATUSES = tuple(GenerationStatus)
 END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
 TIMED_OUT = "timed out"
+DEFAULT_LEASE = timedelta(minutes=10)  # how long a worker holds a claimed generation
+DEFAULT_PENDING_TTL = timedelta(hours=1)  # how long a generation may wait for a worker
 
 
 class Generation(Aggregate):

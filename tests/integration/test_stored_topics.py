@@ -111,8 +111,8 @@ def old_rows(generation_id: UUID) -> list[StoredEvent]:
     generations = "domain.generations:Generation"
     queues = "domain.queue:GenerationQueue"
     return [
-        row(account, 1, f"{accounts}.AccountOpened", {"originator_topic": accounts}
-            | {"user_id": "olga", "tokens": 5, "at": STAMP}),
+        row(account, 1, f"{accounts}.AccountOpened",
+            {"originator_topic": accounts, "user_id": "olga", "tokens": 5, "at": STAMP}),
         row(account, 2, f"{accounts}.TokensGranted",
             {"amount": 3, "reason": "welcome", "at": STAMP, "idempotency": None}),
         row(account, 3, f"{accounts}.TokensReserved",
