@@ -15,7 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain import errors
+from domain import errors  # errors.AccountDisabled: the event class below has its name
 from domain.errors import (
     FieldProblem,
     IdempotencyKeyReused,
