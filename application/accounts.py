@@ -9,11 +9,12 @@ from eventsourcing.persistence import IntegrityError
 
 from application.base import AtelierBase
 from application.errors import AccountExists, AccountNotFound
-from application.idempotency import IdempotencyKey, fingerprint_of
+from application.idempotency import IdempotencyKey
 from application.retries import retry_on_conflict
 from application.views import AccountSummary, RateLimitStatus
 from domain.accounts import TokenAccount
 from domain.identifiers import account_id
+from domain.requests import fingerprint
 
 
 class AccountUseCases(AtelierBase):
@@ -40,7 +41,7 @@ class AccountUseCases(AtelierBase):
         """
         key = None
         if idempotency_key is not None:
-            key = IdempotencyKey(idempotency_key, fingerprint_of("grant", amount, reason))
+            key = IdempotencyKey(idempotency_key, fingerprint(("grant", amount, reason)))
 
         def decide_and_save() -> tuple[AccountSummary, bool]:
             now = self.clock()

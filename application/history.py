@@ -12,17 +12,19 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application import events
 from application.base import AtelierBase
 from application.errors import AccountNotFound, GenerationNotFound
+from domain.accounts import TokenAccount
+from domain.generations import Generation
 from domain.identifiers import account_id
+from domain.queue import GenerationQueue
 
 MAX_PAGE = 1_000
 # The creation event of each aggregate type, and what the timeline calls that aggregate.
 KINDS: dict[type[Any], str] = {
-    events.ACCOUNT_OPENED: "account",
-    events.GENERATION_REQUESTED: "generation",
-    events.QUEUE_OPENED: "queue",
+    TokenAccount.AccountOpened: "account",
+    Generation.GenerationRequested: "generation",
+    GenerationQueue.QueueOpened: "queue",
 }
 # Fields every stored event has; the timeline shows them apart from the event's own data.
 ENVELOPE = frozenset({"originator_id", "originator_version", "timestamp", "originator_topic"})
@@ -69,7 +71,7 @@ class HistoryUseCases(AtelierBase):
         """The caller's generation's events; GenerationNotFound for another user's or an
         unknown id (the same answer for both, as for the generation itself)."""
         first = next(iter(self.events.get(generation_id, lte=1)), None)
-        if not isinstance(first, events.GENERATION_REQUESTED) or first.user_id != user_id:
+        if not isinstance(first, Generation.GenerationRequested) or first.user_id != user_id:
             raise GenerationNotFound
         return self._page(generation_id, "generation", after, limit)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,9 +17,3 @@ class IdempotencyKey:
     def remembered_until(self, now: datetime, ttl: timedelta) -> dict[str, Any]:
         """The event payload that makes an aggregate remember this key until `now + ttl`."""
         return {"key": self.key, "fingerprint": self.fingerprint, "expires_at": now + ttl}
-
-
-def fingerprint_of(*values: Any) -> str:
-    """A digest of plain values, to tell the same request from a different one."""
-    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -5,19 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-DEFAULT_BANNED_WORDS = ("explicit", "violent", "harmful")
+from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
+from domain.generations import DEFAULT_LEASE, DEFAULT_PENDING_TTL
+from domain.prompts import DEFAULT_BANNED_WORDS
+from domain.queue import DEFAULT_CAPACITY
 
 
 @dataclass(frozen=True)
 class Policy:
     """Everything configurable about what the service accepts and how long things last."""
 
-    hourly_limit: int | None = 10  # None: rate limiting is off
-    queue_capacity: int = 50
+    hourly_limit: int | None = DEFAULT_HOURLY_LIMIT  # None: rate limiting is off
+    queue_capacity: int = DEFAULT_CAPACITY
     banned_words: tuple[str, ...] = DEFAULT_BANNED_WORDS
     cloud_names: frozenset[str] = field(default_factory=frozenset)  # empty: any cloud
     generation_enabled: bool = True
-    idempotency_ttl: timedelta = timedelta(days=1)
-    lease: timedelta = timedelta(minutes=10)
-    pending_ttl: timedelta = timedelta(hours=1)
+    idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL
+    lease: timedelta = DEFAULT_LEASE
+    pending_ttl: timedelta = DEFAULT_PENDING_TTL
     queue_full_retry_after_seconds: int = 30

@@ -9,15 +9,14 @@ bypass it, and a concurrent writer is caught by the version check when the accou
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain import errors  # errors.AccountDisabled: the event class below has its name
 from domain.errors import (
-    AccountDisabled,
     FieldProblem,
     IdempotencyKeyReused,
     InsufficientTokens,
@@ -26,11 +25,12 @@ from domain.errors import (
     InvalidTransition,
     RateLimitExceeded,
 )
-from domain.identifiers import account_id
+from domain.identifiers import USER_ID, account_id
 
 RATE_WINDOW = timedelta(hours=1)
-USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")  # the contract's `sub`
 MAX_GRANT = 1_000_000
+DEFAULT_HOURLY_LIMIT = 10
+DEFAULT_IDEMPOTENCY_TTL = timedelta(days=1)  # how long an account remembers a key's answer
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:
@@ -45,7 +45,41 @@ class TokenAccount(Aggregate):
     def create_id(user_id: str) -> UUID:
         return account_id(user_id)
 
-    @event("AccountOpened")
+    class AccountOpened(Aggregate.Created):
+        user_id: str
+        tokens: int
+        at: datetime
+
+    class TokensGranted(Aggregate.Event):
+        amount: int
+        reason: str
+        at: datetime
+        idempotency: dict[str, Any] | None
+
+    class TokensReserved(Aggregate.Event):
+        generation_id: str
+        amount: int
+        at: datetime
+        idempotency: dict[str, Any] | None
+
+    class TokensCaptured(Aggregate.Event):
+        generation_id: str
+        amount: int
+        at: datetime
+
+    class TokensReleased(Aggregate.Event):
+        generation_id: str
+        amount: int
+        at: datetime
+
+    class AccountDisabled(Aggregate.Event):
+        reason: str
+        at: datetime
+
+    class AccountEnabled(Aggregate.Event):
+        at: datetime
+
+    @event(AccountOpened)
     def __init__(self, user_id: str, tokens: int, at: datetime) -> None:
         self.user_id = user_id
         self.opened_at = at
@@ -104,7 +138,7 @@ class TokenAccount(Aggregate):
 
     def require_active(self) -> None:
         if self.disabled:
-            raise AccountDisabled(f"Account {self.user_id} is disabled.")
+            raise errors.AccountDisabled(f"Account {self.user_id} is disabled.")
 
     def check_rate_limit(self, now: datetime, hourly_limit: int | None) -> None:
         """Refuse when `hourly_limit` acceptances already count in the rolling hour."""
@@ -144,7 +178,7 @@ class TokenAccount(Aggregate):
             generation_id=str(generation_id), amount=cost, at=at, idempotency=idempotency
         )
 
-    @event("TokensReserved")
+    @event(TokensReserved)
     def _reserved(
         self, generation_id: str, amount: int, at: datetime, idempotency: dict[str, Any] | None
     ) -> None:
@@ -159,7 +193,7 @@ class TokenAccount(Aggregate):
             raise InvalidAmount(f"A grant must be between 1 and {MAX_GRANT} tokens.")
         self._granted(amount=amount, reason=reason, at=at, idempotency=idempotency)
 
-    @event("TokensGranted")
+    @event(TokensGranted)
     def _granted(
         self, amount: int, reason: str, at: datetime, idempotency: dict[str, Any] | None
     ) -> None:
@@ -172,7 +206,7 @@ class TokenAccount(Aggregate):
         amount = self._reservation_of(generation_id)
         self._captured(generation_id=str(generation_id), amount=amount, at=at)
 
-    @event("TokensCaptured")
+    @event(TokensCaptured)
     def _captured(self, generation_id: str, amount: int, at: datetime) -> None:
         del self.reservations[generation_id]
         self.balance -= amount
@@ -182,7 +216,7 @@ class TokenAccount(Aggregate):
         amount = self._reservation_of(generation_id)
         self._released(generation_id=str(generation_id), amount=amount, at=at)
 
-    @event("TokensReleased")
+    @event(TokensReleased)
     def _released(self, generation_id: str, amount: int, at: datetime) -> None:
         del self.reservations[generation_id]
 
@@ -191,7 +225,7 @@ class TokenAccount(Aggregate):
         if not self.disabled:
             self._disabled(reason=reason, at=at)
 
-    @event("AccountDisabled")
+    @event(AccountDisabled)
     def _disabled(self, reason: str, at: datetime) -> None:
         self.disabled = True
         self.disabled_reason = reason
@@ -201,7 +235,7 @@ class TokenAccount(Aggregate):
         if self.disabled:
             self._enabled(at=at)
 
-    @event("AccountEnabled")
+    @event(AccountEnabled)
     def _enabled(self, at: datetime) -> None:
         self.disabled = False
         self.disabled_reason = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from domain.errors import ModelUnavailable
+from domain.requests import ASPECT_RATIOS
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ CATALOGUE: dict[str, ImageModel] = {
     "gpt-4.1-dalle-3": ImageModel(
         name="gpt-4.1-dalle-3",
         enabled=True,
-        aspect_ratios=("1:1", "16:9", "9:16", "3:2", "2:3"),
+        aspect_ratios=ASPECT_RATIOS,
     ),
 }
 

@@ -6,7 +6,8 @@ refuses any other transition, so a generation ends exactly once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -14,32 +15,85 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidTransition
 from domain.images import LinkedImage
-from domain.requests import GenerationRequest
+from domain.requests import AspectRatio, GenerationRequest, Quality, Style
 
-PENDING = "pending"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-EXPIRED = "expired"
+
+class GenerationStatus(StrEnum):
+    """Where a generation is in its life, in the contract's order."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED = GenerationStatus
+STATUSES = tuple(GenerationStatus)
 END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
-STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)  # in the contract's order
 TIMED_OUT = "timed out"
+DEFAULT_LEASE = timedelta(minutes=10)  # how long a worker holds a claimed generation
+DEFAULT_PENDING_TTL = timedelta(hours=1)  # how long a generation may wait for a worker
 
 
 class Generation(Aggregate):
     """A user's request for generated photos, its images, and what became of it."""
 
-    @event("GenerationRequested")
+    class GenerationRequested(Aggregate.Created):
+        user_id: str
+        product_images: list[str]
+        model_images: list[str]
+        style: Style
+        aspect_ratio: AspectRatio
+        quality: Quality
+        model: str
+        custom_prompt: str | None
+        parameters: dict[str, Any]
+        prompt: str
+        token_cost: int
+        queue_position: int
+        requested_at: datetime
+
+    class ImageLinked(Aggregate.Event):
+        url: str
+        role: str  # "product" or "model"
+        order: int
+        is_primary: bool
+        public_id: str
+        format: str | None  # the plan's field name
+        width: int | None
+        height: int | None
+
+    class GenerationStarted(Aggregate.Event):
+        worker_id: str
+        lease_expires_at: datetime
+        at: datetime
+
+    class GenerationCompleted(Aggregate.Event):
+        result_images: list[str]
+        at: datetime
+
+    class GenerationFailed(Aggregate.Event):
+        reason: str
+        at: datetime
+
+    class GenerationCancelled(Aggregate.Event):
+        at: datetime
+
+    class GenerationExpired(Aggregate.Event):
+        at: datetime
+
+    @event(GenerationRequested)
     def __init__(
         self,
         id: UUID,  # the library passes the chosen aggregate id by this name
         user_id: str,
         product_images: list[str],
         model_images: list[str],
-        style: str,
-        aspect_ratio: str,
-        quality: str,
+        style: Style,
+        aspect_ratio: AspectRatio,
+        quality: Quality,
         model: str,
         custom_prompt: str | None,
         parameters: dict[str, Any],
@@ -62,7 +116,7 @@ class Generation(Aggregate):
         self.queue_position = queue_position  # where it stood when accepted
         self.requested_at = requested_at
         self.updated_at = requested_at
-        self.status = PENDING
+        self.status: GenerationStatus = PENDING
         self.images: list[dict[str, Any]] = []
         self.worker_id: str | None = None
         self.started_at: datetime | None = None
@@ -114,7 +168,7 @@ class Generation(Aggregate):
             )
         return generation
 
-    @event("ImageLinked")
+    @event(ImageLinked)
     def _image_linked(
         self,
         url: str,
@@ -122,7 +176,7 @@ class Generation(Aggregate):
         order: int,
         is_primary: bool,
         public_id: str,
-        format: str | None,  # the plan's field name
+        format: str | None,
         width: int | None,
         height: int | None,
     ) -> None:
@@ -162,7 +216,7 @@ class Generation(Aggregate):
         """True when the generation is still pending and was requested at or before `cutoff`."""
         return self.status == PENDING and self.requested_at <= cutoff
 
-    def _require(self, *statuses: str) -> None:
+    def _require(self, *statuses: GenerationStatus) -> None:
         if self.status not in statuses:
             allowed = " or ".join(statuses)
             raise InvalidTransition(f"Generation is {self.status}; this needs it to be {allowed}.")
@@ -172,7 +226,7 @@ class Generation(Aggregate):
         self._require(PENDING)
         self._started(worker_id=worker_id, lease_expires_at=lease_expires_at, at=at)
 
-    @event("GenerationStarted")
+    @event(GenerationStarted)
     def _started(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
         self.status = PROCESSING
         self.worker_id = worker_id
@@ -184,7 +238,7 @@ class Generation(Aggregate):
         self._require(PROCESSING)
         self._completed(result_images=list(result_images), at=at)
 
-    @event("GenerationCompleted")
+    @event(GenerationCompleted)
     def _completed(self, result_images: list[str], at: datetime) -> None:
         self.status = COMPLETED
         self.result_images = result_images
@@ -196,7 +250,7 @@ class Generation(Aggregate):
         self._require(PROCESSING)
         self._failed(reason=reason, at=at)
 
-    @event("GenerationFailed")
+    @event(GenerationFailed)
     def _failed(self, reason: str, at: datetime) -> None:
         self.status = FAILED
         self.error = reason
@@ -208,7 +262,7 @@ class Generation(Aggregate):
         self._require(PENDING)
         self._cancelled(at=at)
 
-    @event("GenerationCancelled")
+    @event(GenerationCancelled)
     def _cancelled(self, at: datetime) -> None:
         self.status = CANCELLED
         self.completed_at = at
@@ -218,7 +272,7 @@ class Generation(Aggregate):
         self._require(PENDING)
         self._expired(at=at)
 
-    @event("GenerationExpired")
+    @event(GenerationExpired)
     def _expired(self, at: datetime) -> None:
         self.status = EXPIRED
         self.completed_at = at

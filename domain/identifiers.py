@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 ATELIER_NAMESPACE = uuid5(NAMESPACE_URL, "https://atelier.example/")
+USER_ID = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")  # the contract's `sub`, and a worker's id
 
 
 def account_id(user_id: str) -> UUID:

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import math
-from typing import Literal
 
-Quality = Literal["standard", "high", "ultra"]
+from domain.requests import Quality
 
 BASE_COST = 1
-QUALITY_MULTIPLIERS: dict[str, float] = {"standard": 1.0, "high": 1.5, "ultra": 2.0}
-ESTIMATED_TIMES: dict[str, str] = {
+QUALITY_MULTIPLIERS: dict[Quality, float] = {"standard": 1.0, "high": 1.5, "ultra": 2.0}
+ESTIMATED_TIMES: dict[Quality, str] = {
     "standard": "30-60 seconds",
     "high": "1-2 minutes",
     "ultra": "2-3 minutes",
 }
 
 
-def token_cost(quality: str) -> int:
+def token_cost(quality: Quality) -> int:
     """Tokens reserved for one generation: ceil(base x quality multiplier), so 1, 2, 2."""
     return math.ceil(BASE_COST * QUALITY_MULTIPLIERS[quality])
 
 
-def estimated_time(quality: str) -> str:
+def estimated_time(quality: Quality) -> str:
     """The human-readable time estimate returned with a receipt."""
     return ESTIMATED_TIMES[quality]

@@ -7,13 +7,15 @@ import re
 from collections.abc import Iterable
 
 from domain.errors import FieldProblem, InvalidRequest
+from domain.requests import Quality, Style
 
-STYLE_PROMPTS: dict[str, str] = {
+DEFAULT_BANNED_WORDS = ("explicit", "violent", "harmful")
+STYLE_PROMPTS: dict[Style, str] = {
     "realistic": "photorealistic, high quality, professional photography",
     "artistic": "artistic interpretation, creative styling, aesthetic composition",
     "minimal": "clean, minimalist, simple background, professional product shot",
 }
-QUALITY_SUFFIXES: dict[str, str] = {
+QUALITY_SUFFIXES: dict[Quality, str] = {
     "standard": "",
     "high": ", high resolution, detailed",
     "ultra": ", ultra high resolution, extremely detailed, professional studio lighting",
@@ -61,7 +63,7 @@ def checked_custom_prompt(text: str | None, banned_words: Iterable[str]) -> str 
     return cleaned
 
 
-def build_prompt(style: str, quality: str, custom_prompt: str | None) -> str:
+def build_prompt(style: Style, quality: Quality, custom_prompt: str | None) -> str:
     """The prompt for the image model: base, style, the user's words, then quality modifiers."""
     prompt = f"Fashion model wearing the clothing item, {STYLE_PROMPTS[style]}"
     if custom_prompt:

@@ -17,6 +17,8 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidTransition, QueueFull
 from domain.identifiers import queue_id
 
+DEFAULT_CAPACITY = 50
+
 
 class GenerationQueue(Aggregate):
     """How many generations wait for a worker, across every user."""
@@ -25,7 +27,19 @@ class GenerationQueue(Aggregate):
     def create_id() -> UUID:
         return queue_id()
 
-    @event("QueueOpened")
+    class QueueOpened(Aggregate.Created):
+        pass
+
+    class GenerationQueued(Aggregate.Event):
+        generation_id: str
+        at: datetime
+
+    class GenerationLeftQueue(Aggregate.Event):
+        generation_id: str
+        reason: str  # "claimed", "cancelled" or "expired"
+        at: datetime
+
+    @event(QueueOpened)
     def __init__(self) -> None:
         self.pending = 0
 
@@ -40,7 +54,7 @@ class GenerationQueue(Aggregate):
         self._queued(generation_id=str(generation_id), at=at)
         return self.pending
 
-    @event("GenerationQueued")
+    @event(GenerationQueued)
     def _queued(self, generation_id: str, at: datetime) -> None:
         self.pending += 1
 
@@ -50,6 +64,6 @@ class GenerationQueue(Aggregate):
             raise InvalidTransition("The queue has no pending generation to remove.")
         self._left(generation_id=str(generation_id), reason=reason, at=at)
 
-    @event("GenerationLeftQueue")
+    @event(GenerationLeftQueue)
     def _left(self, generation_id: str, reason: str, at: datetime) -> None:
         self.pending -= 1

@@ -5,7 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
+
+Style = Literal["realistic", "artistic", "minimal"]
+Quality = Literal["standard", "high", "ultra"]
+AspectRatio = Literal["1:1", "16:9", "9:16", "3:2", "2:3"]
+STYLES: tuple[Style, ...] = get_args(Style)
+QUALITIES: tuple[Quality, ...] = get_args(Quality)
+ASPECT_RATIOS: tuple[AspectRatio, ...] = get_args(AspectRatio)
+
+
+def fingerprint(value: Any) -> str:
+    """A digest of plain values, to tell the same request from a different one."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -30,9 +43,9 @@ class GenerationRequest:
     """
 
     product_images: tuple[str, ...]
-    style: str
-    aspect_ratio: str
-    quality: str
+    style: Style
+    aspect_ratio: AspectRatio
+    quality: Quality
     model: str
     model_images: tuple[str, ...] = ()
     custom_prompt: str | None = None
@@ -40,5 +53,4 @@ class GenerationRequest:
 
     def fingerprint(self) -> str:
         """A digest of the request's meaning, to tell a replay from a different request."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return fingerprint(asdict(self))

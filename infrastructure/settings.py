@@ -15,6 +15,10 @@ from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.policy import Policy
+from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
+from domain.generations import DEFAULT_LEASE, DEFAULT_PENDING_TTL
+from domain.prompts import DEFAULT_BANNED_WORDS
+from domain.queue import DEFAULT_CAPACITY
 
 MIN_SECRET_LENGTH = 32
 CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # what an image URL's cloud segment can be
@@ -47,17 +51,17 @@ class Settings(BaseSettings):
     aggregate_cache_size: PositiveInt = 10_000
 
     auth_secret: SecretStr | None = None
-    max_requests_per_hour: PositiveInt = 10
+    max_requests_per_hour: PositiveInt = DEFAULT_HOURLY_LIMIT
     rate_limit_enabled: bool = True
-    queue_max_size: PositiveInt = 50
+    queue_max_size: PositiveInt = DEFAULT_CAPACITY
     generation_enabled: bool = True
     verify_image_urls: bool = False
     cloudinary_cloud_names: str = ""
     max_request_bytes: PositiveInt = 1024 * 1024
-    banned_words: str = "explicit,violent,harmful"
-    idempotency_ttl_seconds: PositiveInt = 86_400
-    lease_seconds: PositiveInt = 600
-    pending_ttl_seconds: PositiveInt = 3_600
+    banned_words: str = ",".join(DEFAULT_BANNED_WORDS)
+    idempotency_ttl_seconds: PositiveInt = int(DEFAULT_IDEMPOTENCY_TTL.total_seconds())
+    lease_seconds: PositiveInt = int(DEFAULT_LEASE.total_seconds())
+    pending_ttl_seconds: PositiveInt = int(DEFAULT_PENDING_TTL.total_seconds())
     generator: Literal["openai", "dry-run"] = "dry-run"
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections import OrderedDict
@@ -11,9 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from domain.identifiers import USER_ID
+
 ALGORITHM = "HS256"
 ROLES = ("user", "admin", "worker")
-USER_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.@:-]{1,128}$")
 
 
 class InvalidToken(Exception):
@@ -37,7 +37,7 @@ def mint_token(
     now: datetime | None = None,
 ) -> str:
     """A signed token for `user_id` with `role`, valid for `ttl_seconds`."""
-    if not USER_ID_PATTERN.match(user_id):
+    if not USER_ID.match(user_id):
         raise ValueError("user id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -64,7 +64,7 @@ def verify_token(secret: str, token: str) -> Principal:
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from None
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not USER_ID_PATTERN.match(subject):
+    if not isinstance(subject, str) or not USER_ID.match(subject):
         raise InvalidToken("the token's subject is not a valid user id")
     role = claims.get("role", "user")
     if role not in ROLES:

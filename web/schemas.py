@@ -7,19 +7,27 @@ as the client sent it (legacy `productImage` included).
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 
+from domain.accounts import MAX_GRANT
 from domain.errors import FieldProblem
-from domain.requests import GenerationParameters, GenerationRequest
+from domain.identifiers import USER_ID
+from domain.requests import (
+    AspectRatio,
+    GenerationParameters,
+    GenerationRequest,
+    Quality,
+    Style,
+)
+from domain.results import MAX_RESULT_IMAGES
 from web.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 
 STRICT = ConfigDict(extra="forbid", strict=True, validate_by_alias=True, validate_by_name=False)
-USER_ID = r"^[A-Za-z0-9_.@:-]{1,128}$"
 IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 LEGACY_FIELDS = {"productImage": "productImages", "modelImage": "modelImages"}
 MESSAGES = {
@@ -28,7 +36,7 @@ MESSAGES = {
     ("modelImages", "too_long"): "At most 3 model images are allowed",
     ("customPrompt", "string_too_long"): "Custom prompt must be at most 500 characters",
     ("resultImages", "too_short"): "At least one result image is required",
-    ("resultImages", "too_long"): "At most 4 result images are allowed",
+    ("resultImages", "too_long"): f"At most {MAX_RESULT_IMAGES} result images are allowed",
 }
 
 
@@ -48,9 +56,9 @@ class GenerateBody(BaseModel):
 
     product_images: list[str] = Field(alias="productImages", min_length=1, max_length=5)
     model_images: list[str] | None = Field(None, alias="modelImages", max_length=3)
-    style: Literal["realistic", "artistic", "minimal"]
-    aspect_ratio: Literal["1:1", "16:9", "9:16", "3:2", "2:3"] = Field(alias="aspectRatio")
-    quality: Literal["standard", "high", "ultra"]
+    style: Style
+    aspect_ratio: AspectRatio = Field(alias="aspectRatio")
+    quality: Quality
     model: str
     custom_prompt: str | None = Field(None, alias="customPrompt", max_length=500)
     parameters: ParametersBody | None = None
@@ -72,14 +80,14 @@ class GenerateBody(BaseModel):
 class OpenAccountBody(BaseModel):
     model_config = STRICT
 
-    user_id: str = Field(alias="userId", pattern=USER_ID)
-    tokens: int = Field(0, ge=0, le=1_000_000)
+    user_id: str = Field(alias="userId", pattern=USER_ID.pattern)
+    tokens: int = Field(0, ge=0, le=MAX_GRANT)
 
 
 class GrantBody(BaseModel):
     model_config = STRICT
 
-    amount: int = Field(ge=1, le=1_000_000)
+    amount: int = Field(ge=1, le=MAX_GRANT)
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -98,7 +106,7 @@ class ClaimBody(BaseModel):
 
     model_config = STRICT
 
-    worker_id: str = Field(alias="workerId", pattern=USER_ID)
+    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
 
 
 class CompleteBody(BaseModel):
@@ -106,7 +114,9 @@ class CompleteBody(BaseModel):
 
     model_config = STRICT
 
-    result_images: list[str] = Field(alias="resultImages", min_length=1, max_length=4)
+    result_images: list[str] = Field(
+        alias="resultImages", min_length=1, max_length=MAX_RESULT_IMAGES
+    )
 
 
 class FailBody(BaseModel):

@@ -9,9 +9,10 @@ minus captured minus released).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from eventsourcing.domain import Aggregate
 
 from domain.accounts import TokenAccount
 from domain.generations import (
@@ -23,9 +24,10 @@ from domain.generations import (
     PROCESSING,
     STATUSES,
     Generation,
+    GenerationStatus,
 )
 from infrastructure.projections.freshness import Freshness
-from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
@@ -36,13 +38,13 @@ ADD = (
 )
 
 # A generation event moves one generation from a status (None: it is new) to another.
-TRANSITIONS: dict[str, tuple[str | None, str]] = {
-    "GenerationRequested": (None, PENDING),
-    "GenerationStarted": (PENDING, PROCESSING),
-    "GenerationCompleted": (PROCESSING, COMPLETED),
-    "GenerationFailed": (PROCESSING, FAILED),
-    "GenerationCancelled": (PENDING, CANCELLED),
-    "GenerationExpired": (PENDING, EXPIRED),
+TRANSITIONS: dict[type[Aggregate.Event], tuple[GenerationStatus | None, GenerationStatus]] = {
+    Generation.GenerationRequested: (None, PENDING),
+    Generation.GenerationStarted: (PENDING, PROCESSING),
+    Generation.GenerationCompleted: (PROCESSING, COMPLETED),
+    Generation.GenerationFailed: (PROCESSING, FAILED),
+    Generation.GenerationCancelled: (PENDING, CANCELLED),
+    Generation.GenerationExpired: (PENDING, EXPIRED),
 }
 
 
@@ -54,7 +56,7 @@ def token_metric(figure: str) -> str:
     return f"tokens.{figure}"
 
 
-class DashboardProjection(Projection):
+class DashboardProjection(TableProjection):
     name = "dashboard_totals"
     tables = {"dashboard_totals": ("metric",)}
     schema = (
@@ -62,41 +64,38 @@ class DashboardProjection(Projection):
         "metric TEXT PRIMARY KEY, value BIGINT NOT NULL)",
     )
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        handlers: dict[str, Handler] = {
-            event_topic(TokenAccount, "AccountOpened"): self._opened,
-            event_topic(TokenAccount, "TokensGranted"): self._granted,
-            event_topic(TokenAccount, "TokensReserved"): self._reserved,
-            event_topic(TokenAccount, "TokensCaptured"): self._captured,
-            event_topic(TokenAccount, "TokensReleased"): self._released,
-        }
-        for name, (before, after) in TRANSITIONS.items():
-            handlers[event_topic(Generation, name)] = self._transition(before, after)
-        return handlers
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        yield on(TokenAccount.AccountOpened, self._opened)
+        yield on(TokenAccount.TokensGranted, self._granted)
+        yield on(TokenAccount.TokensReserved, self._reserved)
+        yield on(TokenAccount.TokensCaptured, self._captured)
+        yield on(TokenAccount.TokensReleased, self._released)
+        for event_class, (before, after) in TRANSITIONS.items():
+            yield on(event_class, self._transition(before, after))
 
     @staticmethod
     def _add(writes: Writes, metric: str, amount: int) -> None:
         writes.add_to(ADD, (metric,), amount)
 
-    def _opened(self, event: Any, position: int, writes: Writes) -> None:
+    def _opened(self, event: TokenAccount.AccountOpened, position: int, writes: Writes) -> None:
         self._add(writes, token_metric("granted"), event.tokens)
 
-    def _granted(self, event: Any, position: int, writes: Writes) -> None:
+    def _granted(self, event: TokenAccount.TokensGranted, position: int, writes: Writes) -> None:
         self._add(writes, token_metric("granted"), event.amount)
 
-    def _reserved(self, event: Any, position: int, writes: Writes) -> None:
+    def _reserved(self, event: TokenAccount.TokensReserved, position: int, writes: Writes) -> None:
         self._add(writes, token_metric("reserved"), event.amount)
 
-    def _captured(self, event: Any, position: int, writes: Writes) -> None:
+    def _captured(self, event: TokenAccount.TokensCaptured, position: int, writes: Writes) -> None:
         self._add(writes, token_metric("reserved"), -event.amount)
         self._add(writes, token_metric("captured"), event.amount)
 
-    def _released(self, event: Any, position: int, writes: Writes) -> None:
+    def _released(self, event: TokenAccount.TokensReleased, position: int, writes: Writes) -> None:
         self._add(writes, token_metric("reserved"), -event.amount)
         self._add(writes, token_metric("released"), event.amount)
 
-    def _transition(self, before: str | None, after: str) -> Handler:
-        def handle(event: Any, position: int, writes: Writes) -> None:
+    def _transition(self, before: GenerationStatus | None, after: GenerationStatus) -> Handler:
+        def handle(event: Aggregate.Event, position: int, writes: Writes) -> None:
             if before is not None:
                 self._add(writes, generation_metric(before), -1)
             self._add(writes, generation_metric(after), 1)

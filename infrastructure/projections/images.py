@@ -10,13 +10,13 @@ can be pipelined.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
 from domain.generations import Generation
 from infrastructure.projections.freshness import Freshness
-from infrastructure.projections.projection import Handler, Projection, event_topic
+from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
@@ -29,7 +29,7 @@ LINK = (
 ROLE_ORDER = {"product": 0, "model": 1}
 
 
-class ImagesProjection(Projection):
+class ImagesProjection(TableProjection):
     name = "images"
     # file_owners first: keyed rows are written before the image rows that read them.
     tables = {"file_owners": ("generation_id",), "files": ("generation_id", "role", "image_order")}
@@ -43,18 +43,20 @@ class ImagesProjection(Projection):
         "generation_id TEXT PRIMARY KEY, user_id TEXT NOT NULL)",
     )
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        return {
-            event_topic(Generation, "GenerationRequested"): self._requested,
-            event_topic(Generation, "ImageLinked"): self._linked,
-        }
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        return (
+            on(Generation.GenerationRequested, self._requested),
+            on(Generation.ImageLinked, self._linked),
+        )
 
-    def _requested(self, event: Any, position: int, writes: Writes) -> None:
+    def _requested(
+        self, event: Generation.GenerationRequested, position: int, writes: Writes
+    ) -> None:
         generation_id, user_id = str(event.originator_id), event.user_id
         writes.insert("file_owners", {"generation_id": generation_id, "user_id": user_id})
         writes.folding.setdefault(OWNERS, {})[generation_id] = user_id
 
-    def _linked(self, event: Any, position: int, writes: Writes) -> None:
+    def _linked(self, event: Generation.ImageLinked, position: int, writes: Writes) -> None:
         generation_id = str(event.originator_id)
         row = {
             "generation_id": generation_id,

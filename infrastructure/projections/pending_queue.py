@@ -9,23 +9,22 @@ candidates worker claims and the sweeper act on (the PendingGenerations port).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from domain.generations import PENDING, PROCESSING, Generation
 from infrastructure.projections.freshness import Freshness
-from infrastructure.projections.projection import Handler, Projection, event_topic
 from infrastructure.projections.sql import from_micros, micros
+from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
 TABLE = "pending_queue"
 
 
-class PendingQueueProjection(Projection):
+class PendingQueueProjection(TableProjection):
     name = "pending_queue"
     tables = {TABLE: ("generation_id",)}
     schema = (
@@ -35,16 +34,19 @@ class PendingQueueProjection(Projection):
         "CREATE INDEX IF NOT EXISTS pending_queue_by_status ON {pending_queue} (status, seq)",
     )
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        ended = ("GenerationCompleted", "GenerationFailed", "GenerationCancelled")
-        return {
-            event_topic(Generation, "GenerationRequested"): self._requested,
-            event_topic(Generation, "GenerationStarted"): self._started,
-            **{event_topic(Generation, name): self._ended for name in ended},
-            event_topic(Generation, "GenerationExpired"): self._ended,
-        }
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        return (
+            on(Generation.GenerationRequested, self._requested),
+            on(Generation.GenerationStarted, self._started),
+            on(Generation.GenerationCompleted, self._ended),
+            on(Generation.GenerationFailed, self._ended),
+            on(Generation.GenerationCancelled, self._ended),
+            on(Generation.GenerationExpired, self._ended),
+        )
 
-    def _requested(self, event: Any, position: int, writes: Writes) -> None:
+    def _requested(
+        self, event: Generation.GenerationRequested, position: int, writes: Writes
+    ) -> None:
         row = {
             "generation_id": str(event.originator_id),
             "user_id": event.user_id,
@@ -55,11 +57,11 @@ class PendingQueueProjection(Projection):
         }
         writes.insert(TABLE, row)
 
-    def _started(self, event: Any, position: int, writes: Writes) -> None:
+    def _started(self, event: Generation.GenerationStarted, position: int, writes: Writes) -> None:
         changes = {"status": PROCESSING, "lease_expires_at": micros(event.lease_expires_at)}
         writes.update(TABLE, (str(event.originator_id),), changes)
 
-    def _ended(self, event: Any, position: int, writes: Writes) -> None:
+    def _ended(self, event: Generation.Event, position: int, writes: Writes) -> None:
         writes.delete(TABLE, (str(event.originator_id),))
 
 

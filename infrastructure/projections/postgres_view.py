@@ -10,8 +10,8 @@ import psycopg
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL, Composed, Identifier
 
-from infrastructure.projections.projection import Projection
 from infrastructure.projections.sql import postgres
+from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.view import Cursor, ProjectionView, tracking_key
 from infrastructure.projections.writes import Params, Run
 
@@ -27,7 +27,7 @@ class PostgresProjectionView(PostgresTrackingRecorder, ProjectionView):
     """
 
     def __init__(
-        self, datastore: PostgresDatastore, projection: Projection, application_name: str
+        self, datastore: PostgresDatastore, projection: TableProjection, application_name: str
     ) -> None:
         tracking_table = f"{projection.name}_tracking"
         super().__init__(datastore, tracking_table_name=tracking_table)

@@ -11,16 +11,15 @@ and cross-user queries, and the tests hold the two to agreement.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
 from application.views import RateLimitStatus
 from domain.accounts import RATE_WINDOW, TokenAccount
 from domain.identifiers import account_id
 from infrastructure.projections.freshness import Freshness
-from infrastructure.projections.projection import Handler, Projection, event_topic
 from infrastructure.projections.sql import from_micros_or_none, micros, micros_in
+from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
@@ -31,7 +30,7 @@ ACCEPT = (
 )
 
 
-class RateLimitProjection(Projection):
+class RateLimitProjection(TableProjection):
     name = "rate_limits"
     tables = {"rate_limit_acceptances": ("account_id", "generation_id")}
     schema = (
@@ -42,10 +41,10 @@ class RateLimitProjection(Projection):
         "ON {rate_limit_acceptances} (account_id, accepted_at)",
     )
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        return {event_topic(TokenAccount, "TokensReserved"): self._reserved}
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        return (on(TokenAccount.TokensReserved, self._reserved),)
 
-    def _reserved(self, event: Any, position: int, writes: Writes) -> None:
+    def _reserved(self, event: TokenAccount.TokensReserved, position: int, writes: Writes) -> None:
         accepted: dict[str, list[tuple[str, int]]] = writes.folding.setdefault(ACCEPTED, {})
         account = accepted.setdefault(str(event.originator_id), [])
         account.append((event.generation_id, micros(event.at)))

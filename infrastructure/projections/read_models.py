@@ -14,17 +14,17 @@ from infrastructure.projections.freshness import Freshness
 from infrastructure.projections.images import Images, ImagesProjection
 from infrastructure.projections.pending_queue import PendingQueue, PendingQueueProjection
 from infrastructure.projections.postgres_view import PostgresProjectionView
-from infrastructure.projections.projection import Projection
 from infrastructure.projections.rate_limits import RateLimitProjection, RateLimitWindows
 from infrastructure.projections.runner import BatchObserver, Leadership, ProjectionRunner
 from infrastructure.projections.sqlite_view import SQLiteProjectionView
+from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.user_generations import (
     UserGenerations,
     UserGenerationsProjection,
 )
 from infrastructure.projections.view import ProjectionView
 
-PROJECTIONS: tuple[type[Projection], ...] = (
+PROJECTIONS: tuple[type[TableProjection], ...] = (
     PendingQueueProjection,
     RateLimitProjection,
     UserGenerationsProjection,
@@ -47,7 +47,7 @@ class ProjectionStatus:
     lag: int
 
 
-def view_on(atelier: Atelier, projection: Projection) -> ProjectionView:
+def view_on(atelier: Atelier, projection: TableProjection) -> ProjectionView:
     """The projection's view in the same database (and schema) as the application's events."""
     recorder = atelier.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):

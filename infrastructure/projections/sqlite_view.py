@@ -7,8 +7,8 @@ from contextlib import contextmanager
 
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from infrastructure.projections.projection import Projection
 from infrastructure.projections.sql import SQLITE
+from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.view import Cursor, ProjectionView, tracking_key
 from infrastructure.projections.writes import Run
 
@@ -24,7 +24,7 @@ class SQLiteProjectionView(SQLiteTrackingRecorder, ProjectionView):
     """
 
     def __init__(
-        self, datastore: SQLiteDatastore, projection: Projection, application_name: str
+        self, datastore: SQLiteDatastore, projection: TableProjection, application_name: str
     ) -> None:
         key = tracking_key(application_name, projection.name)
         self._setup(projection, SQLITE, key, SQLITE_TRACKING_TABLE)

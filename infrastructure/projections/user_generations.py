@@ -10,7 +10,7 @@ makes the list's cursor stable while new generations arrive.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,12 +24,13 @@ from domain.generations import (
     PENDING,
     PROCESSING,
     Generation,
+    GenerationStatus,
 )
 from infrastructure.projections.freshness import Freshness
 from infrastructure.projections.images import Images
 from infrastructure.projections.pending_queue import PendingQueue
-from infrastructure.projections.projection import Handler, Projection, event_topic
 from infrastructure.projections.sql import from_micros, from_micros_or_none, micros
+from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
@@ -39,9 +40,16 @@ COLUMNS = (
     "started_at, completed_at, result_images, error"
 )
 TABLE = "user_generations"
+Moved = (
+    Generation.GenerationStarted
+    | Generation.GenerationCompleted
+    | Generation.GenerationFailed
+    | Generation.GenerationCancelled
+    | Generation.GenerationExpired
+)
 
 
-class UserGenerationsProjection(Projection):
+class UserGenerationsProjection(TableProjection):
     name = "user_generations"
     tables = {TABLE: ("generation_id",)}
     schema = (
@@ -58,17 +66,19 @@ class UserGenerationsProjection(Projection):
         "ON {user_generations} (user_id, status, seq)",
     )
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        return {
-            event_topic(Generation, "GenerationRequested"): self._requested,
-            event_topic(Generation, "GenerationStarted"): self._started,
-            event_topic(Generation, "GenerationCompleted"): self._completed,
-            event_topic(Generation, "GenerationFailed"): self._failed,
-            event_topic(Generation, "GenerationCancelled"): self._cancelled,
-            event_topic(Generation, "GenerationExpired"): self._expired,
-        }
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        return (
+            on(Generation.GenerationRequested, self._requested),
+            on(Generation.GenerationStarted, self._started),
+            on(Generation.GenerationCompleted, self._completed),
+            on(Generation.GenerationFailed, self._failed),
+            on(Generation.GenerationCancelled, self._cancelled),
+            on(Generation.GenerationExpired, self._expired),
+        )
 
-    def _requested(self, event: Any, position: int, writes: Writes) -> None:
+    def _requested(
+        self, event: Generation.GenerationRequested, position: int, writes: Writes
+    ) -> None:
         at = micros(event.requested_at)
         row = {
             "generation_id": str(event.originator_id),
@@ -95,24 +105,28 @@ class UserGenerationsProjection(Projection):
         writes.insert(TABLE, row)
 
     @staticmethod
-    def _change(writes: Writes, event: Any, status: str, **columns: Any) -> None:
+    def _change(writes: Writes, event: Moved, status: GenerationStatus, **columns: Any) -> None:
         changes = {"status": status, **columns, "updated_at": micros(event.at)}
         writes.update(TABLE, (str(event.originator_id),), changes)
 
-    def _started(self, event: Any, position: int, writes: Writes) -> None:
+    def _started(self, event: Generation.GenerationStarted, position: int, writes: Writes) -> None:
         self._change(writes, event, PROCESSING, started_at=micros(event.at))
 
-    def _completed(self, event: Any, position: int, writes: Writes) -> None:
+    def _completed(
+        self, event: Generation.GenerationCompleted, position: int, writes: Writes
+    ) -> None:
         results = json.dumps(event.result_images)
         self._change(writes, event, COMPLETED, result_images=results, completed_at=micros(event.at))
 
-    def _failed(self, event: Any, position: int, writes: Writes) -> None:
+    def _failed(self, event: Generation.GenerationFailed, position: int, writes: Writes) -> None:
         self._change(writes, event, FAILED, error=event.reason, completed_at=micros(event.at))
 
-    def _cancelled(self, event: Any, position: int, writes: Writes) -> None:
+    def _cancelled(
+        self, event: Generation.GenerationCancelled, position: int, writes: Writes
+    ) -> None:
         self._change(writes, event, CANCELLED, completed_at=micros(event.at))
 
-    def _expired(self, event: Any, position: int, writes: Writes) -> None:
+    def _expired(self, event: Generation.GenerationExpired, position: int, writes: Writes) -> None:
         self._change(writes, event, EXPIRED, completed_at=micros(event.at))
 
 

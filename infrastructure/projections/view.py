@@ -21,8 +21,8 @@ from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
 
-from infrastructure.projections.projection import Projection
 from infrastructure.projections.sql import Dialect
+from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.writes import Run, Writes
 
 TRACKING = "tracking"  # the template name of the view's tracking table
@@ -71,12 +71,14 @@ class ProjectionView:
     (`max_tracking_id`) implement the hooks declared here.
     """
 
-    projection: Projection
+    projection: TableProjection
     dialect: Dialect
     tracking_key: str
     tracking_table: str
 
-    def _setup(self, projection: Projection, dialect: Dialect, key: str, tracking: str) -> None:
+    def _setup(
+        self, projection: TableProjection, dialect: Dialect, key: str, tracking: str
+    ) -> None:
         self.projection = projection
         self.dialect = dialect
         self.tracking_key = key

@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from application.service import Atelier
 from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
 from infrastructure.projections.catch_up import catch_up
-from infrastructure.projections.projection import event_topic
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.projections.writes import Params
 from tests.conftest import SettingsFactory
@@ -90,7 +90,7 @@ def test_a_handler_that_raises_mid_batch_leaves_its_view_as_it_was(
             raise Boom
         handlers[reserved](event, position, writes)
 
-    reserved = event_topic(TokenAccount, "TokensReserved")  # frequent all through the history
+    reserved = get_topic(TokenAccount.TokensReserved)  # frequent all through the history
     projection.handlers = {**handlers, reserved: explode_on_the_fifth}
     with pytest.raises(Boom):
         catch_up(atelier, view, batch_size=100_000)

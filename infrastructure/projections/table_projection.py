@@ -1,28 +1,28 @@
-"""A projection: a named read model, the events it follows, and the rows each event writes."""
+"""A table projection: a named read model in SQL tables, the events it follows, and the rows
+each event writes."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
 from infrastructure.projections.writes import Writes
 
+E = TypeVar("E", bound=DomainEvent)
 # Handlers take the decoded domain event, its position in the application log, and the batch.
-# Events are typed Any: their classes are made by the @event decorator, which mypy cannot see.
 Handler = Callable[[Any, int, Writes], None]
 
 
-def event_topic(aggregate: type[Aggregate], event_name: str) -> str:
-    """The stored topic of an aggregate's event class, checked to exist when imported."""
-    event_class: type[Any] = getattr(aggregate, event_name)
-    return get_topic(event_class)
+def on(event_class: type[E], handle: Callable[[E, int, Writes], None]) -> tuple[str, Handler]:
+    """The stored topic of `event_class` and its handler, checked to take that class."""
+    return get_topic(event_class), handle
 
 
-class Projection(ABC):
+class TableProjection(ABC):
     """What a view is, independent of the store it lives in.
 
     `tables` are the view's tables (cleared by a rebuild), each with its key columns (how
@@ -37,12 +37,12 @@ class Projection(ABC):
     schema: ClassVar[tuple[str, ...]]
 
     def __init__(self) -> None:
-        self.handlers: Mapping[str, Handler] = self.event_handlers()
+        self.handlers: Mapping[str, Handler] = dict(self.event_handlers())
         self.topics: tuple[str, ...] = tuple(self.handlers)
 
     @abstractmethod
-    def event_handlers(self) -> Mapping[str, Handler]:
-        """Each followed event's topic, and the method that turns it into writes."""
+    def event_handlers(self) -> Iterable[tuple[str, Handler]]:
+        """Each followed event's topic and the method that turns it into writes (see `on`)."""
 
     def writes_for(self, events: Iterable[tuple[str, Any, int]]) -> Writes:
         """The writes of a batch of (topic, event, position), in log order."""
