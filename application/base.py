@@ -14,7 +14,7 @@ from eventsourcing.persistence import Recording
 
 from application.errors import AccountNotFound, GenerationNotFound
 from application.policy import Policy
-from application.ports import Clock, ImageChecker, system_clock
+from application.ports import Clock, ImageChecker, PendingGenerations, system_clock
 from application.saved_versions import SavedVersions
 from domain.accounts import TokenAccount
 from domain.generations import Generation
@@ -32,6 +32,7 @@ class AtelierBase(Application[UUID]):
     """
 
     name = "Atelier"
+    pending_generations: PendingGenerations | None = None
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         TokenAccount: ACCOUNT_SNAPSHOT_INTERVAL,
         GenerationQueue: QUEUE_SNAPSHOT_INTERVAL,
@@ -113,6 +114,18 @@ class AtelierBase(Application[UUID]):
         if owner is not None and generation.user_id != owner:
             raise GenerationNotFound
         return generation
+
+    def load_generation_and_account(
+        self, generation_id: UUID, owner: str | None = None
+    ) -> tuple[Generation, TokenAccount]:
+        """The generation and its owner's account, the account read first (docs/lifecycle.md,
+        "Tokens and atomicity"). `owner`, when given, must own it."""
+        user_id = owner if owner is not None else self.load_generation(generation_id).user_id
+        account = self.load_account(user_id)
+        generation = self.load_generation(generation_id)
+        if generation.user_id != user_id:
+            raise GenerationNotFound
+        return generation, account
 
     def load_queue(self) -> GenerationQueue:
         """The queue aggregate; a new, unsaved one the first time anything is queued."""
