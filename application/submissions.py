@@ -110,11 +110,7 @@ class SubmissionUseCases(AtelierBase):
     def _decide_batch(
         self, batch: list[Submission], first_attempt: bool
     ) -> list[Receipt | BaseException]:
-        """Decide each submission in order on shared aggregates, then save them all at once.
-
-        On a first attempt the account the request thread loaded is used unless this process
-        saved a newer one since; after a lost race every account is read again.
-        """
+        """Decide each submission in order on shared aggregates, then save them all at once."""
         queue = self.load_queue()
         accounts: dict[str, TokenAccount] = {}
         generations: dict[UUID, Generation] = {}
@@ -122,14 +118,7 @@ class SubmissionUseCases(AtelierBase):
         for submission in batch:
             now = self.clock()
             try:
-                account = accounts.get(submission.user_id)
-                if account is None:
-                    account = submission.account
-                    if not first_attempt or account.version < self.saved_versions.newest(
-                        account.id
-                    ):
-                        account = self.load_account(submission.user_id)
-                    accounts[submission.user_id] = account
+                account = self._batch_account(submission, accounts, first_attempt)
                 outcome = self._replay(account, submission.key, now, generations) or self._accept(
                     submission, account, queue, generations, now
                 )
@@ -140,6 +129,19 @@ class SubmissionUseCases(AtelierBase):
         if generations:  # all refused or replayed: nothing to write
             self.save(*accounts.values(), *generations.values(), queue)
         return outcomes
+
+    def _batch_account(
+        self, submission: Submission, accounts: dict[str, TokenAccount], first_attempt: bool
+    ) -> TokenAccount:
+        """The batch's copy of the account. On a first attempt, the one the request thread
+        loaded unless this process saved a newer one since; after a lost race, read again."""
+        account = accounts.get(submission.user_id)
+        if account is None:
+            account = submission.account
+            if not first_attempt or account.version < self.saved_versions.newest(account.id):
+                account = self.load_account(submission.user_id)
+            accounts[submission.user_id] = account
+        return account
 
     def _accept(
         self,
