@@ -12,11 +12,12 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Recording
 
-from application.errors import AccountNotFound
+from application.errors import AccountNotFound, GenerationNotFound
 from application.policy import Policy
-from application.ports import Clock, ImageChecker, system_clock
+from application.ports import Clock, ImageChecker, PendingGenerations, system_clock
 from application.saved_versions import SavedVersions
 from domain.accounts import TokenAccount
+from domain.generations import Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
 
@@ -25,13 +26,13 @@ QUEUE_SNAPSHOT_INTERVAL = 500
 
 
 class AtelierBase(Application[UUID]):
-    """An eventsourcing Application holding the policy, the clock and the outside-world ports.
+    """The Application the use-case mixins share: policy, clock, ports, loading and saving.
 
-    The use cases live in mixins (accounts, submissions, lifecycle), one concept per module;
-    `application.service.Atelier` combines them.
+    `application.service.Atelier` combines the mixins.
     """
 
     name = "Atelier"
+    pending_generations: PendingGenerations | None = None
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         TokenAccount: ACCOUNT_SNAPSHOT_INTERVAL,
         GenerationQueue: QUEUE_SNAPSHOT_INTERVAL,
@@ -50,24 +51,14 @@ class AtelierBase(Application[UUID]):
         self.policy = policy or Policy()
         self.clock = clock
         self.image_checker = image_checker
-        # Every writer of the queue aggregate holds this while it reads the queue, decides and
-        # saves, so writers wait in turn instead of losing version races to each other and
-        # deciding again. Across processes it is the infrastructure's mutex (see
-        # infrastructure/process_locks.py); alone, a thread lock. Correctness never depends on
-        # it: a stale write is still refused by the version check and decided again.
+        # Held by every writer of the queue from reading it to saving (docs/architecture.md,
+        # "The queue invariant"): across processes the infrastructure's mutex, alone a thread lock.
         self.queue_lock: AbstractContextManager[Any] = queue_mutex or threading.Lock()
         self.saved_versions = SavedVersions()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """Record the pending events of `objs` in one transaction, snapshot what is due, and
-        note the accounts' new versions (see application/saved_versions.py).
-
-        The library's `save()` does the same through generic machinery that, profiled under
-        load, cost a submission more than its own decisions: it tests every object and event
-        against runtime-checkable Protocols, and takes each snapshot by rebuilding the
-        aggregate from the store. Here the aggregates are collected directly, and a snapshot
-        is taken from the aggregate in memory, which is exactly what was just recorded.
-        """
+        """The library's `save()`, leaner (docs/architecture.md, "Saving"), and noting the
+        accounts' new versions (application/saved_versions.py)."""
         processing = ProcessingEvent[UUID]()
         for obj in objs:
             if isinstance(obj, Aggregate):
@@ -111,6 +102,30 @@ class AtelierBase(Application[UUID]):
         except AggregateNotFoundError:
             raise AccountNotFound(user_id) from None
         return account
+
+    def load_generation(self, generation_id: UUID, owner: str | None = None) -> Generation:
+        """GenerationNotFound for an unknown id, or one not `owner`'s when an owner is given."""
+        try:
+            generation: object = self.repository.get(generation_id)
+        except AggregateNotFoundError:
+            raise GenerationNotFound from None
+        if not isinstance(generation, Generation):
+            raise GenerationNotFound
+        if owner is not None and generation.user_id != owner:
+            raise GenerationNotFound
+        return generation
+
+    def load_generation_and_account(
+        self, generation_id: UUID, owner: str | None = None
+    ) -> tuple[Generation, TokenAccount]:
+        """The generation and its owner's account, the account read first (docs/lifecycle.md,
+        "Tokens and atomicity"). `owner`, when given, must own it."""
+        user_id = owner if owner is not None else self.load_generation(generation_id).user_id
+        account = self.load_account(user_id)
+        generation = self.load_generation(generation_id)
+        if generation.user_id != user_id:
+            raise GenerationNotFound
+        return generation, account
 
     def load_queue(self) -> GenerationQueue:
         """The queue aggregate; a new, unsaved one the first time anything is queued."""

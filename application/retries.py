@@ -22,13 +22,17 @@ def retry_on_conflict(decide_and_save: Callable[[], T], attempts: int = MAX_ATTE
     """Run `decide_and_save` until its save wins, reloading state each time.
 
     `decide_and_save` must load what it decides on, so a retry sees what the winner wrote.
-    The wait grows exponentially with full jitter, so racing writers spread out instead of
-    colliding again in step. Domain errors pass straight through: they are answers, not races.
+    Domain errors pass straight through: they are answers, not races.
     """
     for attempt in range(attempts):
         try:
             return decide_and_save()
         except IntegrityError:
-            ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
-            time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret
+            back_off(attempt)
     raise Contention
+
+
+def back_off(attempt: int) -> None:
+    """Wait before retry `attempt + 1`: exponential with full jitter, so racers spread out."""
+    ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
+    time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret

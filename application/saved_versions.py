@@ -3,7 +3,7 @@ can be trusted without reading it again.
 
 It is a hint, never a rule: a copy newer than anything noted here may still be stale because
 another process wrote since, and that is caught by the version check when it is saved. What it
-saves is a read per submission in the admission desk's single thread, where each read would
+saves is a read per submission in the group commit's single thread, where each read would
 also wait for the interpreter lock behind every busy request thread.
 """
 

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 from application.accounts import AccountUseCases
 from application.audit import AuditUseCases
+from application.claims import ClaimUseCases
+from application.endings import EndingUseCases
 from application.history import HistoryUseCases
-from application.lifecycle import LifecycleUseCases
 from application.submissions import SubmissionUseCases
+from application.sweeps import SweepUseCases
+from application.work import WorkUseCases
 
 
 class Atelier(
-    AccountUseCases, SubmissionUseCases, LifecycleUseCases, HistoryUseCases, AuditUseCases
+    AccountUseCases,
+    SubmissionUseCases,
+    WorkUseCases,
+    ClaimUseCases,
+    SweepUseCases,
+    EndingUseCases,
+    HistoryUseCases,
+    AuditUseCases,
 ):
-    """Accounts and submissions (and, as they land, the lifecycle and the audit) in one app.
-
-    One instance per process, shared by its threads; build it after forking.
-    """
+    """Every use case in one app. One instance per process, shared by its threads; build it
+    after forking."""
 
     name = "Atelier"

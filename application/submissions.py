@@ -1,26 +1,46 @@
-"""Submission use cases: accept a generation request, and read a generation back."""
+"""Submission use cases: accept a generation request, and read a generation back.
+
+The contract's checks run top to bottom: those needing no shared state in the request thread,
+then the account and the queue in the next group commit (application/group_commit.py).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
-
-from application.admissions import Admission, AdmissionDesk, replayed_receipt
 from application.base import AtelierBase
-from application.errors import GenerationNotFound, SubmissionsClosed
+from application.errors import SubmissionsClosed
+from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyKey
 from application.ports import QueuePositions
-from application.views import GenerationDetails, Receipt
+from application.views import GenerationDetails, RateLimitStatus, Receipt
 from domain.accounts import TokenAccount
 from domain.catalogue import require_model
-from domain.errors import InvalidImages
+from domain.errors import DomainError, InvalidImages
 from domain.generations import Generation
 from domain.images import LinkedImage, link_images
-from domain.pricing import token_cost
+from domain.pricing import estimated_time, token_cost
 from domain.prompts import build_prompt, checked_custom_prompt
+from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A request that passed every check needing no shared state, waiting for its batch."""
+
+    user_id: str
+    account: TokenAccount  # loaded by the request thread, fresh as of the request
+    request: GenerationRequest
+    key: IdempotencyKey | None
+    custom_prompt: str | None
+    prompt: str
+    cost: int
+    images: list[LinkedImage]
 
 
 class SubmissionUseCases(AtelierBase):
@@ -30,10 +50,10 @@ class SubmissionUseCases(AtelierBase):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.admissions = AdmissionDesk(self)
+        self.group_commit = GroupCommit[Submission, Receipt](self._decide_batch, self.queue_lock)
 
     def close(self) -> None:
-        self.admissions.close()
+        self.group_commit.close()
         super().close()
 
     def require_submissions_open(self) -> None:
@@ -47,14 +67,10 @@ class SubmissionUseCases(AtelierBase):
         idempotency_key: str | None = None,
         account: TokenAccount | None = None,
     ) -> Receipt:
-        """Accept a generation: the contract's checks in order, then one atomic save.
+        """Accept a generation, or raise the domain error refusing it.
 
-        The checks that need no shared state run here, in the caller's thread; the account
-        (rate limit, tokens, idempotency) and the queue (capacity) decide in the admission
-        desk, which saves them with the new generation and its ImageLinked events together or
-        not at all (application/admissions.py). The rate limit is also checked here, before
-        the optional image reachability check, as the contract orders. `account`, when the
-        caller already loaded it (`require_active_account`), saves reading it again.
+        `account`, when the caller already loaded it (`require_active_account`), saves reading
+        it again. The rate limit is checked here too, before the image reachability check.
         """
         self.require_submissions_open()
         policy = self.policy
@@ -63,7 +79,7 @@ class SubmissionUseCases(AtelierBase):
             account = self.load_account(user_id)
         account.require_active()
         if key is not None:
-            replay = self._replay(account, key)
+            replay = self._replay(account, key, self.clock())
             if replay is not None:
                 return replay
         custom_prompt = checked_custom_prompt(request.custom_prompt, policy.banned_words)
@@ -71,44 +87,17 @@ class SubmissionUseCases(AtelierBase):
         images = link_images(request.product_images, request.model_images, policy.cloud_names)
         account.check_rate_limit(self.clock(), policy.hourly_limit)
         self._verify_reachable(images)
-        return self.admissions.admit(
-            Admission(
-                user_id=user_id,
-                account=account,
-                request=request,
-                key=key,
-                custom_prompt=custom_prompt,
-                prompt=build_prompt(request.style, request.quality, custom_prompt),
-                cost=token_cost(request.quality),
-                images=images,
-            )
+        submission = Submission(
+            user_id=user_id,
+            account=account,
+            request=request,
+            key=key,
+            custom_prompt=custom_prompt,
+            prompt=build_prompt(request.style, request.quality, custom_prompt),
+            cost=token_cost(request.quality),
+            images=images,
         )
-
-    def get_generation(self, user_id: str, generation_id: UUID) -> GenerationDetails:
-        """The caller's generation; GenerationNotFound for another user's or an unknown id."""
-        generation = self._owned_generation(user_id, generation_id)
-        position = None
-        if generation.is_pending and self.queue_positions is not None:
-            position = self.queue_positions.position_of(generation_id)
-        return GenerationDetails(generation, position)
-
-    def _owned_generation(self, user_id: str, generation_id: UUID) -> Generation:
-        try:
-            generation: object = self.repository.get(generation_id)
-        except AggregateNotFoundError:
-            raise GenerationNotFound from None
-        if not isinstance(generation, Generation) or generation.user_id != user_id:
-            raise GenerationNotFound
-        return generation
-
-    def _replay(self, account: TokenAccount, key: IdempotencyKey) -> Receipt | None:
-        """The original receipt if this key already admitted this request, else None."""
-        now = self.clock()
-        answer = account.recall("generate", key.key, key.fingerprint, now)
-        if answer is None:
-            return None
-        generation: Generation = self.repository.get(UUID(answer))
-        return replayed_receipt(generation, account, self.policy.hourly_limit, now)
+        return self.group_commit.submit(submission)
 
     def _verify_reachable(self, images: list[LinkedImage]) -> None:
         if self.image_checker is None:
@@ -117,3 +106,113 @@ class SubmissionUseCases(AtelierBase):
         problems = self.image_checker.unreachable(pairs)
         if problems:
             raise InvalidImages("One or more images could not be reached.", problems)
+
+    def _decide_batch(
+        self, batch: list[Submission], first_attempt: bool
+    ) -> list[Receipt | BaseException]:
+        """Decide each submission in order on shared aggregates, then save them all at once."""
+        queue = self.load_queue()
+        accounts: dict[str, TokenAccount] = {}
+        generations: dict[UUID, Generation] = {}
+        outcomes: list[Receipt | BaseException] = []
+        for submission in batch:
+            now = self.clock()
+            try:
+                account = self._batch_account(submission, accounts, first_attempt)
+                outcome = self._replay(account, submission.key, now, generations) or self._accept(
+                    submission, account, queue, generations, now
+                )
+            except DomainError as refusal:
+                outcomes.append(refusal)
+            else:
+                outcomes.append(outcome)
+        if generations:  # all refused or replayed: nothing to write
+            self.save(*accounts.values(), *generations.values(), queue)
+        return outcomes
+
+    def _batch_account(
+        self, submission: Submission, accounts: dict[str, TokenAccount], first_attempt: bool
+    ) -> TokenAccount:
+        """The batch's copy of the account. On a first attempt, the one the request thread
+        loaded unless this process saved a newer one since; after a lost race, read again."""
+        account = accounts.get(submission.user_id)
+        if account is None:
+            account = submission.account
+            if not first_attempt or account.version < self.saved_versions.newest(account.id):
+                account = self.load_account(submission.user_id)
+            accounts[submission.user_id] = account
+        return account
+
+    def _accept(
+        self,
+        submission: Submission,
+        account: TokenAccount,
+        queue: GenerationQueue,
+        generations: dict[UUID, Generation],
+        now: datetime,
+    ) -> Receipt:
+        """Check the hourly limit, the tokens and the queue's room, then reserve, queue and
+        record the pending generation; a refusal leaves the batch's aggregates untouched."""
+        policy = self.policy
+        account.check_admission(submission.cost, now, policy.hourly_limit)
+        queue.check_room(policy.queue_capacity)
+        generation_id = uuid4()
+        key = submission.key
+        remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
+        account.reserve(generation_id, submission.cost, now, policy.hourly_limit, remember)
+        position = queue.admit(generation_id, policy.queue_capacity, now)
+        generations[generation_id] = Generation.request(
+            generation_id,
+            submission.user_id,
+            submission.request,
+            submission.custom_prompt,
+            submission.prompt,
+            submission.cost,
+            position,
+            submission.images,
+            now,
+        )
+        return Receipt(
+            generation_id=generation_id,
+            status="pending",
+            token_cost=submission.cost,
+            estimated_time=estimated_time(submission.request.quality),
+            queue_position=position,
+            replayed=False,
+            rate_limit=RateLimitStatus.of(account, policy.hourly_limit, now),
+        )
+
+    def _replay(
+        self,
+        account: TokenAccount,
+        key: IdempotencyKey | None,
+        now: datetime,
+        batch_generations: Mapping[UUID, Generation] | None = None,
+    ) -> Receipt | None:
+        """The original 201 when `key` already admitted this request (perhaps earlier in this
+        very batch), None when the key is new or absent."""
+        if key is None:
+            return None
+        answer = account.recall("generate", key.key, key.fingerprint, now)
+        if answer is None:
+            return None
+        generation = (batch_generations or {}).get(UUID(answer))
+        if generation is None:
+            generation = self.repository.get(UUID(answer))
+        return Receipt(
+            generation_id=generation.id,
+            status="pending",  # what the original 201 said
+            token_cost=generation.token_cost,
+            estimated_time=estimated_time(generation.quality),
+            queue_position=generation.queue_position,
+            replayed=True,
+            rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
+        )
+
+    def get_generation(self, user_id: str, generation_id: UUID) -> GenerationDetails:
+        """The caller's generation; GenerationNotFound for another user's or an unknown id."""
+        generation = self.load_generation(generation_id, owner=user_id)
+        position = None
+        if generation.is_pending and self.queue_positions is not None:
+            position = self.queue_positions.position_of(generation_id)
+        return GenerationDetails(generation, position)

@@ -10,8 +10,10 @@ from eventsourcing.utils import strtobool
 from application.service import Atelier
 from infrastructure.background import BackgroundService
 from infrastructure.image_checker import HttpImageChecker
+from infrastructure.locks.leadership import leadership
+from infrastructure.locks.queue_mutex import queue_mutex
+from infrastructure.locks.table_creation import table_creation_lock
 from infrastructure.persistence import event_store_env
-from infrastructure.process_locks import leadership, queue_mutex, table_creation_lock
 from infrastructure.projections.read_models import ReadModels, UnsupportedStore
 from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper

@@ -19,9 +19,9 @@ import socket
 import threading
 from types import FrameType
 
-from application.lifecycle import WorkOutcome
 from application.ports import ImageGenerator
 from application.service import Atelier
+from application.work import WorkOutcome
 from infrastructure.bootstrap import background_services, build_application
 from infrastructure.generators import build_generator
 from infrastructure.settings import load_settings

@@ -30,7 +30,7 @@ BatchObserver = Callable[[str, int], None]
 
 
 class Leadership(Protocol):
-    """Whether this runner's process leads the projection work (infrastructure/process_locks)."""
+    """Whether this runner's process leads the projection work (infrastructure/locks)."""
 
     def leads(self) -> bool: ...
 

@@ -10,8 +10,8 @@ from uuid import UUID, uuid4
 import pytest
 
 from application.errors import GenerationNotFound
-from application.lifecycle import SweepReport
 from application.service import Atelier
+from application.sweeps import SweepReport
 from domain.errors import InvalidRequest, InvalidTransition
 from domain.generations import TIMED_OUT
 from tests.conftest import SettingsFactory

@@ -6,9 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from application.lifecycle import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
 from application.ports import GenerationJob, GeneratorFailure
 from application.service import Atelier
+from application.work import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
 from domain.generations import TIMED_OUT
 from infrastructure.generators.dry_run import DryRunGenerator
 from tests.conftest import SettingsFactory

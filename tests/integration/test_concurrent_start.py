@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure import process_locks
 from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.locks import session, table_creation
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.integration.servers import atelier_command
@@ -76,13 +76,13 @@ def test_a_process_kept_waiting_for_the_tables_says_why(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL only: SQLite waits on its file lock for as long as the other one takes."""
-    monkeypatch.setattr(process_locks, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(session, "LOCK_TIMEOUT_SECONDS", 1)
     with postgres_schema() as schema:
         settings = postgres_settings(tmp_path, schema)
-        holder = process_locks.LockSession(settings)
-        holder.execute("SELECT pg_advisory_lock(%s)", process_locks.advisory_key(schema, "tables"))
+        holder = session.LockSession(settings)
+        holder.execute("SELECT pg_advisory_lock(%s)", session.advisory_key(schema, "tables"))
         try:
-            with pytest.raises(process_locks.TablesBusy, match="creating the tables"):
+            with pytest.raises(table_creation.TablesBusy, match="creating the tables"):
                 build_application(settings)
         finally:
             holder.drop()
@@ -98,7 +98,7 @@ def test_a_built_applications_views_are_wired_without_another_turn_at_the_lock(
     atelier = build_application(settings)
     wired: list[object] = []
     try:
-        with process_locks.table_creation_lock(settings):  # another process creating tables
+        with table_creation.table_creation_lock(settings):  # another process creating tables
             builder = threading.Thread(
                 target=lambda: wired.append(build_read_models(settings, atelier))
             )

@@ -10,14 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from infrastructure.process_locks import (
-    FileQueueMutex,
-    LockSession,
-    PostgresQueueMutex,
-    advisory_key,
-    leadership,
-    queue_mutex,
-)
+from infrastructure.locks.leadership import leadership
+from infrastructure.locks.queue_mutex import FileQueueMutex, PostgresQueueMutex, queue_mutex
+from infrastructure.locks.session import LockSession, advisory_key
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.stores import postgres_schema, postgres_settings, sqlite_settings

@@ -1,0 +1,84 @@
+"""Claims: a worker takes the oldest pending generation, strictly FIFO, under a lease."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any
+from uuid import UUID
+
+from application.endings import EndingUseCases
+from application.errors import GenerationNotFound
+from application.ports import PendingGenerations
+from application.retries import retry_on_conflict
+from application.views import GenerationDetails
+from domain.generations import Generation
+
+CLAIM_CANDIDATES = 10  # how many of the oldest pending a claim tries before asking again
+CLAIM_ROUNDS = 5  # how many times a claim asks the read model before answering "none"
+
+
+class ClaimUseCases(EndingUseCases):
+    """POST /api/worker/claim, without the HTTP."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The oldest pending ids the read model gave this process, not yet tried
+        # (docs/lifecycle.md, "Workers").
+        self._claim_candidates: deque[UUID] = deque()
+        self._claim_candidates_lock = threading.Lock()
+
+    def claim(self, worker_id: str) -> GenerationDetails | None:
+        """The oldest pending generation, now processing under `worker_id`'s lease; or None.
+
+        The read model may lag, so it only names candidates in FIFO order: version checks
+        decide each race, and a claim that loses one, or finds it no longer pending, goes on.
+        """
+        view = self._pending_view()
+        for _ in range(CLAIM_ROUNDS):
+            while (generation_id := self._next_candidate()) is not None:
+                claimed = self._claim_one(generation_id, worker_id)
+                if claimed is not None:
+                    return GenerationDetails(claimed, None)
+            candidates = view.oldest_pending(CLAIM_CANDIDATES)
+            if not candidates:
+                return None
+            with self._claim_candidates_lock:
+                self._claim_candidates.clear()
+                self._claim_candidates.extend(candidates)
+        return None
+
+    def _pending_view(self) -> PendingGenerations:
+        if self.pending_generations is None:
+            raise RuntimeError(
+                "No pending-generations read model is wired (Atelier.pending_generations)."
+            )
+        return self.pending_generations
+
+    def _next_candidate(self) -> UUID | None:
+        with self._claim_candidates_lock:
+            return self._claim_candidates.popleft() if self._claim_candidates else None
+
+    def _claim_one(self, generation_id: UUID, worker_id: str) -> Generation | None:
+        """Claim this candidate if it is still pending; a lost race reloads and decides again."""
+        return retry_on_conflict(lambda: self._claim_if_pending(generation_id, worker_id))
+
+    def _claim_if_pending(self, generation_id: UUID, worker_id: str) -> Generation | None:
+        """Claim the candidate if it is still pending. One that waited past the pending time
+        to live is expired instead, as the sweeper would have, and not handed out."""
+        with self.queue_lock:
+            queue = self.load_queue()  # before the generation: see load_generation_and_account
+            try:
+                generation, account = self.load_generation_and_account(generation_id)
+            except GenerationNotFound:
+                return None
+            if not generation.is_pending:
+                return None
+            now = self.clock()
+            if generation.waited_since(now - self.policy.pending_ttl):
+                self._expire(generation, account, queue, now)
+                return None
+            generation.start(worker_id, now + self.policy.lease, now)
+            queue.leave(generation.id, "claimed", now)
+            self.save(generation, queue)
+        return generation

@@ -1,0 +1,112 @@
+"""How a generation ends: completed, failed, cancelled, timed out or expired, with its tokens.
+
+Every end is saved in one transaction with its token effect and, out of pending, the queue's
+count (docs/lifecycle.md, "Tokens and atomicity").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from uuid import UUID
+
+from application.base import AtelierBase
+from application.retries import retry_on_conflict
+from application.views import GenerationDetails
+from domain.accounts import TokenAccount
+from domain.errors import InvalidTransition
+from domain.generations import COMPLETED, TIMED_OUT, Generation
+from domain.queue import GenerationQueue
+from domain.results import check_result_images
+
+MAX_REASON_LENGTH = 500
+
+
+class EndingUseCases(AtelierBase):
+    """Complete, fail and cancel, and the endings the time limits impose."""
+
+    def complete(self, generation_id: UUID, result_images: list[str]) -> GenerationDetails:
+        """A processing generation completes with its result images; its tokens are captured."""
+        urls = check_result_images(result_images)
+        return self._end_processing(generation_id, lambda g, now: g.complete(urls, now))
+
+    def fail(self, generation_id: UUID, reason: str) -> GenerationDetails:
+        """A processing generation failed for `reason`; its tokens are released."""
+        reason = " ".join(reason.split())[:MAX_REASON_LENGTH] or "Generation failed."
+        return self._end_processing(generation_id, lambda g, now: g.fail(reason, now))
+
+    def cancel(self, user_id: str, generation_id: UUID) -> GenerationDetails:
+        """The owner cancels a pending generation: its tokens are released, it leaves the queue.
+
+        GenerationNotFound for another user's or an unknown id; InvalidTransition unless it is
+        pending.
+        """
+
+        def decide_and_save() -> GenerationDetails:
+            now = self.clock()
+            with self.queue_lock:
+                queue = self.load_queue()  # before the generation: see load_generation_and_account
+                generation, account = self.load_generation_and_account(generation_id, user_id)
+                generation.cancel(now)
+                self._record_end(generation, account, now, queue)
+            return GenerationDetails(generation, None)
+
+        return retry_on_conflict(decide_and_save)
+
+    def _end_processing(
+        self, generation_id: UUID, end: Callable[[Generation, datetime], None]
+    ) -> GenerationDetails:
+        """A worker's report. After the lease ran out it is refused (InvalidTransition) and the
+        generation failed as timed out there and then, exactly as the sweeper would have."""
+
+        def decide_and_save() -> GenerationDetails:
+            now = self.clock()
+            generation, account = self.load_generation_and_account(generation_id)
+            self._refuse_after_lease(generation, account, now)
+            end(generation, now)
+            self._record_end(generation, account, now)
+            return GenerationDetails(generation, None)
+
+        return retry_on_conflict(decide_and_save)
+
+    def _refuse_after_lease(
+        self, generation: Generation, account: TokenAccount, now: datetime
+    ) -> None:
+        """InvalidTransition, after failing it as timed out, if the generation's lease ran out."""
+        if not generation.lease_ran_out(now):
+            return
+        ran_out = generation.lease_expires_at
+        self._time_out(generation, account, now)
+        moment = ran_out.isoformat(timespec="seconds") if ran_out else "its end"
+        raise InvalidTransition(
+            f"The lease on this generation ran out at {moment}; it was failed as timed out."
+        )
+
+    def _time_out(self, generation: Generation, account: TokenAccount, now: datetime) -> None:
+        generation.fail(TIMED_OUT, now)
+        self._record_end(generation, account, now)
+
+    def _expire(
+        self, generation: Generation, account: TokenAccount, queue: GenerationQueue, now: datetime
+    ) -> None:
+        generation.expire(now)
+        self._record_end(generation, account, now, queue)
+
+    def _record_end(
+        self,
+        generation: Generation,
+        account: TokenAccount,
+        now: datetime,
+        queue: GenerationQueue | None = None,
+    ) -> None:
+        """Save the generation's end with its tokens (captured on completion, else released)
+        and, when it ends while pending, with the queue it leaves."""
+        if generation.status == COMPLETED:
+            account.capture(generation.id, now)
+        else:
+            account.release(generation.id, now)
+        if queue is None:
+            self.save(generation, account)
+        else:
+            queue.leave(generation.id, str(generation.status), now)
+            self.save(generation, account, queue)

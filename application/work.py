@@ -1,0 +1,98 @@
+"""Work: a worker claims a generation, runs it through an image generator, records the end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from uuid import UUID
+
+from application.claims import ClaimUseCases
+from application.ports import GenerationJob, GeneratorFailure, ImageGenerator
+from application.views import GenerationDetails
+from domain.errors import InvalidRequest, InvalidTransition
+from domain.generations import Generation
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED_GENERATOR_ERROR = "The image generator failed unexpectedly."
+UNUSABLE_RESULTS = "The image generator returned unusable result images."
+
+
+@dataclass(frozen=True)
+class WorkOutcome:
+    """What became of one generation a worker claimed and ran."""
+
+    generation_id: UUID
+    status: str
+    error: str | None
+    result_images: list[str]
+
+
+class WorkUseCases(ClaimUseCases):
+    """`atelier worker`'s loop body, without the process around it."""
+
+    def work_once(self, worker_id: str, generator: ImageGenerator) -> WorkOutcome | None:
+        """Claim one generation, run it through `generator`, and record how it ended.
+
+        None when there was nothing to claim, or when the generator cannot work now (its
+        circuit breaker is open), so the queue waits rather than draining into failures.
+        """
+        if not generator.is_available():
+            return None
+        details = self.claim(worker_id)
+        if details is None:
+            return None
+        job = job_of(details.generation)
+        logger.info(
+            "worker %s runs generation %s with %s", worker_id, job.generation_id, generator.name
+        )
+        try:
+            urls = generator.generate(job)
+        except GeneratorFailure as failure:
+            reason = failure.reason
+            return self._outcome(lambda: self.fail(job.generation_id, reason), job)
+        except Exception:
+            logger.exception(
+                "generator %s raised on generation %s", generator.name, job.generation_id
+            )
+            return self._outcome(
+                lambda: self.fail(job.generation_id, UNEXPECTED_GENERATOR_ERROR), job
+            )
+        try:
+            return self._outcome(lambda: self.complete(job.generation_id, urls), job)
+        except InvalidRequest as error:
+            logger.error("generator %s returned unusable results: %s", generator.name, error)
+            return self._outcome(lambda: self.fail(job.generation_id, UNUSABLE_RESULTS), job)
+
+    def _outcome(self, end: Callable[[], GenerationDetails], job: GenerationJob) -> WorkOutcome:
+        """Record a worker's end state; if the lease ran out first, report what it became."""
+        try:
+            generation = end().generation
+        except InvalidTransition as refused:
+            logger.warning("generation %s: %s", job.generation_id, refused)
+            generation = self.load_generation(job.generation_id)
+        return WorkOutcome(
+            generation_id=generation.id,
+            status=generation.status,
+            error=generation.error,
+            result_images=list(generation.result_images),
+        )
+
+
+def job_of(generation: Generation) -> GenerationJob:
+    """The plain values a generator needs from a claimed generation."""
+    if generation.lease_expires_at is None:
+        raise InvalidTransition("Only a claimed generation can be run.")
+    return GenerationJob(
+        generation_id=generation.id,
+        prompt=generation.prompt,
+        product_images=tuple(generation.product_images),
+        model_images=tuple(generation.model_images),
+        style=generation.style,
+        aspect_ratio=generation.aspect_ratio,
+        quality=generation.quality,
+        model=generation.model,
+        parameters=dict(generation.parameters),
+        lease_expires_at=generation.lease_expires_at,
+    )

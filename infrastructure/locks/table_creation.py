@@ -1,0 +1,48 @@
+"""The table-creation lock: processes (and threads) of one store create tables in turn.
+
+Why: docs/operations.md, "Several processes and hosts".
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+
+from infrastructure.locks import session
+from infrastructure.settings import Settings
+
+
+class TablesBusy(RuntimeError):
+    """Waited too long for another process creating the tables."""
+
+
+@contextmanager
+def table_creation_lock(settings: Settings) -> Iterator[None]:
+    """PostgreSQL: an advisory lock, waited for at most LOCK_TIMEOUT_SECONDS. SQLite: an
+    exclusive `flock` on a file beside the database. In memory: nothing (one process)."""
+    if settings.persistence_module == "eventsourcing.postgres":
+        lock_session = session.LockSession(settings)
+        try:
+            key = session.advisory_key(settings.postgres_schema, "tables")
+            try:
+                lock_session.execute("SELECT pg_advisory_lock(%s)", key)
+            except psycopg.errors.LockNotAvailable as error:
+                raise TablesBusy(
+                    f"another process has been creating the tables of schema "
+                    f"{settings.postgres_schema!r} for {session.LOCK_TIMEOUT_SECONDS} s; start "
+                    "this one again once it is up (processes started after the tables exist may "
+                    "set ATELIER_CREATE_TABLES=n)"
+                ) from error
+            yield
+        finally:
+            lock_session.drop()  # ends the session, and with it the lock
+    elif settings.persistence_module == "eventsourcing.sqlite":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with (settings.data_dir / "atelier.tables.lock").open("a+b") as file:
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+            yield
+    else:
+        yield
