@@ -5,19 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Protocol
 
 logger = logging.getLogger(__name__)
-
-
-class BackgroundService(Protocol):
-    """Started when the HTTP application starts, stopped (and joined) when it stops."""
-
-    name: str
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 class PeriodicThread:

@@ -10,9 +10,9 @@ minus captured minus released).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from application.queries import Totals
 from domain.accounts import TokenAccount
 from domain.generations import (
     CANCELLED,
@@ -102,14 +102,6 @@ class DashboardProjection(Projection):
             self._add(writes, generation_metric(after), 1)
 
         return handle
-
-
-@dataclass(frozen=True)
-class Totals:
-    """The dashboard's figures: generations per status, tokens per figure."""
-
-    generations: dict[str, int]
-    tokens: dict[str, int]
 
 
 class Dashboard:
