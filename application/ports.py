@@ -18,6 +18,17 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+class BackgroundService(Protocol):
+    """Work a process does besides its requests (projection runners, sweepers): started when
+    the process starts, stopped (and joined) when it stops."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class ImageChecker(Protocol):
     """Checks that images can be fetched (the contract's VERIFY_IMAGE_URLS)."""
 

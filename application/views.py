@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
+from application.queries import GenerationRecord
 from domain.accounts import TokenAccount
 from domain.generations import Generation
 
@@ -55,16 +56,56 @@ class Receipt:
 
 
 @dataclass(frozen=True)
+class AccountRecord:
+    """An account's figures at one version, as the routes and the CLI show them."""
+
+    user_id: str
+    status: str
+    balance: int
+    reserved: int
+    available: int
+    version: int
+    opened_at: datetime
+    disabled_reason: str | None
+
+    @classmethod
+    def of(cls, account: TokenAccount) -> AccountRecord:
+        return cls(
+            user_id=account.user_id,
+            status=account.status,
+            balance=account.balance,
+            reserved=account.reserved,
+            available=account.available,
+            version=account.version,
+            opened_at=account.opened_at,
+            disabled_reason=account.disabled_reason,
+        )
+
+
+@dataclass(frozen=True)
 class AccountSummary:
-    """A user's account as the account routes show it."""
+    """A user's account as the account routes show it: `record` is taken when the use case
+    answers; `account` is the aggregate, for the application's own use."""
 
     account: TokenAccount
     rate_limit: RateLimitStatus
+    record: AccountRecord = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record", AccountRecord.of(self.account))
 
 
 @dataclass(frozen=True)
 class GenerationDetails:
-    """A generation and, while it is pending, its current place in the queue."""
+    """A generation and, while it is pending, its current place in the queue: `record` is
+    taken when the use case answers; `generation` is the aggregate, for the application's own
+    use (the work loop)."""
 
     generation: Generation
     queue_position: int | None
+    record: GenerationRecord = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "record", GenerationRecord.of(self.generation, self.queue_position)
+        )

@@ -7,21 +7,10 @@ import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 logger = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 30.0
-
-
-class BackgroundService(Protocol):
-    """Started when the HTTP application starts, stopped (and joined) when it stops."""
-
-    name: str
-
-    def start(self) -> None: ...
-
-    def stop(self) -> None: ...
 
 
 def backoff_seconds(

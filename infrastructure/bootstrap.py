@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import weakref
 from contextlib import nullcontext
 
-from eventsourcing.utils import strtobool
-
+from application.ports import BackgroundService
 from application.service import Atelier
-from infrastructure.background import BackgroundService
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.locks.leadership import leadership
 from infrastructure.locks.queue_mutex import queue_mutex
@@ -18,14 +15,11 @@ from infrastructure.projections.read_models import ReadModels, UnsupportedStore
 from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper
 
-# Applications whose view tables build_application has seen to (made, or left to a migrate
-# step): later build_read_models calls on them (the HTTP app, the background services, the
-# audit) only wire the views, without another turn at the table-creation lock.
-_views_seen_to: weakref.WeakSet[Atelier] = weakref.WeakSet()
-
 
 def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
-    """An Atelier on the configured store, with the policy and adapters the settings ask for."""
+    """An Atelier on the configured store, with the policy and adapters the settings ask for,
+    its tables (events, snapshots, views) made unless `create_tables` is off, and the
+    pending-queue view plugged into the ports the use cases read."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
     # One turn at the table-creation lock for all of this process's tables, events and views.
     with table_creation_lock(settings) if create_tables else nullcontext():
@@ -35,8 +29,9 @@ def build_application(settings: Settings, *, create_tables: bool = True) -> Atel
             image_checker=checker,
             queue_mutex=queue_mutex(settings),
         )
-        _read_models(settings, atelier, create_tables)  # wires the queue ports, makes tables
-    _views_seen_to.add(atelier)
+        models = build_read_models(settings, atelier)
+        if models is not None and create_tables:
+            models.create_tables()
     return atelier
 
 
@@ -44,28 +39,14 @@ def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None
     """The application's read models; None on a memory store, which SQL views cannot follow.
 
     Cheap, and safe to call more than once: the views share the application's connections and
-    hold no state of their own. The view tables are created when the application creates its
-    own (CREATE_TABLE), under the table-creation lock, once per application (build_application
-    sees to its own), and the pending-queue view is plugged into the ports the use cases read,
-    unless a caller (a test) plugged in its own.
+    hold no state of their own. Their tables are build_application's to make. The pending-queue
+    view is plugged into the ports the use cases read, unless a caller (a test) plugged in its
+    own.
     """
-    creates = atelier not in _views_seen_to and bool(
-        strtobool(atelier.env.get("CREATE_TABLE") or "yes")
-    )
-    with table_creation_lock(settings) if creates else nullcontext():
-        models = _read_models(settings, atelier, creates)
-    _views_seen_to.add(atelier)
-    return models
-
-
-def _read_models(settings: Settings, atelier: Atelier, create_tables: bool) -> ReadModels | None:
-    """`build_read_models`, the caller holding the table-creation lock if tables are made."""
     try:
         models = ReadModels(atelier, settings.projections_wait_seconds)
     except UnsupportedStore:
         return None
-    if create_tables:
-        models.create_tables()
     if atelier.queue_positions is None:
         atelier.queue_positions = models.pending_queue
     if atelier.pending_generations is None:

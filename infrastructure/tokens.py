@@ -5,28 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
 
+from application.principals import InvalidToken, Principal
 from domain.identifiers import USER_ID
 
 ALGORITHM = "HS256"
 ROLES = ("user", "admin", "worker")
-
-
-class InvalidToken(Exception):
-    """The token is missing, malformed, unsigned, wrongly signed, expired or incomplete."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: the token's subject and role, until the token expires."""
-
-    user_id: str
-    role: str
-    expires_at: float = float("inf")  # the token's `exp`, seconds since the epoch
 
 
 def mint_token(
@@ -73,7 +60,7 @@ def verify_token(secret: str, token: str) -> Principal:
 
 
 class TokenVerifier:
-    """verify_token with a small memory of tokens already verified.
+    """The TokenVerification port: verify_token with a small memory of tokens already verified.
 
     A client sends the same token on every request; checking its HMAC each time costs more
     than the rest of authentication. A remembered token is still refused once its `exp` has

@@ -16,17 +16,17 @@ from uuid import UUID
 
 from starlette.testclient import TestClient
 
+from application.ports import BackgroundService
 from application.service import Atelier
 from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
-from infrastructure.background import BackgroundService
 from infrastructure.bootstrap import background_services, build_application
 from infrastructure.settings import Settings
 from tests.helpers import bearer, generation_body
-from web.app import create_app
+from web.asgi import app_from_settings
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PRODUCT_URL = (
@@ -118,7 +118,7 @@ def lifecycle_client(settings: Settings, clock: MovableClock | None = None) -> I
     if clock is not None:
         atelier.clock = clock
     assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
-    with TestClient(create_app(settings, atelier), raise_server_exceptions=False) as client:
+    with TestClient(app_from_settings(settings, atelier), raise_server_exceptions=False) as client:
         yield client
 
 

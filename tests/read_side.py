@@ -28,7 +28,7 @@ from infrastructure.settings import Settings
 from tests.application.conftest import FakeClock
 from tests.helpers import bearer, generation_body, image_url
 from tests.http.conftest import open_account as open_account_with
-from web.app import create_app
+from web.asgi import app_from_settings
 
 LEASE = timedelta(minutes=10)
 Clock = FakeClock  # time that moves only when the test says so
@@ -52,6 +52,7 @@ def application(settings: Settings, clock: Clock) -> Iterator[tuple[Atelier, Rea
     atelier = Atelier(env=event_store_env(settings), policy=settings.policy(), clock=clock)
     models = build_read_models(settings, atelier)
     assert models is not None
+    models.create_tables()
     try:
         yield atelier, models
     finally:
@@ -155,7 +156,7 @@ def generation_statuses(atelier: Atelier) -> Counter[str]:
 @contextmanager
 def serving(settings: Settings) -> Iterator[TestClient]:
     """The HTTP app on the settings' store, lifespan included (so its projection runner runs)."""
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(app_from_settings(settings), raise_server_exceptions=False) as client:
         yield client
 
 

@@ -1,19 +1,17 @@
-"""create_app: the Starlette application, wired to one Atelier per process."""
+"""create_app: the Starlette application around one Atelier and the ports it is given."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from application.ports import BackgroundService
+from application.principals import TokenVerification
+from application.queries import ReadSide
 from application.service import Atelier
-from infrastructure.bootstrap import background_services, build_application, build_read_models
-from infrastructure.secrets import auth_secret
-from infrastructure.settings import Settings, load_settings
-from infrastructure.tokens import TokenVerifier
 from web.errors import EXCEPTION_HANDLERS
 from web.middleware import ApiMiddleware
 from web.routes import (
@@ -27,15 +25,16 @@ from web.routes import (
     stats,
 )
 
-logger = logging.getLogger(__name__)
 
-
-def create_app(settings: Settings | None = None, atelier: Atelier | None = None) -> Starlette:
-    """The HTTP application. Without arguments it reads the environment and builds the store."""
-    settings = settings or load_settings()
-    atelier = atelier or build_application(settings)
-
-    services = background_services(settings, atelier)
+def create_app(
+    atelier: Atelier,
+    read_side: ReadSide | None,
+    tokens: TokenVerification,
+    max_request_bytes: int,
+    services: Sequence[BackgroundService] = (),
+) -> Starlette:
+    """The HTTP application; `read_side` is None on a memory store (its routes answer 503).
+    `services` start with the app and stop, in reverse order, before the Atelier closes."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -63,9 +62,8 @@ def create_app(settings: Settings | None = None, atelier: Atelier | None = None)
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
-    app.state.settings = settings
     app.state.atelier = atelier
-    app.state.read_models = build_read_models(settings, atelier)
-    app.state.auth_secret = auth_secret(settings)
-    app.state.token_verifier = TokenVerifier(app.state.auth_secret)
+    app.state.read_side = read_side
+    app.state.tokens = tokens
+    app.state.max_request_bytes = max_request_bytes
     return app

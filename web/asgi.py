@@ -1,21 +1,44 @@
-"""The ASGI entry point uvicorn imports in each worker process (`web.asgi:app_factory`)."""
+"""The HTTP service's composition root: settings and adapters in, the Starlette app out.
+
+uvicorn calls a factory here in each worker process, after the fork, so that each worker has
+its own connections.
+"""
 
 from __future__ import annotations
 
-import os
-
 from starlette.applications import Starlette
 
-from infrastructure.bootstrap import build_application
-from infrastructure.settings import load_settings
+from application.service import Atelier
+from infrastructure.bootstrap import background_services, build_application, build_read_models
+from infrastructure.secrets import auth_secret
+from infrastructure.settings import Settings, load_settings
+from infrastructure.tokens import TokenVerifier
 from web.app import create_app
 
-CREATE_TABLES_VARIABLE = "ATELIER_CREATE_TABLES"
+
+def app_from_settings(
+    settings: Settings | None = None, atelier: Atelier | None = None
+) -> Starlette:
+    """The HTTP application. Without arguments it reads the environment and builds the store."""
+    settings = settings or load_settings()
+    atelier = atelier or build_application(settings)
+    services = background_services(settings, atelier)
+    read_side = build_read_models(settings, atelier)
+    return create_app(
+        atelier,
+        read_side,
+        TokenVerifier(auth_secret(settings)),
+        settings.max_request_bytes,
+        services,
+    )
 
 
 def app_factory() -> Starlette:
-    """Built after the fork, so each worker has its own connections. `atelier serve` creates
-    the tables once before starting workers and tells them not to."""
+    """`uvicorn --factory web.asgi:app_factory`: creates whatever tables are missing first."""
+    return app_from_settings()
+
+
+def app_on_migrated_store() -> Starlette:
+    """What `atelier serve` starts in each worker: it created every table before forking."""
     settings = load_settings()
-    create_tables = os.environ.get(CREATE_TABLES_VARIABLE, "y") != "n"
-    return create_app(settings, build_application(settings, create_tables=create_tables))
+    return app_from_settings(settings, build_application(settings, create_tables=False))

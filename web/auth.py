@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from infrastructure.tokens import InvalidToken, Principal, TokenVerifier
+from application.principals import InvalidToken, Principal, TokenVerification
 from web.errors import ApiError
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
@@ -20,7 +20,7 @@ def authenticate(request: Request) -> Principal:
             401, "AUTHENTICATION_REQUIRED", "Authentication required", headers=dict(UNAUTHENTICATED)
         )
     try:
-        verifier: TokenVerifier = request.app.state.token_verifier
+        verifier: TokenVerification = request.app.state.tokens
         return verifier.verify(token.strip())
     except InvalidToken:
         raise ApiError(

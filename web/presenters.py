@@ -7,11 +7,8 @@ from typing import Any
 from uuid import UUID
 
 from application.history import HistoryEntry
-from application.views import AccountSummary, GenerationDetails, RateLimitStatus, Receipt
-from infrastructure.projections.dashboard import Totals
-from infrastructure.projections.pending_queue import QueueStatus
-from infrastructure.projections.read_models import ProjectionStatus
-from infrastructure.projections.user_generations import GenerationRecord
+from application.queries import GenerationRecord, ProjectionStatus, QueueStatus, Totals
+from application.views import AccountRecord, AccountSummary, RateLimitStatus, Receipt
 from web.responses import iso_or_none, iso_timestamp
 
 
@@ -45,22 +42,25 @@ def rate_limit_json(status: RateLimitStatus) -> dict[str, Any]:
     }
 
 
-def account_json(summary: AccountSummary) -> dict[str, Any]:
-    """GET /api/account."""
-    account = summary.account
+def account_fields(account: AccountRecord) -> dict[str, Any]:
+    """What every view of an account shows: the HTTP routes' and `atelier accounts`."""
     return {
         "userId": account.user_id,
         "status": account.status,
         "balance": account.balance,
         "reserved": account.reserved,
         "available": account.available,
-        "rateLimit": rate_limit_json(summary.rate_limit),
     }
+
+
+def account_json(summary: AccountSummary) -> dict[str, Any]:
+    """GET /api/account."""
+    return {**account_fields(summary.record), "rateLimit": rate_limit_json(summary.rate_limit)}
 
 
 def admin_account_json(summary: AccountSummary) -> dict[str, Any]:
     """The admin routes' account: the user's view plus its version and history markers."""
-    account = summary.account
+    account = summary.record
     return {
         **account_json(summary),
         "version": account.version,
@@ -69,47 +69,8 @@ def admin_account_json(summary: AccountSummary) -> dict[str, Any]:
     }
 
 
-def generation_json(details: GenerationDetails) -> dict[str, Any]:
-    """GET /api/generations/{id}."""
-    generation = details.generation
-    return {
-        "_id": str(generation.id),
-        "userId": generation.user_id,
-        "status": generation.status,
-        "productImages": list(generation.product_images),
-        "modelImages": list(generation.model_images),
-        "images": [dict(image) for image in generation.images],
-        "style": generation.style,
-        "aspectRatio": generation.aspect_ratio,
-        "quality": generation.quality,
-        "model": generation.model,
-        "customPrompt": generation.custom_prompt,
-        "parameters": dict(generation.parameters),
-        "prompt": generation.prompt,
-        "tokenCost": generation.token_cost,
-        "createdAt": iso_or_none(generation.requested_at),
-        "updatedAt": iso_or_none(generation.updated_at),
-        "startedAt": iso_or_none(generation.started_at),
-        "completedAt": iso_or_none(generation.completed_at),
-        "resultImages": list(generation.result_images),
-        "error": generation.error,
-        "queuePosition": details.queue_position if generation.is_pending else None,
-    }
-
-
-def worker_generation_json(details: GenerationDetails) -> dict[str, Any]:
-    """The worker routes' generation: the user's view plus who holds it and until when."""
-    generation = details.generation
-    return {
-        **generation_json(details),
-        "workerId": generation.worker_id,
-        "leaseExpiresAt": iso_or_none(generation.lease_expires_at),
-    }
-
-
-def generation_record_json(record: GenerationRecord) -> dict[str, Any]:
-    """GET /api/generations items: the same fields as GET /api/generations/{id}, from the
-    user-generations, images and pending-queue views."""
+def generation_json(record: GenerationRecord) -> dict[str, Any]:
+    """GET /api/generations/{id}, and each item of GET /api/generations."""
     return {
         "_id": str(record.generation_id),
         "userId": record.user_id,
@@ -132,6 +93,15 @@ def generation_record_json(record: GenerationRecord) -> dict[str, Any]:
         "resultImages": list(record.result_images),
         "error": record.error,
         "queuePosition": record.queue_position,
+    }
+
+
+def worker_generation_json(record: GenerationRecord) -> dict[str, Any]:
+    """The worker routes' generation: the user's view plus who holds it and until when."""
+    return {
+        **generation_json(record),
+        "workerId": record.worker_id,
+        "leaseExpiresAt": iso_or_none(record.lease_expires_at),
     }
 
 

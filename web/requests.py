@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from application.service import Atelier
-from infrastructure.settings import Settings
 from web.body import parse_json_object, read_limited_body
 from web.errors import ApiError
 from web.schemas import validate
@@ -22,14 +21,14 @@ def atelier_of(request: Request) -> Atelier:
     return atelier
 
 
-def settings_of(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def max_request_bytes_of(request: Request) -> int:
+    limit: int = request.app.state.max_request_bytes
+    return limit
 
 
 async def json_body(request: Request) -> dict[str, Any]:
     """The body as a JSON object, read within MAX_REQUEST_BYTES (an absent body is `{}`)."""
-    raw = await read_limited_body(request, settings_of(request).max_request_bytes)
+    raw = await read_limited_body(request, max_request_bytes_of(request))
     return parse_json_object(raw) if raw.strip() else {}
 
 

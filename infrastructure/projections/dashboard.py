@@ -10,10 +10,10 @@ minus captured minus released).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
+from application.queries import Totals
 from domain.accounts import TokenAccount
 from domain.generations import (
     CANCELLED,
@@ -101,14 +101,6 @@ class DashboardProjection(TableProjection):
             self._add(writes, generation_metric(after), 1)
 
         return handle
-
-
-@dataclass(frozen=True)
-class Totals:
-    """The dashboard's figures: generations per status, tokens per figure."""
-
-    generations: dict[str, int]
-    tokens: dict[str, int]
 
 
 class Dashboard:

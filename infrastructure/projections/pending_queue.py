@@ -10,10 +10,10 @@ candidates worker claims and the sweeper act on (the PendingGenerations port).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from application.queries import QueueStatus
 from domain.generations import PENDING, PROCESSING, Generation
 from infrastructure.projections.freshness import Freshness
 from infrastructure.projections.sql import from_micros, micros
@@ -63,16 +63,6 @@ class PendingQueueProjection(TableProjection):
 
     def _ended(self, event: Generation.Event, position: int, writes: Writes) -> None:
         writes.delete(TABLE, (str(event.originator_id),))
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    """GET /api/queue: how many wait, how many may, how many run, since when the oldest waits."""
-
-    depth: int
-    capacity: int
-    processing: int
-    oldest_pending_at: datetime | None
 
 
 class PendingQueue:

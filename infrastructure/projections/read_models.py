@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from application.queries import ProjectionStatus
 from application.service import Atelier
 from infrastructure.projections.catch_up import DEFAULT_BATCH_SIZE
 from infrastructure.projections.dashboard import Dashboard, DashboardProjection
@@ -36,15 +35,6 @@ DEFAULT_POLL_SECONDS = 0.02
 
 class UnsupportedStore(Exception):
     """The views are SQL tables beside the events: they need SQLite or PostgreSQL."""
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    """How far one view has got: its position in the log and how many positions it lags."""
-
-    name: str
-    position: int
-    lag: int
 
 
 def view_on(atelier: Atelier, projection: TableProjection) -> ProjectionView:

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from application.queries import GenerationPage, GenerationRecord
 from domain.generations import (
     CANCELLED,
     COMPLETED,
@@ -130,42 +129,6 @@ class UserGenerationsProjection(TableProjection):
         self._change(writes, event, EXPIRED, completed_at=micros(event.at))
 
 
-@dataclass(frozen=True)
-class GenerationRecord:
-    """A generation as the list route shows it: every field of GET /api/generations/{id}."""
-
-    generation_id: UUID
-    user_id: str
-    status: str
-    product_images: list[str]
-    model_images: list[str]
-    images: list[dict[str, Any]]
-    style: str
-    aspect_ratio: str
-    quality: str
-    model: str
-    custom_prompt: str | None
-    parameters: dict[str, Any]
-    prompt: str
-    token_cost: int
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    completed_at: datetime | None
-    result_images: list[str]
-    error: str | None
-    queue_position: int | None  # while pending
-    seq: int  # its place in the list: what a cursor points after
-
-
-@dataclass(frozen=True)
-class GenerationPage:
-    """One page of a user's generations; `next_before` continues the list, None at its end."""
-
-    items: list[GenerationRecord]
-    next_before: int | None
-
-
 class UserGenerations:
     """A user's generations, newest first, one page at a time."""
 
@@ -210,7 +173,7 @@ class UserGenerations:
         items = [
             record_of(row, images[i], positions.get(i)) for row, i in zip(rows, ids, strict=True)
         ]
-        return GenerationPage(items, items[-1].seq if more else None)
+        return GenerationPage(items, rows[-1]["seq"] if more else None)
 
 
 def record_of(
@@ -238,5 +201,4 @@ def record_of(
         result_images=json.loads(row["result_images"]),
         error=row["error"],
         queue_position=queue_position,
-        seq=row["seq"],
     )

@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 from application.service import Atelier
 from tests.conftest import SettingsFactory
 from tests.helpers import bearer
-from web.app import create_app
+from web.asgi import app_from_settings
 
 ClientFactory = Callable[..., TestClient]
 
@@ -22,7 +22,9 @@ def make_client(sqlite_only: SettingsFactory) -> Iterator[ClientFactory]:
     clients: list[TestClient] = []
 
     def factory(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(sqlite_only(**overrides)), raise_server_exceptions=False)
+        client = TestClient(
+            app_from_settings(sqlite_only(**overrides)), raise_server_exceptions=False
+        )
         client.__enter__()
         clients.append(client)
         return client

@@ -21,7 +21,7 @@ from infrastructure.bootstrap import build_application
 from infrastructure.image_checker import HttpImageChecker
 from tests.conftest import SettingsFactory
 from tests.helpers import bearer, generation_body
-from web.app import create_app
+from web.asgi import app_from_settings
 
 CLOUD = "https://res.cloudinary.com/demo/image/upload/v1"
 CHECK_TIMEOUT_SECONDS = 1.0
@@ -126,7 +126,7 @@ def client(make_settings: SettingsFactory, routing: RoutingTransport) -> Iterato
     atelier = build_application(settings)
     assert isinstance(atelier.image_checker, HttpImageChecker)  # the setting switched it on
     atelier.image_checker = HttpImageChecker(CHECK_TIMEOUT_SECONDS, transport=routing)
-    with TestClient(create_app(settings, atelier), raise_server_exceptions=False) as served:
+    with TestClient(app_from_settings(settings, atelier), raise_server_exceptions=False) as served:
         opened = served.post(
             "/api/admin/accounts",
             json={"userId": "alice", "tokens": 10},

@@ -26,7 +26,7 @@ def free_port() -> int:
 
 def atelier_command(*arguments: str) -> list[str]:
     """The `atelier` command as this interpreter runs it."""
-    return [sys.executable, "-m", "infrastructure.cli", *arguments]
+    return [sys.executable, "-m", "cli", *arguments]
 
 
 def run_cli(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:

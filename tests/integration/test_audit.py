@@ -21,12 +21,12 @@ from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
+from cli import main
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.audit.parallel import audit_in_parallel
 from infrastructure.audit.projections import CHECKS, view_checks
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application, build_read_models
-from infrastructure.cli import main
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
 from tests.audit_support import Story, found, wait_until_ready

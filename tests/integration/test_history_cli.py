@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from cli import main
 from infrastructure.bootstrap import build_application
-from infrastructure.cli import main
 from tests.conftest import SettingsFactory
 from tests.lifecycle_support import generation_request
 from tests.stores import settings_env

@@ -9,13 +9,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from application.principals import Principal
 from application.views import Receipt
-from infrastructure.tokens import Principal
 from web.auth import authenticate
 from web.body import parse_json_object, read_limited_body
 from web.errors import ApiError
 from web.presenters import rate_limit_headers, receipt_json
-from web.requests import atelier_of, settings_of
+from web.requests import atelier_of, max_request_bytes_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
 from web.schemas import generation_request_from, idempotency_key_from
 
@@ -33,7 +33,7 @@ async def submit_generation(request: Request) -> Response:
     principal = authenticate(request)
     try:
         raw, too_large = (
-            await read_limited_body(request, settings_of(request).max_request_bytes),
+            await read_limited_body(request, max_request_bytes_of(request)),
             None,
         )
     except ApiError as refusal:

@@ -13,10 +13,10 @@ from domain.errors import FieldProblem
 from domain.generations import STATUSES
 from web.auth import user_principal
 from web.paging import Cursors, paging_from
-from web.presenters import generation_json, generation_record_json
+from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
 from web.responses import ApiJSONResponse, success
-from web.routes.queue import read_models_of
+from web.routes.queue import read_side_of
 from web.schemas import invalid
 
 LIST_PARAMETERS = ("status", "limit", "cursor")
@@ -31,7 +31,7 @@ async def get_generation(request: Request) -> Response:
     details = await run_in_threadpool(
         atelier_of(request).get_generation, principal.user_id, generation_id
     )
-    return success(generation_json(details))
+    return success(generation_json(details.record))
 
 
 @dataclass(frozen=True)
@@ -62,14 +62,14 @@ async def list_generations(request: Request) -> Response:
     for them to include the caller's latest writes)."""
     principal = await user_principal(request)
     query = list_query_from(request)
-    generations = read_models_of(request).generations
+    generations = read_side_of(request).generations
     page = await run_in_threadpool(
         generations.page, principal.user_id, query.status, query.limit, query.before
     )
     return ApiJSONResponse(
         {
             "success": True,
-            "data": [generation_record_json(record) for record in page.items],
+            "data": [generation_json(record) for record in page.items],
             "nextCursor": CURSORS.encode(page.next_before),
         }
     )

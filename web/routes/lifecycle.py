@@ -21,7 +21,7 @@ async def claim(request: Request) -> Response:
     details = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
     if details is None:
         return Response(status_code=204)
-    return success(worker_generation_json(details))
+    return success(worker_generation_json(details.record))
 
 
 async def complete(request: Request) -> Response:
@@ -31,7 +31,7 @@ async def complete(request: Request) -> Response:
     details = await run_in_threadpool(
         atelier_of(request).complete, generation_id, body.result_images
     )
-    return success(worker_generation_json(details))
+    return success(worker_generation_json(details.record))
 
 
 async def fail(request: Request) -> Response:
@@ -39,7 +39,7 @@ async def fail(request: Request) -> Response:
     generation_id = generation_id_from(request)
     body = await body_as(request, FailBody)
     details = await run_in_threadpool(atelier_of(request).fail, generation_id, body.reason)
-    return success(worker_generation_json(details))
+    return success(worker_generation_json(details.record))
 
 
 async def cancel(request: Request) -> Response:
@@ -48,7 +48,7 @@ async def cancel(request: Request) -> Response:
     generation_id = generation_id_from(request)
     await body_as(request, EmptyBody)
     details = await run_in_threadpool(atelier_of(request).cancel, principal.user_id, generation_id)
-    return success(generation_json(details))
+    return success(generation_json(details.record))
 
 
 routes = [

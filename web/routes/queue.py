@@ -7,8 +7,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from infrastructure.projections.read_models import ReadModels
-from infrastructure.tokens import Principal
+from application.principals import Principal
+from application.queries import ReadSide
 from web.auth import authenticate
 from web.errors import ApiError
 from web.presenters import queue_json
@@ -16,14 +16,14 @@ from web.requests import atelier_of
 from web.responses import success
 
 
-def read_models_of(request: Request) -> ReadModels:
+def read_side_of(request: Request) -> ReadSide:
     """The process's read models, or 503 when the store cannot hold them (memory)."""
-    models: ReadModels | None = request.app.state.read_models
-    if models is None:
+    read_side: ReadSide | None = request.app.state.read_side
+    if read_side is None:
         raise ApiError(
             503, "SERVICE_UNAVAILABLE", "Read models need SQLite or PostgreSQL persistence."
         )
-    return models
+    return read_side
 
 
 async def queue_reader(request: Request) -> Principal:
@@ -36,7 +36,7 @@ async def queue_reader(request: Request) -> Principal:
 
 async def get_queue(request: Request) -> Response:
     await queue_reader(request)
-    status = await run_in_threadpool(read_models_of(request).pending_queue.status)
+    status = await run_in_threadpool(read_side_of(request).pending_queue.status)
     return success(queue_json(status))
 
 

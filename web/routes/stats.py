@@ -7,14 +7,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from infrastructure.projections.read_models import ReadModels
+from application.queries import ReadSide
 from web.auth import admin_principal
 from web.presenters import stats_json
 from web.responses import success
-from web.routes.queue import read_models_of
+from web.routes.queue import read_side_of
 
 
-def gather(models: ReadModels) -> Response:
+def gather(models: ReadSide) -> Response:
     # Positions last, so they are at least as far as the figures above them were read at.
     totals = models.dashboard.totals()
     queue = models.pending_queue.status()
@@ -23,7 +23,7 @@ def gather(models: ReadModels) -> Response:
 
 async def get_stats(request: Request) -> Response:
     admin_principal(request)
-    return await run_in_threadpool(gather, read_models_of(request))
+    return await run_in_threadpool(gather, read_side_of(request))
 
 
 routes = [Route("/api/admin/stats", get_stats, methods=["GET"])]

@@ -11,6 +11,7 @@ from application.views import AccountSummary
 from domain.errors import InvalidAmount, InvalidRequest
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
+from web.presenters import account_fields
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,12 +49,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def account_record(summary: AccountSummary) -> dict[str, object]:
-    account = summary.account
-    return {
-        "userId": account.user_id,
-        "status": account.status,
-        "balance": account.balance,
-        "reserved": account.reserved,
-        "available": account.available,
-        "version": account.version,
-    }
+    return {**account_fields(summary.record), "version": summary.record.version}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 import uvicorn
 
@@ -32,14 +31,14 @@ def run(args: argparse.Namespace) -> int:
     """Validate settings, create tables and the development secret once, then start workers.
 
     Doing the start-up work here, before uvicorn forks, means N workers never race to create
-    the same PostgreSQL tables or secret file; each worker then builds its own application.
+    the same PostgreSQL tables or secret file; each worker then builds its own application,
+    with table creation off.
     """
     settings = load_settings()
     migrate(settings)
     auth_secret(settings)
-    os.environ["ATELIER_CREATE_TABLES"] = "n"
     uvicorn.run(
-        "web.asgi:app_factory",
+        "web.asgi:app_on_migrated_store",
         factory=True,
         host=args.host,
         port=args.port,

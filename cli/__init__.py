@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from infrastructure.cli import accounts, audit, history, projections, serve, tokens, worker
+from cli import accounts, audit, history, projections, serve, tokens, worker
 from infrastructure.settings import SettingsError
 
 COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history]

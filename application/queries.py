@@ -1,0 +1,136 @@
+"""What the read models answer, as interfaces the infrastructure implements and plain results."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.generations import Generation
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """GET /api/queue: how many wait, how many may, how many run, since when the oldest waits."""
+
+    depth: int
+    capacity: int
+    processing: int
+    oldest_pending_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """The dashboard's figures: generations per status, tokens per figure."""
+
+    generations: dict[str, int]
+    tokens: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ProjectionStatus:
+    """How far one view has got: its position in the log and how many positions it lags."""
+
+    name: str
+    position: int
+    lag: int
+
+
+@dataclass(frozen=True)
+class GenerationRecord:
+    """A generation as the contract shows it, read from its aggregate or from the views."""
+
+    generation_id: UUID
+    user_id: str
+    status: str
+    product_images: list[str]
+    model_images: list[str]
+    images: list[dict[str, Any]]
+    style: str
+    aspect_ratio: str
+    quality: str
+    model: str
+    custom_prompt: str | None
+    parameters: dict[str, Any]
+    prompt: str
+    token_cost: int
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    result_images: list[str]
+    error: str | None
+    queue_position: int | None  # while pending
+    worker_id: str | None = None  # known from the aggregate only
+    lease_expires_at: datetime | None = None
+
+    @classmethod
+    def of(cls, generation: Generation, queue_position: int | None) -> GenerationRecord:
+        return cls(
+            generation_id=generation.id,
+            user_id=generation.user_id,
+            status=generation.status,
+            product_images=list(generation.product_images),
+            model_images=list(generation.model_images),
+            images=[dict(image) for image in generation.images],
+            style=generation.style,
+            aspect_ratio=generation.aspect_ratio,
+            quality=generation.quality,
+            model=generation.model,
+            custom_prompt=generation.custom_prompt,
+            parameters=dict(generation.parameters),
+            prompt=generation.prompt,
+            token_cost=generation.token_cost,
+            created_at=generation.requested_at,
+            updated_at=generation.updated_at,
+            started_at=generation.started_at,
+            completed_at=generation.completed_at,
+            result_images=list(generation.result_images),
+            error=generation.error,
+            queue_position=queue_position if generation.is_pending else None,
+            worker_id=generation.worker_id,
+            lease_expires_at=generation.lease_expires_at,
+        )
+
+
+@dataclass(frozen=True)
+class GenerationPage:
+    """One page of a user's generations; `next_before` continues the list, None at its end."""
+
+    items: list[GenerationRecord]
+    next_before: int | None
+
+
+class QueueQuery(Protocol):
+    def status(self) -> QueueStatus: ...
+
+
+class GenerationList(Protocol):
+    def page(
+        self, user_id: str, status: str | None, limit: int, before: int | None
+    ) -> GenerationPage:
+        """Up to `limit` of the user's generations (with `status`, if given) accepted before
+        the one at `before`, newest first."""
+        ...
+
+
+class DashboardQuery(Protocol):
+    def totals(self) -> Totals: ...
+
+
+class ReadSide(Protocol):
+    """The read models' queries, each answered once the views have caught up (bounded wait)."""
+
+    @property
+    def pending_queue(self) -> QueueQuery: ...
+
+    @property
+    def generations(self) -> GenerationList: ...
+
+    @property
+    def dashboard(self) -> DashboardQuery: ...
+
+    def status(self) -> list[ProjectionStatus]:
+        """Each view's position and lag behind the log's head, as of now."""
+        ...
