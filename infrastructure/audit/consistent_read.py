@@ -1,12 +1,4 @@
-"""Reading a read model at one point in time: its position and its rows in one transaction.
-
-A runner may commit to the view while the audit reads it. Inside one read transaction (a
-deferred transaction on SQLite's write-ahead log, REPEATABLE READ on PostgreSQL) every query
-sees the same committed state, so the rows read belong to exactly the position read.
-
-Rows come back as plain tuples (the cursor's row factory is switched off for the read): a
-comparison of a million rows spends its time on the rows, not on building a dict for each.
-"""
+"""A read model's position and rows read in one transaction, as plain tuples."""
 
 from __future__ import annotations
 
@@ -65,14 +57,8 @@ class ViewReader:
     def pages(
         self, table: str, columns: Sequence[str], key: Sequence[str]
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row of `table` as tuples of `columns`, PAGE_SIZE rows at a time, in no
-        particular order (the checks compare sums, or sets and dicts keyed by the row's key).
-        The key's columns must be among `columns`.
-
-        SQLite streams one query in table order, its cheapest read (an ordered read looks up
-        every row through the key's index: half as slow again); psycopg would fetch a whole
-        result at once, so PostgreSQL reads in key order, page after page (keyset pagination).
-        """
+        """Every row of `table` as tuples of `columns` (which hold `key`), PAGE_SIZE at a time,
+        in no particular order: SQLite streams one query, PostgreSQL pages in key order."""
         selected = ", ".join(columns)
         if self.streams:
             self.cursor.execute(self.view.sql(f"SELECT {selected} FROM {{{table}}}"))  # noqa: S608
