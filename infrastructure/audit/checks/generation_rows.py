@@ -34,15 +34,8 @@ FINGERPRINTED = (
     "result_images",
     "error",
 )
-USER_ID = FINGERPRINTED.index("user_id")
-SEQ = FINGERPRINTED.index("seq")
-STATUS = FINGERPRINTED.index("status")
-CREATED_AT = FINGERPRINTED.index("created_at")
-UPDATED_AT = FINGERPRINTED.index("updated_at")
-STARTED_AT = FINGERPRINTED.index("started_at")
-COMPLETED_AT = FINGERPRINTED.index("completed_at")
-RESULT_IMAGES = FINGERPRINTED.index("result_images")
-ERROR = FINGERPRINTED.index("error")
+USER_ID, SEQ, STATUS = 0, 1, 2
+CREATED_AT, UPDATED_AT, STARTED_AT, COMPLETED_AT, RESULT_IMAGES, ERROR = range(13, 19)
 ENDS: dict[type[Any], str] = {
     events.GENERATION_COMPLETED: "completed",
     events.GENERATION_FAILED: "failed",
