@@ -42,19 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from application.audit.reading import BATCH_SIZE
-from application.audit.replay import ReplayObserver
+from application.audit.session import AuditSession, ReplayObserver
 from application.audit.state import Life
-from application.audit.use_cases import AuditSession
 from application.service import Atelier
 from bench.servers import fresh_store
 from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
 from infrastructure.audit.collector import collector_paused
 from infrastructure.audit.consistent_read import consistent_read
-from infrastructure.audit.json_parser import parse_json
 from infrastructure.audit.log_reader import LogInChild
-from infrastructure.audit.parallel import audit_in_parallel
-from infrastructure.audit.projections import view_checks
+from infrastructure.audit.parallel import audit_in_parallel, parse_json
+from infrastructure.audit.read_models import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings

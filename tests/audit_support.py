@@ -17,14 +17,16 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing import domain
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from application import events
 from application.audit.reading import EventDecoder, LoggedEvent
-from application.audit.replay import Replay, ReplayObserver
+from application.audit.replay import Replay
 from application.audit.report import AuditReport
+from application.audit.session import ReplayObserver
 from application.service import Atelier
 from domain.accounts import TokenAccount
 from domain.generations import Generation
@@ -36,6 +38,20 @@ from infrastructure.audit.log_reader import LogInChild
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 PRODUCT = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/a.jpg"
+
+
+class Sketch(Aggregate):
+    """An aggregate the audit does not answer for (application/audit/registry.py)."""
+
+    @domain.event("Drawn")
+    def draw(self, lines: int) -> None:
+        self.lines = lines
+
+
+def sketched() -> Sketch:
+    sketch = Sketch()
+    sketch.draw(3)
+    return sketch
 
 
 class Story:

@@ -1,8 +1,13 @@
-"""The audit: replay the whole event log and prove every invariant of accounts and generations."""
+"""The audit: replay the whole event log and prove every invariant of accounts and generations.
 
-from application.audit.replay import Replay, ReplayObserver
+`checks/` is what is checked; `reading` how the log is read fast; `registry` what the audit
+answers for. Rationale, rules and figures: docs/audit.md.
+"""
+
+from application.audit.replay import Replay
 from application.audit.report import AuditReport, TokenTotals
-from application.audit.use_cases import AuditSession, AuditUseCases
+from application.audit.session import AuditSession, ReplayObserver
+from application.audit.use_cases import AuditUseCases
 from application.audit.violations import Violation, Violations
 
 __all__ = [

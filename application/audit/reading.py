@@ -1,14 +1,4 @@
-"""Reading the whole event log in order, in batches, and decoding only what the audit needs.
-
-The audit's speed is measured against the raw read rate of the log, so reading and decoding are
-kept lean: batches come from `select_notifications` as `LoggedEvent` tuples (from the recorder
-here, or from a log reader handed in, which may read in another process), and an event's
-stored JSON is decoded only when a check needs its data, by a plain JSON parser rather than
-the library's per-object hook (the standard one here; `atelier audit` hands in a faster one).
-Events stored in an older shape (a lower class version), events the plain parser refuses, and
-stores that encrypt or compress, go through the application's own mapper, upcasters included,
-so the audit reads every event exactly as the application would load it.
-"""
+"""The log read in order, in batches, fast; each event decoded only when a check asks for it."""
 
 from __future__ import annotations
 
@@ -36,12 +26,7 @@ JsonParser = Callable[[bytes], Any]  # stored JSON bytes -> Python values (Value
 
 
 class LoggedEvent(NamedTuple):
-    """One event of the log as the audit reads it: a notification with its originator's id
-    as an integer (`key`), the form every table of the replay is keyed by.
-
-    A plain tuple, so a batch of them crosses a process boundary cheaply (the log may be read
-    by another process); the UUID is only made when a violation names it.
-    """
+    """One event of the log: a notification, its originator's id an integer (`key`)."""
 
     id: int
     key: int
@@ -98,13 +83,8 @@ class EventDecoder:
         return cls
 
     def data(self, notification: LoggedEvent, cls: type[Any]) -> dict[str, Any]:
-        """The event's fields (ValueError when the record cannot be decoded); not to be changed.
-
-        On the fast path datetimes stay in their stored form; read them with `moment()` or
-        `moment_micros()`. The last event's data is kept, since a check and the observers
-        following it ask in turn. The fast path is written out in this one method: it runs for
-        nearly every event.
-        """
+        """The event's fields, not to be changed (ValueError: it cannot be decoded); datetimes
+        may be in stored form (read them with `moment_micros`). The last one's are kept."""
         if notification is self._last:
             return self._last_data
         try:
@@ -162,12 +142,7 @@ _last_moment: tuple[str | None, int] = (None, 0)  # (stored ISO text, its micros
 
 
 def moment_micros(value: Any) -> int:
-    """A moment of an event field (as `moment` reads it) in whole microseconds since the epoch:
-    exact integers, compared faster than datetimes, and the form the read models store times in.
-
-    Checks ask for the same event's time in turn (a reservation's: the rolling hour, then the
-    rate-limit read model), so the last conversion is kept.
-    """
+    """A moment of an event field in microseconds since the epoch (the last one is kept)."""
     global _last_moment  # noqa: PLW0603 - a one-entry cache on the audit's hottest path
     stored = type(value) is dict and value.get("_type_") == "datetime_iso"
     text = value.get("_data_") if stored else None
@@ -178,7 +153,6 @@ def moment_micros(value: Any) -> int:
         return last_result
     else:
         since = datetime.fromisoformat(text) - EPOCH  # `moment`, written out
-    # A timedelta's parts in integers: exact, and faster than dividing it by a microsecond.
     result = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
     if text is not None:
         _last_moment = (text, result)
@@ -192,25 +166,18 @@ def log_batches(
     batch_size: int = BATCH_SIZE,
     prefetch: bool = True,
 ) -> Iterator[Sequence[LoggedEvent]]:
-    """The log's events with positions in (after, upto], oldest first, in batches; with
-    `prefetch`, the next batch is read by a thread while the current one is checked."""
+    """The log's events in (after, upto], oldest first, in batches (prefetched by a thread)."""
     batches = _batches(recorder, after, upto, batch_size)
     return read_ahead(batches, depth=2, name="audit-log-reader") if prefetch else batches
 
 
 def read_ahead(source: Iterator[T], depth: int, name: str) -> Generator[T, None, None]:
-    """`source`'s items, produced by a thread up to `depth` items ahead of the consumer.
-
-    Worth it when producing an item mostly waits (for a database, a pipe) without holding the
-    GIL. What the source raises is raised to the consumer. A consumer that stops early waits
-    for the thread to finish the item in hand (then it stops): a source blocked for good must
-    be unblocked first (its process stopped, its connection closed).
-    """
+    """`source`'s items, produced by a thread up to `depth` ahead; its errors raised here.
+    A consumer stopping early waits for the item in hand (unblock a blocked source first)."""
     ready: queue.Queue[object] = queue.Queue(maxsize=depth)
     stopping = threading.Event()
 
     def offer(item: object) -> bool:
-        """Hand `item` to the consumer; False once the consumer has gone away."""
         while not stopping.is_set():
             try:
                 ready.put(item, timeout=0.1)

@@ -1,65 +1,44 @@
-"""The replay: routes each event of the log to its check, in order, then the end-of-log checks.
-
-An event type the audit does not know is a violation, not something to skip: the audit can only
-vouch for a history it fully understands, so a new event type must be taught to it (and to
-docs/events.md) before the history that holds it audits clean.
-"""
+"""The replay: each event of the log routed to its check, in order, then the end-of-log checks."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from application import events
 from application.audit import violations as rule
-from application.audit.accounts import AccountEvents
-from application.audit.generations import TRANSITIONS, GenerationEvents
-from application.audit.queue import QueueEvents
+from application.audit.checks.accounts import AccountEvents
+from application.audit.checks.generations import TRANSITIONS, GenerationEvents
+from application.audit.checks.queue import QueueEvents
 from application.audit.reading import EventDecoder, LoggedEvent
+from application.audit.registry import is_checked
 from application.audit.report import AuditReport, Comparison
 from application.audit.state import END_OF_CODE, STATUSES, Life
-
-if TYPE_CHECKING:
-    from application.audit.use_cases import AuditSession
 
 Handler = Callable[[LoggedEvent, type[Any]], None]
 
 
-class ReplayObserver:
-    """Follows the replay to compute something more from it (a read model's expected content).
+class Follower(Protocol):
+    """What follows the replay: the events of `event_classes` it accepted, until not `following`."""
 
-    `event_classes` are the events it wants; `observe` gets each with its position, its
-    aggregate's id as an integer and its data, in log order, until `following` turns False,
-    and only events the replay accepted (an illegal transition is reported by the replay and
-    is not part of the history observers follow).
-    `compare` runs once the log has been read: it may replay further (`session.replay_to`) to
-    meet what it compares at the same position, and adds a violation to `session.replay.found`
-    for every difference.
-    """
+    event_classes: frozenset[type[Any]]
+    following: bool
+    comparison: Comparison | None
 
-    name = "observer"
-    event_classes: frozenset[type[Any]] = frozenset()
-    following = True
-    comparison: Comparison | None = None  # what `compare` found, for the report
-
-    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
-        """One followed event."""
-
-    def compare(self, session: AuditSession) -> None:
-        """Compare, once the log has been replayed."""
+    def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None: ...
 
 
 class Replay(AccountEvents, GenerationEvents, QueueEvents):
-    """Consumes the log's notifications in order and keeps what the checks need."""
+    """Consumes the log's events in order and keeps what the checks need."""
 
     def __init__(
         self,
         decoder: EventDecoder,
         hourly_limit: int | None,
         queue_capacity: int,
-        observers: Sequence[ReplayObserver] = (),
+        observers: Sequence[Follower] = (),
     ) -> None:
         super().__init__(decoder, hourly_limit, queue_capacity)
         self.observers = list(observers)
@@ -79,15 +58,12 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             events.QUEUE_OPENED: self.queue_opened,
             events.GENERATION_QUEUED: self.queued_generation,
             events.GENERATION_LEFT_QUEUE: self.left_queue,
+            **dict.fromkeys(TRANSITIONS, self.transition),
         }
-        for cls in TRANSITIONS:
-            self.handlers[cls] = self.transition
         self._routes: dict[str, tuple[Handler, type[Any]]] = {}
 
-    # ---- driving -----------------------------------------------------------------------
-
     def apply_all(self, notifications: Iterable[LoggedEvent]) -> None:
-        """Check a run of notifications, oldest first."""
+        """Check a run of events, oldest first."""
         routes = self._routes
         batch = notifications if isinstance(notifications, Sequence) else list(notifications)
         self.by_topic.update(map(attrgetter("topic"), batch))  # counted in C, not per event
@@ -139,13 +115,13 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             projections=[o.comparison for o in self.observers if o.comparison is not None],
         )
 
-    # ---- routing -----------------------------------------------------------------------
-
     def _route(self, topic: str) -> tuple[Handler, type[Any]]:
         """The handler of a topic seen for the first time (and the observers that follow it)."""
         cls = self.decoder.event_class(topic)
         if cls is None:
             return self._unresolvable, object
+        if not isinstance(cls, type) or not is_checked(cls):
+            return self._outside, cls  # another aggregate's: outside the audit (registry.py)
         self.names.setdefault(cls, cls.__qualname__.rpartition(".")[2])
         handler = self.handlers.get(cls)
         if handler is None:
@@ -168,10 +144,12 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
 
         return checked_and_observed, cls
 
+    def _outside(self, notification: LoggedEvent, cls: type[Any]) -> None:
+        pass
+
     def _unresolvable(self, notification: LoggedEvent, cls: type[Any]) -> None:
-        self.flag(
-            rule.UNREADABLE_EVENT, notification, f"no event class answers {notification.topic}"
-        )
+        why = f"no event class answers {notification.topic}"
+        self.flag(rule.UNREADABLE_EVENT, notification, why)
 
     def _unknown(self, notification: LoggedEvent, cls: type[Any]) -> None:
         self.flag(rule.UNKNOWN_EVENT, notification, f"the audit does not know {self.names[cls]}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from application.audit.violations import Violations
@@ -18,12 +18,7 @@ class TokenTotals:
     released: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "granted": self.granted,
-            "reserved": self.reserved,
-            "captured": self.captured,
-            "released": self.released,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -1,20 +1,9 @@
-"""The replayed state: accounts and generations as their events say they are, and the link
-between a generation and the tokens it reserved.
-
-Nothing here calls the aggregates: balances, reservations, windows and statuses are rebuilt from
-the events' own fields with the contract's rules written out again, so an event the aggregates
-would never have produced (a bug, a hand edit, a lost write) is seen for what it is.
-
-Memory follows the live state, not the log: an account keeps its balance, its outstanding
-reservations and the acceptances of its last two hours; a generation that has ended and had its
-tokens settled shrinks to one integer (its end state and the two positions that show it); only
-pending and processing generations, and those still missing half of a transaction, are kept in
-full.
-"""
+"""The replayed state: accounts and generations as their events say they are, kept small."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -31,9 +20,8 @@ CANCELLED = "cancelled"
 EXPIRED = "expired"
 CAPTURED = "captured"
 RELEASED = "released"
-# The one token effect each end state must have: captured iff completed.
-# The audit names the statuses itself, as the contract does, rather than trusting the domain's.
 STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
+# The one token effect each end state must have: captured iff completed.
 SETTLEMENT = {COMPLETED: CAPTURED, FAILED: RELEASED, CANCELLED: RELEASED, EXPIRED: RELEASED}
 END_CODES = {COMPLETED: 1, FAILED: 2, CANCELLED: 3, EXPIRED: 4}
 END_OF_CODE = {code: status for status, code in END_CODES.items()}
@@ -41,64 +29,35 @@ POSITION_BITS = 44  # room for 17 trillion positions in a settled generation's i
 POSITION_MASK = (1 << POSITION_BITS) - 1
 
 
+@dataclass(slots=True)
 class Ledger:
     """An account as its events say it is."""
 
-    __slots__ = (
-        "balance",
-        "disabled",
-        "negative",
-        "outstanding",
-        "reserved",
-        "user_id",
-        "version",
-        "window",
-    )
-
-    def __init__(self, user_id: str, tokens: int) -> None:
-        self.user_id = user_id
-        self.version = 1
-        self.balance = tokens
-        self.reserved = 0
-        self.outstanding: dict[int, tuple[int, int]] = {}  # generation -> (amount, position)
-        self.window: list[tuple[int, int]] = []  # recent acceptances (micros, position), by time
-        self.disabled = False
-        self.negative = False  # inside a stretch of negative availability (reported once)
+    user_id: str
+    balance: int
+    version: int = 1
+    reserved: int = 0
+    outstanding: dict[int, tuple[int, int]] = field(default_factory=dict)  # -> (amount, position)
+    window: list[tuple[int, int]] = field(default_factory=list)  # (micros, position), by time
+    disabled: bool = False
+    negative: bool = False  # inside a stretch of negative availability (reported once)
 
 
+@dataclass(slots=True)
 class Life:
-    """A generation that is not yet settled: still running, or missing half of its story.
+    """A generation not yet settled (`status` None: only its reservation seen so far)."""
 
-    `status` is None while only its reservation has been seen (a submission saves the account's
-    events before the generation's).
-    """
-
-    __slots__ = (
-        "cost",
-        "ended",
-        "requested",
-        "reservation",
-        "reserved",
-        "reserved_by",
-        "resolution",
-        "resolved",
-        "status",
-        "user_id",
-        "version",
-    )
-
-    def __init__(self) -> None:
-        self.status: str | None = None
-        self.user_id = ""
-        self.cost = 0
-        self.version = 0
-        self.requested = 0  # position of GenerationRequested
-        self.ended = 0  # position of the end state
-        self.reservation = 0  # position of TokensReserved
-        self.reserved = 0  # amount reserved
-        self.reserved_by = ""  # user id of the account that reserved it
-        self.resolution: str | None = None  # CAPTURED or RELEASED
-        self.resolved = 0  # position of the capture or release
+    status: str | None = None
+    user_id: str = ""
+    cost: int = 0
+    version: int = 0
+    requested: int = 0  # position of GenerationRequested
+    ended: int = 0  # position of the end state
+    reservation: int = 0  # position of TokensReserved
+    reserved: int = 0  # amount reserved
+    reserved_by: str = ""  # user id of the account that reserved it
+    resolution: str | None = None  # CAPTURED or RELEASED
+    resolved: int = 0  # position of the capture or release
 
 
 Settled = int  # end code | resolution position << 4 | end position << (4 + POSITION_BITS)
@@ -119,7 +78,7 @@ def generation(key: int) -> str:
 
 
 class ReplayState:
-    """What every part of the replay reads and writes, and the rules that span two aggregates."""
+    """What every check of the replay reads and writes, and the rules spanning two aggregates."""
 
     def __init__(self, decoder: EventDecoder, hourly_limit: int | None, queue_capacity: int):
         self.decoder = decoder
@@ -134,10 +93,7 @@ class ReplayState:
         self.queued: dict[int, int] = {}  # what the queue aggregate counts -> where it came in
         self.queue_version = 0
         self.names: dict[type[Any], str] = {}  # event class -> its short name
-        # Set by a check that refused to apply the event it was given (an illegal transition,
-        # an event of an aggregate never created): observers then do not see that event.
-        self.rejected = False
-        # The decoder's own method, bound once: asked for every event the replay reads.
+        self.rejected = False  # the check refused the event: observers do not see it
         self.data: Callable[[LoggedEvent, type[Any]], dict[str, Any]] = decoder.data
 
     def flag(self, which: str, notification: LoggedEvent, message: str) -> None:
@@ -146,35 +102,22 @@ class ReplayState:
 
     def match(self, key: int, life: Life) -> None:
         """A generation and its reservation have both been seen: do they agree?"""
+        shown_by = (life.reservation, life.requested)
         if life.reserved != life.cost:
-            self.found.add(
-                rule.RESERVATION_AMOUNT,
-                generation(key),
-                f"reserved {life.reserved} tokens for a generation that costs {life.cost}",
-                life.reservation,
-                life.requested,
-            )
+            why = f"reserved {life.reserved} tokens for a generation that costs {life.cost}"
+            self.found.add(rule.RESERVATION_AMOUNT, generation(key), why, *shown_by)
         if life.reserved_by != life.user_id:
-            self.found.add(
-                rule.RESERVATION_ACCOUNT,
-                generation(key),
-                f"{life.user_id}'s generation reserved on {life.reserved_by}'s account",
-                life.reservation,
-                life.requested,
-            )
+            why = f"{life.user_id}'s generation reserved on {life.reserved_by}'s account"
+            self.found.add(rule.RESERVATION_ACCOUNT, generation(key), why, *shown_by)
 
     def settle_if_done(self, key: int, life: Life) -> None:
-        """An ended generation whose tokens were captured or released: is that the right
-        effect? Then it shrinks to one integer, since only a later event could still matter."""
+        """An ended generation whose tokens were resolved: the right effect? Then one integer."""
         status = life.status
         if status not in SETTLEMENT or life.resolution is None or not life.reservation:
             return
         if SETTLEMENT[status] != life.resolution:
+            why = f"{life.resolution} but the generation ended {status}"
             self.found.add(
-                rule.RESOLUTION_MISMATCH,
-                generation(key),
-                f"{life.resolution} but the generation ended {status}",
-                life.ended,
-                life.resolved,
+                rule.RESOLUTION_MISMATCH, generation(key), why, life.ended, life.resolved
             )
         self.generations[key] = settled(status, life.ended, life.resolved)

@@ -1,16 +1,11 @@
-"""What the audit can find wrong, and the bounded list it keeps of what it found.
-
-Each violation names a rule, the aggregate it concerns, and the log positions (notification ids)
-of the events that show it, so an operator can read those events and see it for themselves.
-"""
+"""What the audit can find wrong (a code per rule, as --json names it), and what it found."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-# The invariants of the issue, one code each (the --json report uses these codes).
 NEGATIVE_AVAILABLE = "negative-available"  # balance - reserved below zero
 RESERVED_TWICE = "reserved-twice"  # a second reservation for one generation
 RESERVATION_AMOUNT = "reservation-amount"  # reserved amount differs from the generation's cost
@@ -43,17 +38,12 @@ class Violation:
     """One broken rule: which, about what, why, and the log positions that show it."""
 
     rule: str
-    subject: str  # "account alice", "generation 6dc6...", "queue", "projection queue"
+    subject: str  # "account alice", "generation 6dc6...", "queue", "read model images"
     message: str
     positions: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "rule": self.rule,
-            "subject": self.subject,
-            "message": self.message,
-            "positions": list(self.positions),
-        }
+        return {**asdict(self), "positions": list(self.positions)}
 
     def __str__(self) -> str:
         where = ", ".join(str(p) for p in self.positions)
@@ -64,11 +54,7 @@ class Violation:
 
 @dataclass
 class Violations:
-    """Every violation counted by rule; the first MAX_KEPT kept in full.
-
-    A badly broken log could hold millions of violations; keeping them all would make the
-    audit's memory grow with the log, which is exactly what it must not do.
-    """
+    """Every violation counted by rule; the first MAX_KEPT kept in full (memory stays bounded)."""
 
     kept: list[Violation] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)

@@ -1,10 +1,4 @@
-"""The audit's child processes (the log reader, the read models' reader), started and stopped
-alike.
-
-Spawned, never forked: a forked child would share the parent's database connections and
-SQLite's file locks. A daemon, so it never outlives the audit; stopped by terminating it when
-it may still be at work, and reaped, killed if it will not go.
-"""
+"""The audit's child processes, spawned (never forked), daemons, started and stopped alike."""
 
 from __future__ import annotations
 
@@ -20,18 +14,15 @@ from typing import Any, Self
 logger = logging.getLogger(__name__)
 
 STOP_SECONDS = 10.0  # how long a stopped child may take to go
-# What a two-way pipe may hold in flight: several of the log reader's batches (about 0.7 MB
-# each), so the child writes on while the audit checks instead of waiting for each read. On a
-# Unix socket that is the sender's buffer, which the kernel caps at net.core.wmem_max: stock
-# Linux allows about 0.4 MB (a smaller cap only makes the audit slower; raise it for speed).
+# Several of the log reader's batches in flight (the kernel caps it at net.core.wmem_max).
 SOCKET_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def start_child(
     target: Callable[..., None], args: tuple[Any, ...], name: str, duplex: bool, purpose: str
 ) -> tuple[SpawnProcess, Connection] | None:
-    """A child running `target(its end of a pipe, *args)`, and our end of the pipe; None (with
-    a warning) when no process can be started here, so the caller does `purpose` itself."""
+    """A child running `target(its end of a pipe, *args)`, and our end; None (with a warning)
+    when no process can be started, so the caller does `purpose` itself."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe(duplex=duplex)  # without duplex: we read, the child writes
     if duplex:  # a socket pair
@@ -50,8 +41,7 @@ def start_child(
 
 
 def _widen(end: Connection) -> None:
-    """Ask for SOCKET_BUFFER_BYTES of sending buffer on one end of a socket pair (best
-    effort)."""
+    """Ask for SOCKET_BUFFER_BYTES of sending buffer on one end of a socket pair."""
     try:
         with socket.fromfd(end.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
             duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
@@ -70,8 +60,7 @@ def stop_child(process: SpawnProcess, still_working: bool = True) -> None:
 
 
 class ClosedOnExit:
-    """What holds a child: a `with` block around it closes it (stops the child), however the
-    block ends."""
+    """What holds a child: leaving a `with` block around it closes it (stops the child)."""
 
     def close(self) -> None:
         raise NotImplementedError

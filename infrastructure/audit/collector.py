@@ -1,14 +1,4 @@
-"""How the audit's processes run: Python's cycle collector paused for a whole-log replay, and
-Ctrl-C left to the audit's own process.
-
-A replay creates and drops several objects per event (notifications and UUIDs where the log is
-read, decoded dicts), none of them in reference cycles, so reference counting frees them all; the
-cycle collector only re-scans the survivors, again and again, which at a million events costs
-about a fifth of the audit's time. The audit's process does nothing else, so the collector is
-paused for the replay and run once at the end. Its two children pause it too: the one reading
-the log allocates the same notifications (and is as much on the critical path as the replay),
-and the one reading the read models shares the same two cores.
-"""
+"""Python's cycle collector paused for a whole-log replay, and Ctrl-C left to the audit."""
 
 from __future__ import annotations
 
@@ -32,6 +22,5 @@ def collector_paused() -> Iterator[None]:
 
 
 def ignore_interrupts() -> None:
-    """For the audit's children: Ctrl-C reaches the whole process group, and it is the audit's
-    own process that handles it (by stopping its children), without a traceback from each."""
+    """For the audit's children: Ctrl-C is the audit's own process's to handle."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

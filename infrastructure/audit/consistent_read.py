@@ -1,18 +1,10 @@
-"""Reading a read model at one point in time: its position and its rows in one transaction.
-
-A runner may commit to the view while the audit reads it. Inside one read transaction (a
-deferred transaction on SQLite's write-ahead log, REPEATABLE READ on PostgreSQL) every query
-sees the same committed state, so the rows read belong to exactly the position read.
-
-Rows come back as plain tuples (the cursor's row factory is switched off for the read): a
-comparison of a million rows spends its time on the rows, not on building a dict for each.
-"""
+"""A read model's position and rows read in one transaction, as plain tuples."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from psycopg.rows import tuple_row
@@ -22,57 +14,31 @@ from infrastructure.projections.view import ProjectionView
 PAGE_SIZE = 5_000
 
 
-class RowCursor(Protocol):
-    """sqlite3's and psycopg's cursors, as the reader uses them."""
-
-    @property
-    def description(self) -> Any: ...
-
-    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-    def fetchmany(self, size: int = ..., /) -> list[Any]: ...
-
-
 class ViewReader:
     """Queries on one view, all within one transaction."""
 
-    def __init__(self, view: ProjectionView, cursor: RowCursor, streams: bool) -> None:
+    def __init__(self, view: ProjectionView, cursor: Any, streams: bool) -> None:
         self.view = view
         self.cursor = cursor
         self.streams = streams  # the cursor yields a large result a page at a time (SQLite)
 
-    def rows(self, template: str, *params: Any) -> list[dict[str, Any]]:
-        """The rows of a (small) query as dicts by column name."""
-        self.cursor.execute(self.view.sql(template), params)
-        names = [column[0] for column in self.cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in self.cursor.fetchall()]
-
     def values(self, template: str, *params: Any) -> list[tuple[Any, ...]]:
         """The rows of a query as tuples, in the order of its columns."""
         self.cursor.execute(self.view.sql(template), params)
-        return self.cursor.fetchall()
+        rows: list[tuple[Any, ...]] = self.cursor.fetchall()
+        return rows
 
     def position(self) -> int:
         """The view's tracking position as of this transaction (0: nothing applied yet)."""
-        found = self.rows(
-            "SELECT notification_id FROM {tracking} WHERE application_name = ?",
-            self.view.tracking_key,
-        )
-        return int(found[0]["notification_id"]) if found else 0
+        query = "SELECT notification_id FROM {tracking} WHERE application_name = ?"
+        found = self.values(query, self.view.tracking_key)
+        return int(found[0][0]) if found else 0
 
     def pages(
         self, table: str, columns: Sequence[str], key: Sequence[str]
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row of `table` as tuples of `columns`, PAGE_SIZE rows at a time, in no
-        particular order (the checks compare sums, or sets and dicts keyed by the row's key).
-        The key's columns must be among `columns`.
-
-        SQLite streams one query in table order, its cheapest read (an ordered read looks up
-        every row through the key's index: half as slow again); psycopg would fetch a whole
-        result at once, so PostgreSQL reads in key order, page after page (keyset pagination).
-        """
+        """Every row of `table` as tuples of `columns` (which hold `key`), PAGE_SIZE at a time,
+        in no particular order: SQLite streams one query, PostgreSQL pages in key order."""
         selected = ", ".join(columns)
         if self.streams:
             self.cursor.execute(self.view.sql(f"SELECT {selected} FROM {{{table}}}"))  # noqa: S608

@@ -1,22 +1,4 @@
-"""Fingerprints of rows, summed per key, to compare a large read model in bounded memory.
-
-For each key (a generation), the replay adds up the fingerprints of the rows the read model
-should hold for it, and reading the read model adds up the fingerprints of the rows it does
-hold: equal sums match. Sums (not XOR) so that a row held twice does not cancel out. Only an
-integer per key is kept, never the rows, and the read model is read a page at a time.
-
-A fingerprint is the 64-bit XXH3 hash of the row as canonical JSON (orjson, keys sorted): the
-same in every process, which matters because the read model is read in a child process
-(Python's own `hash` of a string is salted per process), and computed in C on both sides.
-
-XXH3 rather than a cryptographic digest, at a fifth of the cost per row (the audit fingerprints
-every generation's and every image's row twice): a row changed by a bug, a hand-made fix or a
-projection that drifted misses its sum as surely as with a digest. What it gives up is
-resistance to a deliberate forgery: XXH3 is not built to stop someone from computing a changed
-row that keeps its generation's sum, which a 64-bit BLAKE2b digest would have made impractical.
-The audit vouches for the read models against the log; whoever can write the read models at
-will is not what it guards against (the log itself is in the same database).
-"""
+"""Fingerprints of rows (XXH3 of canonical JSON), summed per key, to compare in bounded memory."""
 
 from __future__ import annotations
 

@@ -1,17 +1,4 @@
-"""Reading the event log in a second process while the audit checks it.
-
-Reading the log is half of what an audit of the invariants costs: `select_notifications` builds
-a notification, with a UUID, for every row, and the replay then has the rest of its work to do
-on the same core. `atelier audit` therefore has a child process read the log, batch by batch,
-and pass each batch down a pipe as plain tuples (one `pickle` per batch, in C at both ends),
-so that the reading of one batch overlaps the checking of the one before, on the other core.
-
-The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
-database connections and SQLite's file locks). Until it is ready (it has to import and open the
-store) the audit reads here; whatever goes wrong with it later (it dies, it cannot read), the
-audit reads the rest here from the last batch it was given: the child can make the audit
-faster, never change what it reads. An audit that ends early stops it.
-"""
+"""The log read ahead of the replay by a child process, batches handed over as plain tuples."""
 
 from __future__ import annotations
 
@@ -35,8 +22,7 @@ logger = logging.getLogger(__name__)
 READY = b"ready"
 END = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)  # a range is over
 AHEAD = 4  # batches received ahead of the replay
-# A row's tuple made a LoggedEvent by tuple's own constructor: a third cheaper than
-# `LoggedEvent._make`, which checks the length (the child sends what `_rows` builds).
+# A row made a LoggedEvent by tuple's own constructor: a third cheaper than `_make`.
 as_logged = tuple.__new__
 
 
@@ -45,8 +31,7 @@ class ChildFailed(Exception):
 
 
 class LogInChild(ClosedOnExit):
-    """A log reader for `Atelier.audit(read_log=...)`, reading in a child process started when
-    this object is made; `close` (or leaving the `with` block) ends it."""
+    """A log reader for `Atelier.audit(read_log=...)`, its child started now, ended by `close`."""
 
     def __init__(
         self, settings: Settings, recorder: ApplicationRecorder, batch_size: int = BATCH_SIZE
@@ -63,8 +48,8 @@ class LogInChild(ClosedOnExit):
             self._process, self._connection = started
 
     def __call__(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
-        """The log's events in (after, upto], oldest first: read here until the child is ready,
-        then by the child, and here again from wherever the child fails."""
+        """The log's events in (after, upto], oldest first: here until the child is ready, then
+        by the child, and here again from wherever the child fails."""
         here = log_batches(self.recorder, after, upto, self.batch_size, prefetch=False)
         position = after
         while not self._child_ready():
@@ -97,9 +82,7 @@ class LogInChild(ClosedOnExit):
         connection = self._connection
         assert connection is not None
         position, finished, failure = after, False, ""
-        # A thread takes each batch off the pipe as soon as it is sent, so the child reads on
-        # while this process checks, however little the pipe holds (children.py asks for room
-        # for several batches; a kernel with a low cap may give less than one).
+        # A thread takes each batch off the pipe at once, so the child reads on meanwhile.
         payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
         try:
             connection.send((after, upto))
@@ -117,9 +100,7 @@ class LogInChild(ClosedOnExit):
             failure = str(error) or repr(error)
         finally:
             if not finished:
-                # Failed, or left before the end of the range (the audit stopped): what the
-                # child would still send belongs to this range, so it cannot answer another.
-                # Stopped before the receiving thread is joined, and the pipe closed after.
+                # What the child would still send belongs to this range: it cannot serve another.
                 self._stop_child()
             payloads.close()
             if not finished:
@@ -127,8 +108,7 @@ class LogInChild(ClosedOnExit):
         if failure:
             self._give_up(failure)  # already stopped and closed: this says so
         if position < upto:
-            # The rest of the range: after a failure; otherwise, nothing if the child read the
-            # same log as the recorder (a gap at the end), and it is the recorder that decides.
+            # The rest of the range (after a failure, or a gap at its end): the recorder decides.
             yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
 
     def _give_up(self, why: str) -> None:
@@ -137,8 +117,7 @@ class LogInChild(ClosedOnExit):
         self.close()
 
     def close(self) -> None:
-        """Stop the child (it may be blocked sending a batch nobody will read), reap it, and
-        close the pipe; the log is read here from then on."""
+        """Stop the child, reap it, close the pipe: the log is read here from then on."""
         self._stop_child()
         self._ready = False
         if self._connection is not None:
@@ -152,8 +131,7 @@ class LogInChild(ClosedOnExit):
 
 
 def _payloads(connection: Connection) -> Iterator[bytes]:
-    """The messages of one range, up to its end marker (a failure ends in EOFError: the child
-    exits after saying what went wrong)."""
+    """The messages of one range, up to its end marker (a failure ends in EOFError)."""
     while True:
         payload = connection.recv_bytes()
         yield payload
@@ -162,14 +140,12 @@ def _payloads(connection: Connection) -> Iterator[bytes]:
 
 
 def _unpickle(payload: bytes) -> Any:
-    """A message of our own child, down a pipe only the two ends hold (as `Connection.recv`
-    would unpickle it, without the extra copy)."""
+    """A message of our own child (as `Connection.recv` would unpickle it, without a copy)."""
     return pickle.loads(payload)  # noqa: S301
 
 
 def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
-    """The child's whole life: open the store, then read each range asked for until the parent
-    stops it (it is terminated, or its end of the pipe closes)."""
+    """The child's whole life: open the store, then read each range asked for until stopped."""
     ignore_interrupts()
     try:
         atelier = build_application(settings, create_tables=False)

@@ -1,21 +1,19 @@
-"""The audit as `atelier audit` runs it: three processes on the one history.
-
-The audit's own process replays the log and checks every invariant and read model; a child
-reads the log ahead of it (log_reader.py) and another reads the read models (snapshots.py).
-Either child failing leaves its work to the audit's own process: the report is the same,
-only slower.
-"""
+"""The audit as `atelier audit` runs it: three processes on the one history."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import orjson
+
+from application.audit.reading import JsonParser
 from application.audit.report import AuditReport
 from application.service import Atelier
-from infrastructure.audit.json_parser import parse_json
 from infrastructure.audit.log_reader import LogInChild
-from infrastructure.audit.projections import view_checks_in_child
+from infrastructure.audit.read_models import view_checks_in_child
 from infrastructure.settings import Settings
+
+parse_json: JsonParser = orjson.loads  # what it refuses goes through the application's mapper
 
 
 def audit_in_parallel(

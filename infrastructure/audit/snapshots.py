@@ -1,23 +1,4 @@
-"""Reading the read models in a child process while the replay reads the log.
-
-A full audit does two independent things: it replays the log (in order, in one thread; the
-log itself is read by another child, log_reader.py) and it reads every row of every read
-model. Reading and fingerprinting the read models costs about a third of the replay, so
-`atelier audit` hands it to a child process started as the audit begins: the child catches
-each view up to the log's head as of that moment (as a runner would), then, one view at a time
-and in the order the audit compares them, reads its position and content in one transaction,
-reduces the content to what the comparison needs (per-key fingerprints for the large read
-models), and sends that back. The replay then reads on to each view's position and compares.
-The child yields the CPU to the replay (NICENESS), so on a large history it is still reading
-when the replay ends: the audit's own process then reads the next views itself rather than
-wait (see ViewSnapshots), and the two finish the reading side by side.
-
-The child is a fresh interpreter (spawn, not fork: a forked child would share the parent's
-database connections and SQLite's file locks). Whatever goes wrong with it (it cannot start,
-it dies, it cannot catch a view up), each check reads its view in the audit's own process
-instead, exactly as without a child: the child can make the audit faster, never change what
-it finds. An audit that ends early stops the child.
-"""
+"""The read models read by a child process while the replay reads the log; views shared out."""
 
 from __future__ import annotations
 
@@ -55,12 +36,7 @@ logger = logging.getLogger(__name__)
 
 Reader = Callable[[ViewReader], Any]
 
-# Once its views are caught up (writes, under the views' write lock, which the service's own
-# runners may be waiting for: done at full priority), the child yields the CPU to the replay and
-# to the log's reader: its snapshots are needed only when the replay has reached the end of the
-# log, while on two cores three processes sharing them evenly would keep the replay waiting for
-# batches (on SQLite the full audit ran about 10% slower so). It still gets every cycle the
-# other two leave, as their batches are handed on.
+# Once its views are caught up, the child yields the CPU to the replay and the log's reader.
 NICENESS = 19
 
 
@@ -72,23 +48,16 @@ class Snapshot:
     held: Any
 
 
-# A view's snapshot, or why it could not be brought to the position asked for, or read ahead.
+# A view's snapshot, or why it could not be caught up or read.
 Outcome = Snapshot | str
 
 
 class ViewSnapshots(ClosedOnExit):
-    """The snapshots of some read models, being read by a child process from the moment this
-    object is made; `take` hands each over, `close` (or leaving the `with` block) ends it.
+    """Snapshots of read models, read by a child from now on; `take` hands each over once.
 
-    The audit compares the views in the order of `readers`, and the child reads them in that
-    order, each claimed first (view_claims.py). When the audit needs a view the child is still
-    reading, it does not wait idle: it claims the next view nobody has claimed and reads it
-    itself with `read_here`, as the child would, and so on, taking the child's snapshots as they
-    come; a view nobody has claimed when the audit comes to it, the audit claims and its check
-    reads (`take` answers None). Views are read in the order they are compared, whoever reads
-    them, so the positions compared rise even while runners move the views on. Without
-    `read_here` the audit waits; without `share` (tests of the child, or no shared semaphores
-    here) the child reads every view.
+    Views are read in compare order, each claimed first (view_claims.py); rather than wait for
+    the child, the audit reads the next unclaimed view itself (`read_here`). Without `share`
+    the child reads every view.
     """
 
     def __init__(
@@ -120,9 +89,7 @@ class ViewSnapshots(ClosedOnExit):
             self._finished = True
             return
         self._process, self._receiver = started
-        # Each snapshot is taken off the pipe as soon as it is sent, so that a large one waits
-        # here, not in the pipe, and the child reads on (a thread of the child sending instead
-        # would wait for the GIL behind the child's own reading, which runs at NICENESS).
+        # Each snapshot is taken off the pipe at once, so that the child reads on.
         self._listener = threading.Thread(
             target=_listen,
             args=(self._receiver, self._inbox, self._child_done),
@@ -156,8 +123,7 @@ class ViewSnapshots(ClosedOnExit):
         return owner
 
     def _read_a_spare(self) -> bool:
-        """While the child reads, read here the next view nobody has claimed; False if none is
-        left (or nothing can be read here)."""
+        """While the child reads, read here the next view nobody has claimed (False: none)."""
         if self._read_here is None or self._claims is None:
             return False
         for name, index in self._order.items():
@@ -172,8 +138,7 @@ class ViewSnapshots(ClosedOnExit):
         return False
 
     def _receive(self, wait: bool) -> None:
-        """The child's messages so far (with `wait`, at least one): views' outcomes, then its
-        end or why it failed."""
+        """The child's messages so far (with `wait`, at least one)."""
         while not self._finished:
             try:
                 message = self._inbox.get(block=wait)
@@ -200,9 +165,7 @@ class ViewSnapshots(ClosedOnExit):
         self.close()
 
     def close(self) -> None:
-        """Stop the child unless it has said its last (the audit ended early, took every view it
-        needed, or gave the child up) and reap it; then the receiving thread, which that ends,
-        and the pipe."""
+        """Stop the child unless it has said its last, reap it; then its thread and pipe."""
         if self._process is not None:
             stop_child(self._process, still_working=not self._child_done.is_set())
             self._process = None
@@ -215,9 +178,7 @@ class ViewSnapshots(ClosedOnExit):
 
 
 def _listen(receiver: Connection, inbox: queue.SimpleQueue[object], done: threading.Event) -> None:
-    """Hand on the child's messages up to its last: its end (None), why it failed, or, if it
-    went away without either, that; or why a message could not be received (then the child may
-    still be at work: `close` stops it)."""
+    """Hand on the child's messages up to its last: its end (None), or why it failed."""
     try:
         while isinstance(message := receiver.recv(), tuple):
             inbox.put(message)
@@ -231,8 +192,7 @@ def _listen(receiver: Connection, inbox: queue.SimpleQueue[object], done: thread
 
 
 def read_view(atelier: Any, view: ProjectionView, read: Reader, until: int) -> Outcome:
-    """One view brought to `until` at least, then read (as the child reads each); why not, if
-    it cannot be (its check will try again, and report it)."""
+    """One view brought to `until` at least, then read (as the child reads each); or why not."""
     try:
         return caught_up(atelier, view, until) or snapshot(view, read)
     except Exception as error:  # a failed read, of this view only: its check reads it again
@@ -246,8 +206,7 @@ def _serve(
     until: int,
     claims: SynchronizedArray[int] | None,
 ) -> None:
-    """The child's whole life: read the views it claims, each outcome sent as it is ready, then
-    None (or what went wrong)."""
+    """The child's whole life: each view it claims sent as it is read, then None (or why)."""
     ignore_interrupts()
     end: BaseException | None = None
     try:
@@ -268,9 +227,8 @@ def read_views(
     niceness: int = 0,
     claims: SynchronizedArray[int] | None = None,
 ) -> Iterator[tuple[str, Outcome]]:
-    """Each view brought to `until` at least, then read by its reader, in order (the process
-    made `niceness` nicer first: for the child, see NICENESS); with `claims`, only the views
-    this process claims before the audit's own process does."""
+    """Each view brought to `until`, then read in order (after `os.nice(niceness)`); with
+    `claims`, only the views this process claims first."""
     atelier = build_application(settings, create_tables=False)  # the audit's process made them
     try:
         models = build_read_models(settings, atelier)

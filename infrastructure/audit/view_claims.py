@@ -1,10 +1,4 @@
-"""Who reads which read model in a full audit: the audit's process or its read-models child.
-
-The child reads the views in the order the audit compares them, and the audit, rather than
-wait for the view the child is reading, reads the next ones itself (snapshots.py). Each view is
-read by whichever process claims it first: one byte per view in memory the two processes
-share, under its lock, so that a view is never read twice nor left unread.
-"""
+"""Who reads which read model, the audit's process or its child: a byte per view, shared."""
 
 from __future__ import annotations
 
@@ -19,15 +13,13 @@ logger = logging.getLogger(__name__)
 
 # Who reads a view: nobody yet, the child, or the audit's own process.
 UNCLAIMED, CHILD, HERE = 0, 1, 2
-# How long a claim may wait for the lock: it is held for a few instructions, so only a process
-# killed while holding it (for good) makes a claim wait this long.
+# How long a claim may wait for the lock (only a process killed holding it makes it wait).
 CLAIM_SECONDS = 10.0
 
 
 def shared_claims(views: int) -> SynchronizedArray[int] | None:
-    """One claim per view (UNCLAIMED to start), in memory shared with a child spawned after it,
-    with a lock of its own; None where the platform has no shared semaphores (some containers),
-    and the child then reads every view."""
+    """One claim per view, shared with a child spawned after it; None without shared semaphores
+    (some containers: the child then reads every view)."""
     try:
         return multiprocessing.get_context("spawn").Array("b", views)
     except (OSError, ImportError):  # no working sem_open
@@ -36,8 +28,7 @@ def shared_claims(views: int) -> SynchronizedArray[int] | None:
 
 
 def claim(claims: SynchronizedArray[int], index: int, who: int) -> int | None:
-    """Claim the view at `index` for `who` unless it is claimed already; its owner now (None:
-    the lock could not be had within CLAIM_SECONDS)."""
+    """Claim the view at `index` for `who` unless claimed; its owner (None: no lock in time)."""
     lock = claims.get_lock()
     if not lock.acquire(timeout=CLAIM_SECONDS):
         return None
@@ -56,6 +47,5 @@ def unclaimed(claims: SynchronizedArray[int], index: int) -> bool:
 
 
 def unlocked(claims: SynchronizedArray[int]) -> Any:
-    """The claims themselves, read and written without taking their lock (a ctypes array of
-    bytes, indexed as ints)."""
+    """The claims themselves (a ctypes array of bytes), without their lock."""
     return claims.get_obj()

@@ -18,18 +18,20 @@ import pytest
 
 from application import events
 from application.audit import violations as rule
+from application.audit.registry import VIEWS
 from application.audit.report import AuditReport
-from application.audit.use_cases import AuditSession
+from application.audit.session import AuditSession
 from application.service import Atelier
 from cli import main
+from infrastructure.audit.checks import CHECKS
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.audit.parallel import audit_in_parallel
-from infrastructure.audit.projections import CHECKS, view_checks
+from infrastructure.audit.read_models import view_checks
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
-from tests.audit_support import Story, found, wait_until_ready
+from tests.audit_support import Story, found, sketched, wait_until_ready
 from tests.conftest import SettingsFactory
 from tests.integration.servers import atelier_command
 from tests.lifecycle_support import MovableClock, submit, wired_application
@@ -124,6 +126,24 @@ def test_a_clean_mixed_history_audits_clean_and_every_read_model_matches(
         "dashboard_totals",
     }
     assert all(c.position == report.last_position and not c.differences for c in compared.values())
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_events_of_an_aggregate_the_audit_does_not_answer_for_leave_a_clean_audit_clean(
+    make_settings: SettingsFactory, mode: str
+) -> None:
+    settings = make_settings()
+    clock = MovableClock()
+    with wired_application(settings, clock) as atelier:
+        make_mixed_history(atelier, clock)
+        atelier.save(sketched())
+        report = audited(settings, atelier, mode)
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert report.events_by_type["Drawn"] == 1
+
+
+def test_every_read_model_the_audit_answers_for_has_its_check() -> None:
+    assert list(CHECKS) == list(VIEWS)
 
 
 def test_violations_written_straight_into_the_store_are_each_named(

@@ -11,7 +11,7 @@ from application.audit import violations as rule
 from application.audit.reading import EventDecoder
 from application.audit.replay import Replay
 from application.audit.violations import Violations
-from tests.audit_support import Story, found, memory_story
+from tests.audit_support import Story, found, memory_story, sketched
 
 
 def story_with_alice(tokens: int = 10) -> Story:
@@ -365,3 +365,14 @@ def test_settled_generations_shrink_to_an_integer() -> None:
     replay.apply_all(story.notifications())
     kinds = sorted(type(life).__name__ for life in replay.generations.values())
     assert kinds == ["Life", "Life", "int", "int", "int", "int"]
+
+
+def test_an_event_of_an_aggregate_the_audit_does_not_answer_for_leaves_a_clean_audit_clean() -> (
+    None
+):
+    story = memory_story()
+    story.mixed()
+    story.save(sketched())
+    report = story.audit()
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert (report.events_by_type["Created"], report.events_by_type["Drawn"]) == (1, 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from application import events
 from application.audit.reading import EventDecoder
-from infrastructure.audit.json_parser import parse_json
+from infrastructure.audit.parallel import parse_json
 from tests.audit_support import memory_story
 
 

@@ -10,9 +10,9 @@ import pytest
 
 from application import events
 from application.audit.reading import moment_micros
-from infrastructure.audit import generation_rows
+from infrastructure.audit.checks import generation_rows
+from infrastructure.audit.checks.generation_rows import STATUS, GenerationRows
 from infrastructure.audit.fingerprints import fingerprint
-from infrastructure.audit.generation_rows import STATUS, GenerationRows
 from infrastructure.projections.sql import micros
 
 

@@ -1,16 +1,4 @@
-"""Each generation's row as its events set it, followed once for the two read models made of it.
-
-The user-generations read model holds one row per generation; the pending-queue read model holds
-part of the same row (owner, place, status, request time) for the generations still waiting or
-running, with the lease of a running one. Both checks follow the same events (request, start,
-end), so they share one `GenerationRows` (both are `GenerationRowsCheck`s): whichever of them
-the replay hands an event first applies it, the other finds it applied. Each check may stop
-following at its own position (it compares at its read model's); the rows follow on as long as
-one of them does.
-
-Memory: a running generation's row in full; an ended one's as the fingerprint it adds to its
-generation's sum (fingerprints.py), since only the user-generations read model still holds it.
-"""
+"""Each generation's row as its events set it, followed once for the two read models made of it."""
 
 from __future__ import annotations
 
@@ -19,9 +7,9 @@ from typing import Any
 from application import events
 from application.audit.reading import moment_micros
 from application.service import Atelier
+from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.fingerprints import RowSums
 from infrastructure.audit.snapshots import ViewSnapshots
-from infrastructure.audit.view_check import ViewCheck
 from infrastructure.projections.view import ProjectionView
 
 # The user-generations row without its key (the generation id), in the read model's order.
@@ -46,15 +34,8 @@ FINGERPRINTED = (
     "result_images",
     "error",
 )
-USER_ID = FINGERPRINTED.index("user_id")
-SEQ = FINGERPRINTED.index("seq")
-STATUS = FINGERPRINTED.index("status")
-CREATED_AT = FINGERPRINTED.index("created_at")
-UPDATED_AT = FINGERPRINTED.index("updated_at")
-STARTED_AT = FINGERPRINTED.index("started_at")
-COMPLETED_AT = FINGERPRINTED.index("completed_at")
-RESULT_IMAGES = FINGERPRINTED.index("result_images")
-ERROR = FINGERPRINTED.index("error")
+USER_ID, SEQ, STATUS = 0, 1, 2
+CREATED_AT, UPDATED_AT, STARTED_AT, COMPLETED_AT, RESULT_IMAGES, ERROR = range(13, 19)
 ENDS: dict[type[Any], str] = {
     events.GENERATION_COMPLETED: "completed",
     events.GENERATION_FAILED: "failed",
@@ -132,8 +113,7 @@ class GenerationRows:
 
 
 class GenerationRowsCheck(ViewCheck):
-    """A check of a read model made of generation rows: it follows them in the `GenerationRows`
-    it is given (shared with the other such check of the same audit), or in its own."""
+    """A read model made of generation rows, followed in the `GenerationRows` it shares."""
 
     event_classes = EVENT_CLASSES
 

@@ -1,6 +1,4 @@
-"""The images read model (the plan's `files`, and the owner of each generation) against the
-replay: one row per linked image, with the generation's owner. Compared by fingerprint per
-generation, a page of rows at a time."""
+"""The images read model (image rows, each generation's owner), by fingerprint per generation."""
 
 from __future__ import annotations
 
@@ -11,9 +9,9 @@ from application import events
 from application.audit import violations as rule
 from application.audit.reading import generation_key
 from application.audit.replay import Replay
+from infrastructure.audit.checks.view_check import ViewCheck, generation_positions
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import RowSums, differing
-from infrastructure.audit.view_check import ViewCheck, generation_positions
 
 FILES = (
     "generation_id",
@@ -45,8 +43,7 @@ class ImagesCheck(ViewCheck):
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         # `key`: the sums are per generation, so rows leave its id out
         if cls is events.GENERATION_REQUESTED:
-            # A submission saves the request and its images together: only the newest
-            # generation's owner is ever needed.
+            # A request and its images are saved together: only the newest owner is needed.
             self.owners = {key: data["user_id"]}
             self.expected.add(key, ("owner", data["user_id"]))
             return

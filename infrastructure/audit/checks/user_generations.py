@@ -1,6 +1,4 @@
-"""The user-generations read model against the replay: one row per generation, every field of
-it as the generation's events set it. Compared by fingerprint per generation, so a million
-generations cost a million integers, not a million rows."""
+"""The user-generations read model: every field of every generation's row, by fingerprint."""
 
 from __future__ import annotations
 
@@ -11,10 +9,15 @@ import orjson
 from application.audit import violations as rule
 from application.audit.reading import generation_key
 from application.audit.replay import Replay
+from infrastructure.audit.checks.generation_rows import (
+    FINGERPRINTED,
+    SEQ,
+    STATUS,
+    GenerationRowsCheck,
+)
+from infrastructure.audit.checks.view_check import generation_positions, replayed_status
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import differing, fingerprint
-from infrastructure.audit.generation_rows import FINGERPRINTED, SEQ, STATUS, GenerationRowsCheck
-from infrastructure.audit.view_check import generation_positions, replayed_status
 
 COLUMNS = ("generation_id", *FINGERPRINTED)
 JSON_COLUMNS = frozenset({"product_images", "model_images", "parameters", "result_images"})
@@ -23,8 +26,6 @@ JSON_AT = tuple(at for at, column in enumerate(FINGERPRINTED) if column in JSON_
 
 
 class UserGenerationsCheck(GenerationRowsCheck):
-    """Every generation's row, from the rows it shares with the pending-queue check."""
-
     @staticmethod
     def read(reader: ViewReader) -> dict[int, tuple[int, str, int]]:
         """Per generation: its row's fingerprint, and its status and seq to name a difference."""

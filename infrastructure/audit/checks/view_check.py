@@ -1,11 +1,4 @@
-"""Comparing one read model with the replay, at the same log position.
-
-The view and the replay must describe the same prefix of the log. A check reads the view's
-position and content in one transaction (`read`, which may run in another process: see
-snapshots.py); if the view is behind the replay it is caught up first (exactly as a runner
-would), if it is ahead the replay reads on to meet it, and the comparison (`differences`) runs
-once both stand at the same position.
-"""
+"""One read model compared with the replay at the same log position (caught up, or met)."""
 
 from __future__ import annotations
 
@@ -14,10 +7,10 @@ from abc import abstractmethod
 from typing import Any
 
 from application.audit import violations as rule
-from application.audit.replay import Replay, ReplayObserver
+from application.audit.replay import Replay
 from application.audit.report import Comparison
+from application.audit.session import AuditSession, ReplayObserver
 from application.audit.state import unpack
-from application.audit.use_cases import AuditSession
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.audit.snapshots import Snapshot, ViewSnapshots
@@ -42,13 +35,11 @@ class ViewCheck(ReplayObserver):
     @staticmethod
     @abstractmethod
     def read(reader: ViewReader) -> Any:
-        """What the view holds, reduced to what `differences` compares (picklable: it may be
-        read in another process)."""
+        """What the view holds, reduced to what `differences` compares (picklable)."""
 
     @abstractmethod
     def differences(self, held: Any, replay: Replay) -> int:
-        """Add a violation for each difference between what the view holds and the replay;
-        how many."""
+        """A violation for each difference from the replay; how many."""
 
     def compare(self, session: AuditSession) -> None:
         snapshot = self.snapshots.take(self.name) if self.snapshots is not None else None
@@ -58,8 +49,7 @@ class ViewCheck(ReplayObserver):
             session.replay_to(snapshot.position)
             self._compared(snapshot, session.replay)
             return
-        # No snapshot, a failed one, or one the replay has gone past (writes moved the view
-        # on while another check was compared): read the view here.
+        # No snapshot, a failed one, or one the replay has gone past: read the view here.
         self._compare_here(session)
 
     def _compared(self, snapshot: Snapshot, replay: Replay) -> None:
@@ -90,22 +80,6 @@ class ViewCheck(ReplayObserver):
         self.following = False
         found.add(rule.PROJECTION_UNVERIFIED, subject, f"not compared: {why}")
         self.comparison = Comparison(self.name, None, 0, why)
-
-
-class MissingCheck(ViewCheck):
-    """A read model the audit has no comparison for: reported, so one gets written."""
-
-    def compare(self, session: AuditSession) -> None:
-        self._unverified(
-            session.replay.found, f"read model {self.name}", "the audit has no check for it"
-        )
-
-    @staticmethod
-    def read(reader: ViewReader) -> None:
-        return None
-
-    def differences(self, held: Any, replay: Replay) -> int:
-        return 0
 
 
 def generation_positions(replay: Replay, key: int) -> tuple[int, ...]:

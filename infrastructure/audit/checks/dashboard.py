@@ -7,8 +7,8 @@ from collections import Counter
 from application.audit import violations as rule
 from application.audit.replay import Replay
 from application.audit.state import END_OF_CODE, STATUSES
+from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.view_check import ViewCheck
 
 
 def replayed_totals(replay: Replay) -> dict[str, int]:
@@ -30,8 +30,6 @@ def replayed_totals(replay: Replay) -> dict[str, int]:
 
 
 class DashboardCheck(ViewCheck):
-    """Counters need no events of their own: the replay's totals are what they must say."""
-
     @staticmethod
     def read(reader: ViewReader) -> dict[str, int]:
         return {

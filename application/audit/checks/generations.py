@@ -1,10 +1,4 @@
-"""The replay of generation events: each generation's state machine, re-derived and enforced.
-
-Checked here: only legal transitions (pending -> processing -> completed | failed; pending ->
-cancelled | expired), so nothing ever leaves an end state; never more pending generations than
-the queue capacity; a capture or release made with the end state, not before it; and, at the
-end of the log, every generation holding exactly one reservation, settled iff it ended.
-"""
+"""Generation's events: the state machine, the queue's capacity, and each generation's end."""
 
 from __future__ import annotations
 
@@ -27,13 +21,8 @@ from application.audit.state import (
     unpack,
 )
 
-# A generation's end state and its token effect are saved in one transaction, so they sit
-# within a few positions of each other; a capture or release further ahead of the end than
-# this was made while the generation was still running.
-SAME_SAVE_SPAN = 16
-
-# event class -> (statuses it may leave, status it enters)
-TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {
+SAME_SAVE_SPAN = 16  # an end state and its token effect, saved together, sit this close
+TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {  # -> (may leave, enters)
     events.GENERATION_STARTED: (frozenset({PENDING}), PROCESSING),
     events.GENERATION_COMPLETED: (frozenset({PROCESSING}), COMPLETED),
     events.GENERATION_FAILED: (frozenset({PROCESSING}), FAILED),
@@ -43,8 +32,6 @@ TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {
 
 
 class GenerationEvents(ReplayState):
-    """Handlers of Generation's events, and the end-of-log checks of each generation."""
-
     def requested(self, notification: LoggedEvent, cls: type[Any]) -> None:
         data = self.data(notification, cls)
         key = notification.key
@@ -66,12 +53,8 @@ class GenerationEvents(ReplayState):
         self.pending[key] = position
         if len(self.pending) > self.queue_capacity:
             if not self.over_capacity:
-                self.found.add(
-                    rule.QUEUE_CAPACITY,
-                    "queue",
-                    f"{len(self.pending)} generations pending (capacity {self.queue_capacity})",
-                    position,
-                )
+                why = f"{len(self.pending)} generations pending (capacity {self.queue_capacity})"
+                self.found.add(rule.QUEUE_CAPACITY, "queue", why, position)
             self.over_capacity = True
         if life.reservation:
             self.match(key, life)
@@ -87,35 +70,22 @@ class GenerationEvents(ReplayState):
             return None
         if isinstance(life, int):
             status, ended, _ = unpack(life)
-            self.found.add(
-                rule.ILLEGAL_TRANSITION,
-                generation(key),
-                f"{name} after it ended {status}",
-                ended,
-                notification.id,
-            )
+            why = f"{name} after it ended {status}"
+            self.found.add(rule.ILLEGAL_TRANSITION, generation(key), why, ended, notification.id)
             self.rejected = True
             return None
         version = notification.originator_version
         if version != life.version + 1:
-            self.found.add(
-                rule.VERSION_GAP,
-                generation(key),
-                f"version {version} follows version {life.version}",
-                notification.id,
-            )
+            why = f"version {version} follows version {life.version}"
+            self.found.add(rule.VERSION_GAP, generation(key), why, notification.id)
         life.version = version
         return key, life
 
     def image_linked(self, notification: LoggedEvent, cls: type[Any]) -> None:
         found = self.life(notification, cls)
         if found is not None and found[1].status != PENDING:
-            self.found.add(
-                rule.ILLEGAL_TRANSITION,
-                generation(found[0]),
-                f"image linked while {found[1].status}",
-                notification.id,
-            )
+            why = f"image linked while {found[1].status}"
+            self.found.add(rule.ILLEGAL_TRANSITION, generation(found[0]), why, notification.id)
             self.rejected = True
 
     def transition(self, notification: LoggedEvent, cls: type[Any]) -> None:
@@ -128,9 +98,8 @@ class GenerationEvents(ReplayState):
         if status not in allowed:
             how = f"after it ended {status}" if status in SETTLEMENT else f"while {status}"
             shown_by = (life.ended, notification.id) if life.ended else (notification.id,)
-            self.found.add(
-                rule.ILLEGAL_TRANSITION, generation(key), f"{self.names[cls]} {how}", *shown_by
-            )
+            why = f"{self.names[cls]} {how}"
+            self.found.add(rule.ILLEGAL_TRANSITION, generation(key), why, *shown_by)
             self.rejected = True
             return
         if status == PENDING:
@@ -142,44 +111,23 @@ class GenerationEvents(ReplayState):
             return
         life.ended = notification.id
         if life.resolution is not None and life.ended - life.resolved > SAME_SAVE_SPAN:
-            self.found.add(
-                rule.RESOLVED_EARLY,
-                generation(key),
-                f"{life.resolution} while still {status}, before it ended {target}",
-                life.resolved,
-                life.ended,
-            )
+            why = f"{life.resolution} while still {status}, before it ended {target}"
+            self.found.add(rule.RESOLVED_EARLY, generation(key), why, life.resolved, life.ended)
         self.settle_if_done(key, life)
 
     def unsettled_at_end(self, key: int, life: Life) -> None:
         """What a generation still kept in full when the log ends is missing."""
+        add, subject = self.found.add, generation(key)
         if life.status is None:
-            self.found.add(
-                rule.RESERVATION_ORPHANED,
-                generation(key),
-                f"{life.reserved_by} reserved tokens for a generation never requested",
-                life.reservation,
-            )
+            why = f"{life.reserved_by} reserved tokens for a generation never requested"
+            add(rule.RESERVATION_ORPHANED, subject, why, life.reservation)
             return
         if not life.reservation:
-            self.found.add(
-                rule.RESERVATION_MISSING,
-                generation(key),
-                f"{life.status} without a reservation of its cost ({life.cost})",
-                life.requested,
-            )
+            why = f"{life.status} without a reservation of its cost ({life.cost})"
+            add(rule.RESERVATION_MISSING, subject, why, life.requested)
         elif life.status in SETTLEMENT and life.resolution is None:
-            self.found.add(
-                rule.RESOLUTION_MISSING,
-                generation(key),
-                f"ended {life.status} but its tokens are still reserved",
-                life.reservation,
-                life.ended,
-            )
+            why = f"ended {life.status} but its tokens are still reserved"
+            add(rule.RESOLUTION_MISSING, subject, why, life.reservation, life.ended)
         if life.status not in SETTLEMENT and life.resolution is not None:
-            self.found.add(
-                rule.RESOLVED_EARLY,
-                generation(key),
-                f"{life.resolution} while still {life.status}",
-                life.resolved,
-            )
+            why = f"{life.resolution} while still {life.status}"
+            add(rule.RESOLVED_EARLY, subject, why, life.resolved)

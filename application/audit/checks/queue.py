@@ -1,9 +1,4 @@
-"""The replay of the queue aggregate's events: it must count exactly the pending generations.
-
-The capacity rule itself is checked from the generations' own statuses (generations.py), so a
-queue aggregate that miscounted could not hide a breach; here the aggregate is held to the same
-truth: queued once, left once, and at the end holding exactly the generations still pending.
-"""
+"""GenerationQueue's events: the queue aggregate must count exactly the pending generations."""
 
 from __future__ import annotations
 
@@ -15,17 +10,11 @@ from application.audit.state import ReplayState, generation
 
 
 class QueueEvents(ReplayState):
-    """Handlers of GenerationQueue's events."""
-
     def queue_event(self, notification: LoggedEvent) -> None:
         version = notification.originator_version
         if version != self.queue_version + 1:
-            self.found.add(
-                rule.VERSION_GAP,
-                "queue",
-                f"version {version} follows version {self.queue_version}",
-                notification.id,
-            )
+            why = f"version {version} follows version {self.queue_version}"
+            self.found.add(rule.VERSION_GAP, "queue", why, notification.id)
         self.queue_version = version
 
     def queue_opened(self, notification: LoggedEvent, cls: type[Any]) -> None:
@@ -43,28 +32,16 @@ class QueueEvents(ReplayState):
         self.queue_event(notification)
         key = generation_key(self.data(notification, cls)["generation_id"])
         if self.queued.pop(key, None) is None:
-            self.found.add(
-                rule.QUEUE_MISMATCH,
-                generation(key),
-                "left the queue without being in it",
-                notification.id,
-            )
+            why = "left the queue without being in it"
+            self.found.add(rule.QUEUE_MISMATCH, generation(key), why, notification.id)
 
     def queue_at_end(self) -> None:
         """The queue aggregate must count exactly the generations that are pending."""
         for key, position in self.queued.items():
             if key not in self.pending:
-                self.found.add(
-                    rule.QUEUE_MISMATCH,
-                    generation(key),
-                    "still counted by the queue but no longer pending",
-                    position,
-                )
+                why = "still counted by the queue but no longer pending"
+                self.found.add(rule.QUEUE_MISMATCH, generation(key), why, position)
         for key, position in self.pending.items():
             if key not in self.queued:
-                self.found.add(
-                    rule.QUEUE_MISMATCH,
-                    generation(key),
-                    "pending but not counted by the queue",
-                    position,
-                )
+                why = "pending but not counted by the queue"
+                self.found.add(rule.QUEUE_MISMATCH, generation(key), why, position)

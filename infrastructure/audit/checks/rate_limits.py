@@ -1,5 +1,4 @@
-"""The rate-limit read model against the replay: each account's acceptances still inside the
-rolling hour of its newest one (the rule the account itself keeps)."""
+"""The rate-limit read model: each account's acceptances within the hour of its newest one."""
 
 from __future__ import annotations
 
@@ -10,16 +9,14 @@ from application import events
 from application.audit import violations as rule
 from application.audit.reading import moment_micros
 from application.audit.replay import Replay
+from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.view_check import ViewCheck
 
 HOUR_MICROS = 3_600_000_000
 COLUMNS = ("account_id", "generation_id", "accepted_at")
 
 
 class RateLimitCheck(ViewCheck):
-    """Per account, the acceptances of its last rolling hour, pruned as each one arrives."""
-
     event_classes = frozenset({events.TOKENS_RESERVED})
 
     def __init__(self, *args: Any) -> None:

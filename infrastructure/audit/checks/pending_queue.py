@@ -1,6 +1,4 @@
-"""The pending-queue read model against the replay: every waiting or running generation, each
-with its owner, its place (the position of its request), its status and its times. Its rows are
-part of the user-generations rows (generation_rows.py), followed once for both checks."""
+"""The pending-queue read model: each waiting or running generation, its owner, place, times."""
 
 from __future__ import annotations
 
@@ -9,21 +7,19 @@ from uuid import UUID
 
 from application.audit import violations as rule
 from application.audit.replay import Replay
-from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.generation_rows import (
+from infrastructure.audit.checks.generation_rows import (
     CREATED_AT,
     SEQ,
     STATUS,
     USER_ID,
     GenerationRowsCheck,
 )
+from infrastructure.audit.consistent_read import ViewReader
 
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")
 
 
 class PendingQueueCheck(GenerationRowsCheck):
-    """The rows the view should hold: one per generation from its request until it ends."""
-
     @staticmethod
     def read(reader: ViewReader) -> dict[str, tuple[Any, ...]]:
         query = f"SELECT {', '.join(COLUMNS)} FROM {{pending_queue}}"  # noqa: S608

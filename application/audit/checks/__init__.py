@@ -1,0 +1,1 @@
+"""What the replay checks: one mixin of `Replay` per aggregate or rule (docs/audit.md)."""

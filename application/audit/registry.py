@@ -1,0 +1,20 @@
+"""What the audit answers for: the aggregates whose events it checks, the read models it compares.
+
+Events of any other aggregate are counted, not checked; other read models are not compared.
+"""
+
+from __future__ import annotations
+
+from eventsourcing.domain import Aggregate
+
+from domain.accounts import TokenAccount
+from domain.generations import Generation
+from domain.queue import GenerationQueue
+
+AGGREGATES: tuple[type[Aggregate], ...] = (TokenAccount, Generation, GenerationQueue)
+VIEWS = ("pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals")
+
+
+def is_checked(event_class: type) -> bool:
+    """Whether the event belongs to an aggregate the audit answers for."""
+    return any(issubclass(event_class, aggregate.Event) for aggregate in AGGREGATES)
