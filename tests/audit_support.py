@@ -22,7 +22,6 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
-from application import events
 from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.replay import Replay
 from application.audit.report import AuditReport
@@ -205,7 +204,7 @@ class Story:
     ) -> tuple[UUID, int]:
         """Append a GenerationRequested by hand (no reservation, no queue); id and position."""
         generation_id = generation_id or uuid4()
-        event = events.GENERATION_REQUESTED(
+        event = Generation.GenerationRequested(
             originator_id=generation_id,
             originator_version=1,
             timestamp=self.clock,
@@ -230,7 +229,7 @@ class Story:
     def forge_reservation(self, user_id: str, generation_id: UUID, amount: int = 1) -> int:
         """Append a TokensReserved by hand (no rule checked); its position."""
         return self.forge(
-            events.TOKENS_RESERVED,
+            TokenAccount.TokensReserved,
             self.accounts[user_id],
             generation_id=str(generation_id),
             amount=amount,

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import attrgetter
 from typing import Any, Protocol
 
-from application import events
 from application.audit import violations as rule
 from application.audit.checks.accounts import AccountEvents
 from application.audit.checks.generations import TRANSITIONS, GenerationEvents
@@ -16,6 +15,9 @@ from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.registry import is_checked
 from application.audit.report import AuditReport, Comparison
 from application.audit.state import END_OF_CODE, STATUSES, Life
+from domain.accounts import TokenAccount
+from domain.generations import Generation
+from domain.queue import GenerationQueue
 
 Handler = Callable[[LoggedEvent, type[Any]], None]
 
@@ -46,18 +48,18 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
         self.first_position = 0
         self.last_position = 0
         self.handlers: dict[type[Any], Handler] = {
-            events.ACCOUNT_OPENED: self.opened,
-            events.TOKENS_GRANTED: self.granted,
-            events.TOKENS_RESERVED: self.reserved,
-            events.TOKENS_CAPTURED: self.captured,
-            events.TOKENS_RELEASED: self.released,
-            events.ACCOUNT_DISABLED: self.disabled,
-            events.ACCOUNT_ENABLED: self.enabled,
-            events.GENERATION_REQUESTED: self.requested,
-            events.IMAGE_LINKED: self.image_linked,
-            events.QUEUE_OPENED: self.queue_opened,
-            events.GENERATION_QUEUED: self.queued_generation,
-            events.GENERATION_LEFT_QUEUE: self.left_queue,
+            TokenAccount.AccountOpened: self.opened,
+            TokenAccount.TokensGranted: self.granted,
+            TokenAccount.TokensReserved: self.reserved,
+            TokenAccount.TokensCaptured: self.captured,
+            TokenAccount.TokensReleased: self.released,
+            TokenAccount.AccountDisabled: self.disabled,
+            TokenAccount.AccountEnabled: self.enabled,
+            Generation.GenerationRequested: self.requested,
+            Generation.ImageLinked: self.image_linked,
+            GenerationQueue.QueueOpened: self.queue_opened,
+            GenerationQueue.GenerationQueued: self.queued_generation,
+            GenerationQueue.GenerationLeftQueue: self.left_queue,
             **dict.fromkeys(TRANSITIONS, self.transition),
         }
         self._routes: dict[str, tuple[Handler, type[Any]]] = {}

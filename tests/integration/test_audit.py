@@ -16,13 +16,14 @@ from uuid import uuid4
 
 import pytest
 
-from application import events
 from application.audit import violations as rule
 from application.audit.registry import VIEWS
 from application.audit.report import AuditReport
 from application.audit.session import AuditSession
 from application.service import Atelier
 from cli import main
+from domain.accounts import TokenAccount
+from domain.generations import Generation
 from infrastructure.audit.checks import CHECKS
 from infrastructure.audit.log_reader import LogInChild
 from infrastructure.audit.parallel import audit_in_parallel
@@ -158,14 +159,14 @@ def test_violations_written_straight_into_the_store_are_each_named(
         story.claim(first)
         completed, captured = story.complete(first)
         captured_again = story.forge(
-            events.TOKENS_CAPTURED,
+            TokenAccount.TokensCaptured,
             story.accounts["alice"],
             generation_id=str(first.id),
             amount=1,
             at=story.clock,
         )
         restarted = story.forge(
-            events.GENERATION_STARTED,
+            Generation.GenerationStarted,
             first,
             worker_id="w9",
             lease_expires_at=story.clock,

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from eventsourcing.utils import get_topic
 
-from application import events
 from application.audit import violations as rule
 from application.audit.report import AuditReport
 from application.service import Atelier
+from domain.generations import Generation
 from infrastructure.audit import snapshots as snapshots_module
 from infrastructure.audit.checks import CHECKS
 from infrastructure.audit.children import STOP_SECONDS
@@ -180,7 +180,7 @@ def test_a_view_that_cannot_apply_the_log_is_reported_unverified(
         story.append_raw(
             generation.id,
             generation.version + 1,
-            get_topic(events.GENERATION_COMPLETED),
+            get_topic(Generation.GenerationCompleted),
             b'{"not": "a completion"}',
         )
         story.write_to(atelier)

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import uuid4
 
-from application import events
 from application.audit import violations as rule
 from application.audit.reading import EventDecoder
 from application.audit.replay import Replay
 from application.audit.violations import Violations
+from domain.accounts import TokenAccount
+from domain.generations import Generation
 from tests.audit_support import Story, found, memory_story, sketched
 
 
@@ -93,7 +94,7 @@ def test_capturing_twice_is_named_with_both_captures() -> None:
     story.claim(generation)
     completed, captured = story.complete(generation)
     again = story.forge(
-        events.TOKENS_CAPTURED,
+        TokenAccount.TokensCaptured,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=1,
@@ -107,7 +108,7 @@ def test_capturing_twice_is_named_with_both_captures() -> None:
 def test_capturing_what_was_never_reserved_is_named() -> None:
     story = story_with_alice()
     position = story.forge(
-        events.TOKENS_RELEASED,
+        TokenAccount.TokensReleased,
         story.accounts["alice"],
         generation_id=str(uuid4()),
         amount=1,
@@ -123,7 +124,7 @@ def test_capturing_for_a_failed_generation_is_a_mismatch() -> None:
     generation.fail("model error", story.clock)
     (failed,) = story.save(generation)
     captured = story.forge(
-        events.TOKENS_CAPTURED,
+        TokenAccount.TokensCaptured,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=1,
@@ -140,7 +141,7 @@ def test_releasing_a_completed_generation_is_a_mismatch() -> None:
     generation.complete(["https://cdn.example/r.png"], story.clock)
     (completed,) = story.save(generation)
     released = story.forge(
-        events.TOKENS_RELEASED,
+        TokenAccount.TokensReleased,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=1,
@@ -165,7 +166,7 @@ def test_capturing_while_still_processing_is_named_as_early() -> None:
     generation = story.submit("alice")
     story.claim(generation)
     captured = story.forge(
-        events.TOKENS_CAPTURED,
+        TokenAccount.TokensCaptured,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=1,
@@ -184,7 +185,7 @@ def test_a_capture_with_no_end_state_at_all_is_named_as_early() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     captured = story.forge(
-        events.TOKENS_CAPTURED,
+        TokenAccount.TokensCaptured,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=1,
@@ -200,7 +201,7 @@ def test_capturing_another_amount_than_reserved_is_named() -> None:
     generation.complete(["https://cdn.example/r.png"], story.clock)
     story.save(generation)
     captured = story.forge(
-        events.TOKENS_CAPTURED,
+        TokenAccount.TokensCaptured,
         story.accounts["alice"],
         generation_id=str(generation.id),
         amount=5,
@@ -217,13 +218,13 @@ def test_a_transition_out_of_an_end_state_is_named_with_the_end_state() -> None:
     story.claim(generation)
     completed, _ = story.complete(generation)
     restarted = story.forge(
-        events.GENERATION_STARTED,
+        Generation.GenerationStarted,
         generation,
         worker_id="w2",
         lease_expires_at=story.clock,
         at=story.clock,
     )
-    failed = story.forge(events.GENERATION_FAILED, generation, reason="late", at=story.clock)
+    failed = story.forge(Generation.GenerationFailed, generation, reason="late", at=story.clock)
     assert found(story.audit(), rule.ILLEGAL_TRANSITION) == [
         (completed, restarted),
         (completed, failed),
@@ -234,7 +235,7 @@ def test_completing_a_pending_generation_is_an_illegal_transition() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     completed = story.forge(
-        events.GENERATION_COMPLETED,
+        Generation.GenerationCompleted,
         generation,
         result_images=["https://cdn.example/r.png"],
         at=story.clock,
@@ -335,7 +336,7 @@ def test_an_event_class_the_audit_was_not_taught_is_named() -> None:
 def test_an_event_of_an_aggregate_never_created_is_an_orphan() -> None:
     story = memory_story()
     stray = story.mapper.to_stored_event(
-        events.TOKENS_GRANTED(
+        TokenAccount.TokensGranted(
             originator_id=uuid4(),
             originator_version=2,
             timestamp=story.clock,

@@ -3,8 +3,8 @@ for whatever that parser refuses, so a faster parser never makes the audit stric
 
 from __future__ import annotations
 
-from application import events
 from application.audit.reading import EventDecoder
+from domain.accounts import TokenAccount
 from infrastructure.audit.parallel import parse_json
 from tests.audit_support import memory_story
 
@@ -19,7 +19,7 @@ def test_what_the_fast_parser_refuses_is_read_through_the_mapper() -> None:
     assert b'"top-up"' in grant.state
     odd = grant._replace(state=grant.state.replace(b'"top-up"', b"NaN"))
     decoder = EventDecoder(story.mapper, parse_json)
-    data = decoder.data(odd, events.TOKENS_GRANTED)
+    data = decoder.data(odd, TokenAccount.TokensGranted)
     assert data["amount"] == 5
     assert data["reason"] != data["reason"]  # NaN, as the mapper decodes it
 

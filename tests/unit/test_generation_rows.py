@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from application import events
 from application.audit.reading import moment_micros
+from domain.generations import Generation
 from infrastructure.audit.checks import generation_rows
 from infrastructure.audit.checks.generation_rows import STATUS, GenerationRows
 from infrastructure.audit.fingerprints import fingerprint
@@ -40,9 +40,9 @@ STARTED = {
 }
 FAILED = {"at": stored("2026-01-01T00:00:02+00:00"), "reason": "timed out"}
 HISTORY = (
-    (1, events.GENERATION_REQUESTED, REQUESTED),
-    (2, events.GENERATION_STARTED, STARTED),
-    (3, events.GENERATION_FAILED, FAILED),
+    (1, Generation.GenerationRequested, REQUESTED),
+    (2, Generation.GenerationStarted, STARTED),
+    (3, Generation.GenerationFailed, FAILED),
 )
 
 
@@ -70,14 +70,14 @@ def test_an_event_handed_on_by_both_checks_is_applied_once(
 
 def test_a_running_generation_has_its_row_and_lease_an_ended_one_its_fingerprint() -> None:
     rows = GenerationRows()
-    rows.apply(1, 7, events.GENERATION_REQUESTED, REQUESTED)
-    rows.apply(2, 7, events.GENERATION_STARTED, STARTED)
+    rows.apply(1, 7, Generation.GenerationRequested, REQUESTED)
+    rows.apply(2, 7, Generation.GenerationStarted, STARTED)
     assert rows.running[7][STATUS] == "processing"
     assert rows.leases == {7: micros(datetime(2026, 1, 1, 0, 10, 1, tzinfo=UTC))}
     running = fingerprint(rows.running[7])
     assert rows.all_fingerprints() == {7: running}
 
-    rows.apply(3, 7, events.GENERATION_FAILED, FAILED)
+    rows.apply(3, 7, Generation.GenerationFailed, FAILED)
     assert rows.running == {} and rows.leases == {}
     assert rows.all_fingerprints() == rows.ended.sums
     assert rows.ended.sums[7] != running  # failed, with its reason and end time

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from application import events
 from application.audit import violations as rule
 from application.audit.reading import LoggedEvent
 from application.audit.state import (
@@ -20,14 +19,15 @@ from application.audit.state import (
     generation,
     unpack,
 )
+from domain.generations import Generation
 
 SAME_SAVE_SPAN = 16  # an end state and its token effect, saved together, sit this close
 TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {  # -> (may leave, enters)
-    events.GENERATION_STARTED: (frozenset({PENDING}), PROCESSING),
-    events.GENERATION_COMPLETED: (frozenset({PROCESSING}), COMPLETED),
-    events.GENERATION_FAILED: (frozenset({PROCESSING}), FAILED),
-    events.GENERATION_CANCELLED: (frozenset({PENDING}), CANCELLED),
-    events.GENERATION_EXPIRED: (frozenset({PENDING}), EXPIRED),
+    Generation.GenerationStarted: (frozenset({PENDING}), PROCESSING),
+    Generation.GenerationCompleted: (frozenset({PROCESSING}), COMPLETED),
+    Generation.GenerationFailed: (frozenset({PROCESSING}), FAILED),
+    Generation.GenerationCancelled: (frozenset({PENDING}), CANCELLED),
+    Generation.GenerationExpired: (frozenset({PENDING}), EXPIRED),
 }
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from application import events
 from application.audit.reading import moment_micros
 from application.service import Atelier
+from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.fingerprints import RowSums
 from infrastructure.audit.snapshots import ViewSnapshots
@@ -37,12 +37,14 @@ FINGERPRINTED = (
 USER_ID, SEQ, STATUS = 0, 1, 2
 CREATED_AT, UPDATED_AT, STARTED_AT, COMPLETED_AT, RESULT_IMAGES, ERROR = range(13, 19)
 ENDS: dict[type[Any], str] = {
-    events.GENERATION_COMPLETED: "completed",
-    events.GENERATION_FAILED: "failed",
-    events.GENERATION_CANCELLED: "cancelled",
-    events.GENERATION_EXPIRED: "expired",
+    Generation.GenerationCompleted: "completed",
+    Generation.GenerationFailed: "failed",
+    Generation.GenerationCancelled: "cancelled",
+    Generation.GenerationExpired: "expired",
 }
-EVENT_CLASSES = frozenset({events.GENERATION_REQUESTED, events.GENERATION_STARTED, *ENDS})
+EVENT_CLASSES: frozenset[type[Any]] = frozenset(
+    {Generation.GenerationRequested, Generation.GenerationStarted, *ENDS}
+)
 
 
 class GenerationRows:
@@ -59,7 +61,7 @@ class GenerationRows:
         if position == self.position:
             return
         self.position = position
-        if cls is events.GENERATION_REQUESTED:
+        if cls is Generation.GenerationRequested:
             at = moment_micros(data["requested_at"])
             self.running[key] = [
                 data["user_id"],
@@ -88,16 +90,16 @@ class GenerationRows:
             return
         at = moment_micros(data["at"])
         row[UPDATED_AT] = at
-        if cls is events.GENERATION_STARTED:
+        if cls is Generation.GenerationStarted:
             row[STATUS] = "processing"
             row[STARTED_AT] = at
             self.leases[key] = moment_micros(data["lease_expires_at"])
             return
         row[STATUS] = ENDS[cls]
         row[COMPLETED_AT] = at
-        if cls is events.GENERATION_COMPLETED:
+        if cls is Generation.GenerationCompleted:
             row[RESULT_IMAGES] = data["result_images"]
-        elif cls is events.GENERATION_FAILED:
+        elif cls is Generation.GenerationFailed:
             row[ERROR] = data["reason"]
         self.ended.add(key, row)
         del self.running[key]

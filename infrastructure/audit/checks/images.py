@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from application import events
 from application.audit import violations as rule
 from application.audit.reading import generation_key
 from application.audit.replay import Replay
+from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck, generation_positions
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import RowSums, differing
@@ -33,7 +33,7 @@ OWNERS = ("generation_id", "user_id")
 class ImagesCheck(ViewCheck):
     """Each generation's owner row and image rows, summed into one fingerprint per generation."""
 
-    event_classes = frozenset({events.GENERATION_REQUESTED, events.IMAGE_LINKED})
+    event_classes = frozenset({Generation.GenerationRequested, Generation.ImageLinked})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
@@ -42,7 +42,7 @@ class ImagesCheck(ViewCheck):
 
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         # `key`: the sums are per generation, so rows leave its id out
-        if cls is events.GENERATION_REQUESTED:
+        if cls is Generation.GenerationRequested:
             # A request and its images are saved together: only the newest owner is needed.
             self.owners = {key: data["user_id"]}
             self.expected.add(key, ("owner", data["user_id"]))

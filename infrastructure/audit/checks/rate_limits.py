@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from application import events
 from application.audit import violations as rule
 from application.audit.reading import moment_micros
 from application.audit.replay import Replay
+from domain.accounts import TokenAccount
 from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.consistent_read import ViewReader
 
@@ -17,7 +17,7 @@ COLUMNS = ("account_id", "generation_id", "accepted_at")
 
 
 class RateLimitCheck(ViewCheck):
-    event_classes = frozenset({events.TOKENS_RESERVED})
+    event_classes = frozenset({TokenAccount.TokensReserved})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
