@@ -78,7 +78,7 @@ class ProjectionRunner:
         return {name: backoff.health for name, backoff in self._backoffs.items()}
 
     def run_once(self) -> bool:
-        """Catch every view up to the head as of now.
+        """Catch every follower up to the head as of now.
 
         True only when a follower applied a full batch, so more is waiting: the next round
         starts at once. Otherwise the runner waits its poll interval (docs/projections.md).
