@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -27,10 +28,41 @@ def backoff_seconds(
 
 @dataclass(frozen=True)
 class LoopHealth:
-    """How a background loop is doing: failures in a row and the last error (None: healthy)."""
+    """How a background loop is doing: failures in a row and the last error (None: healthy).
+
+    For a follower, `position` is where it stands in the log when it fails: the event it fails
+    on comes after it.
+    """
 
     failures: int = 0
     error: str | None = None
+    position: int | None = None
+
+
+class Backoff:
+    """The failures in a row of one loop or follower: when to try again, logged once per change
+    of state (when it starts failing, and when it recovers)."""
+
+    def __init__(self, name: str, interval: float) -> None:
+        self.name = name
+        self.interval = interval
+        self.health = LoopHealth()
+        self.retry_at = 0.0  # time.monotonic() before which a failing follower is left alone
+
+    def failed(self, error: Exception, position: int | None = None) -> float:
+        """Record `error`; the seconds to wait before trying again."""
+        failures = self.health.failures + 1
+        if failures == 1:
+            logger.warning("%s failing, backing off: %r", self.name, error, exc_info=error)
+        self.health = LoopHealth(failures, f"{type(error).__name__}: {error}", position)
+        delay = backoff_seconds(failures, self.interval)
+        self.retry_at = time.monotonic() + delay
+        return delay
+
+    def succeeded(self) -> None:
+        if self.health.failures:
+            logger.warning("%s recovered after %d failures", self.name, self.health.failures)
+            self.health = LoopHealth()
 
 
 class PeriodicThread:
@@ -45,7 +77,7 @@ class PeriodicThread:
         self.name = name
         self.tick = tick
         self.interval = interval
-        self.health = LoopHealth()
+        self.backoff = Backoff(name, interval)
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -59,19 +91,17 @@ class PeriodicThread:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
+    @property
+    def health(self) -> LoopHealth:
+        return self.backoff.health
+
     def run_tick(self) -> float:
         """Run `tick` once and record how it went; the seconds to wait before the next one."""
         try:
             busy = self.tick()
         except Exception as error:
-            failures = self.health.failures + 1
-            if failures == 1:
-                logger.warning("%s failing, backing off: %r", self.name, error, exc_info=True)
-            self.health = LoopHealth(failures, f"{type(error).__name__}: {error}")
-            return backoff_seconds(failures, self.interval)
-        if self.health.failures:
-            logger.warning("%s recovered after %d failures", self.name, self.health.failures)
-            self.health = LoopHealth()
+            return self.backoff.failed(error)
+        self.backoff.succeeded()
         return 0.0 if busy else self.interval
 
     def _loop(self) -> None:

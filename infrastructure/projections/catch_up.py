@@ -1,10 +1,6 @@
-"""Catching a view up with the application's log: pull, apply in batches, track, repeat.
+"""Catching a follower up with the application's log: read, apply in batches, repeat.
 
-Pull-based, so it works on both stores (the library's subscriptions cannot follow a SQLite
-application). Each batch is one transaction: the view's writes for up to `batch_size` events
-it follows, and its tracking position moved by compare-and-set (see view.py). A batch that
-finds the position moved by another runner is dropped, and the position re-read.
-"""
+Pull-based, so it works on both stores (the library's subscriptions cannot follow SQLite)."""
 
 from __future__ import annotations
 
@@ -13,7 +9,7 @@ from typing import Any
 
 from eventsourcing.application import Application
 
-from infrastructure.projections.view import PositionMoved, ProjectionView
+from infrastructure.projections.follower import Follower, PositionMoved
 
 DEFAULT_BATCH_SIZE = 1000
 # A rebuild has the whole log to apply and nothing to keep fresh: bigger batches spend less on
@@ -23,7 +19,7 @@ REBUILD_BATCH_SIZE = 5000
 
 def catch_up(
     application: Application[Any],
-    view: ProjectionView,
+    follower: Follower,
     batch_size: int = DEFAULT_BATCH_SIZE,
     *,
     until: int | None = None,
@@ -31,11 +27,11 @@ def catch_up(
     on_batch: Callable[[int, int], None] | None = None,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> int:
-    """Apply every event the view follows up to `until` (default: the log's head now).
+    """Apply every event `follower` follows up to `until` (default: the log's head now).
 
     Returns how many events this call applied. The position always ends at `until` or beyond,
-    even when none of the events since concern the view, so a reader waiting for the head
-    never waits on an event the view does not follow. `position`, when the caller knows it
+    even when none of the events since concern the follower, so a reader waiting for the head
+    never waits on an event it does not follow. `position`, when the caller knows it
     (a runner that moved it last), saves reading it; if another runner has moved it since,
     the first batch finds out and reads it. `on_batch(applied, position)` is told about each
     committed batch; `keep_going()` is asked before each, so a runner that is stopping stops
@@ -43,11 +39,11 @@ def catch_up(
     """
     recorder = application.recorder
     head = until if until is not None else recorder.max_notification_id() or 0
-    topics = view.projection.topics
+    topics = follower.topics
     applied = 0
     while keep_going():
         if position is None:
-            position = view.position()
+            position = follower.position()
         if position >= head:
             return applied
         notifications = recorder.select_notifications(
@@ -56,9 +52,8 @@ def catch_up(
         # A short batch holds every followed event up to the head: the position moves there.
         reached = notifications[-1].id if len(notifications) == batch_size else head
         events = ((n.topic, application.mapper.to_domain_event(n), n.id) for n in notifications)
-        writes = view.projection.writes_for(events)
         try:
-            view.commit(writes, expected=position, position=reached)
+            follower.apply(events, expected=position, reached=reached)
         except PositionMoved:
             position = None  # another runner applied some of these: start from where it got
             continue

@@ -13,7 +13,7 @@ import time
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.follower import Follower
 
 FIRST_POLL_SECONDS = 0.002
 MAX_POLL_SECONDS = 0.02
@@ -30,7 +30,7 @@ class Freshness:
         """The position of the newest event in the log (0 when it is empty)."""
         return self.recorder.max_notification_id() or 0
 
-    def wait(self, *views: ProjectionView) -> bool:
+    def wait(self, *views: Follower) -> bool:
         """True once every view has reached the head as of this call; False on timeout."""
         head = self.head()
         deadline = time.monotonic() + self.timeout

@@ -1,9 +1,7 @@
-"""The projection runner: keeps every view caught up with the log, in background threads.
+"""The runner: keeps every follower (views, effects) caught up with the log, in background threads.
 
-A server process runs one as a background service (started and stopped with the app); `atelier
-projections run` runs one on its own. Any number of runners may follow the same views at once,
-in threads or processes: the tracking compare-and-set lets exactly one apply each batch.
-"""
+A server process runs one as a background service; `atelier projections run` runs one on its
+own. Leadership, shared reads and backoff are explained in docs/projections.md."""
 
 from __future__ import annotations
 
@@ -17,15 +15,15 @@ from typing import Any, Protocol
 
 from eventsourcing.application import Application
 
-from infrastructure.background import PeriodicThread
+from infrastructure.background import Backoff, LoopHealth, PeriodicThread
 from infrastructure.projections.catch_up import catch_up
-from infrastructure.projections.view import PositionMoved, ProjectionView
+from infrastructure.projections.follower import Followed, Follower, PositionMoved
 
 logger = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 1.0
 
-# Told (view name, position) after each batch a runner commits: for metrics and the bench.
+# Told (follower name, position) after each batch a runner commits: for metrics and the bench.
 BatchObserver = Callable[[str, int], None]
 
 
@@ -38,11 +36,10 @@ class Leadership(Protocol):
 
 
 class ProjectionRunner:
-    """Polls the log's head and catches every view up to it, the views side by side.
+    """Polls the log's head and catches every follower up to it, the followers side by side.
 
-    The views are caught up in parallel threads: on PostgreSQL most of a batch is waiting for
-    the database, so five views in parallel take about as long as the slowest one, which is
-    what a reader waiting for the head waits for.
+    A follower that fails backs off alone (its health says why, and where it stands); the
+    others go on.
     """
 
     name = "projections"
@@ -50,37 +47,41 @@ class ProjectionRunner:
     def __init__(
         self,
         application: Application[Any],
-        views: Sequence[ProjectionView],
+        followers: Sequence[Follower],
         batch_size: int,
         poll_interval: float,
         observer: BatchObserver | None = None,
         leadership: Leadership | None = None,
     ) -> None:
         self.application = application
-        # With a leadership lock only the leading process does the work; the others stand by
-        # and take over when it stops or dies. Several runners would each read, decode and
-        # compute every batch for one of them to write it, which on a shared CPU slows the
-        # requests the views exist to serve.
-        self.leadership = leadership
-        self.views = list(views)
+        self.leadership = leadership  # None: this runner works whether or not others do
+        self.followers = list(followers)
         self.batch_size = batch_size
         self.observer = observer
-        # Where this runner left each view, so an idle poll costs one query (the log's head)
-        # rather than one per view. Another runner may have moved a view further (the next
-        # batch's compare-and-set finds out) or a rebuild may have reset it, so what is known
-        # is forgotten and read again every RECHECK_SECONDS.
+        self._topics = {f.name: frozenset(f.topics) for f in self.followers}
+        self._backoffs = {f.name: Backoff(f"follower {f.name}", poll_interval) for f in followers}
+        # Where this runner left each follower, so an idle poll costs one query; forgotten
+        # every RECHECK_SECONDS, since another runner or a rebuild may have moved it.
         self._known: dict[str, int] = {}
         self._known_since = time.monotonic()
         self._pool: ThreadPoolExecutor | None = None
         self._stopping = threading.Event()  # a long catch-up stops between two batches
         self._thread = PeriodicThread(self.name, self.run_once, poll_interval)
 
-    def run_once(self) -> bool:
-        """Catch every view up to the head as of now.
+    @property
+    def health(self) -> LoopHealth:
+        """The runner's own: reading the log's head (a follower's failures are its own)."""
+        return self._thread.health
 
-        True only when a view applied a full batch, so more is waiting: the next round starts
-        at once. Otherwise the runner waits its poll interval, and under steady load each
-        round's transaction carries the events of a whole interval rather than of a few.
+    def follower_health(self) -> dict[str, LoopHealth]:
+        """Each follower's failures in a row, last error, and the position it failed at."""
+        return {name: backoff.health for name, backoff in self._backoffs.items()}
+
+    def run_once(self) -> bool:
+        """Catch every follower up to the head as of now.
+
+        True only when a follower applied a full batch, so more is waiting: the next round
+        starts at once. Otherwise the runner waits its poll interval (docs/projections.md).
         """
         if self.leadership is not None and not self.leadership.leads():
             return False
@@ -88,85 +89,111 @@ class ProjectionRunner:
         if time.monotonic() - self._known_since > RECHECK_SECONDS:
             self._known.clear()
             self._known_since = time.monotonic()
-        behind = [view for view in self.views if self._known.get(view.name, -1) < head]
-        # Views this runner left at the same position step together: one read of the log and
-        # one decoding of each event serve them all (reading and decoding were most of a
-        # round's cost). A view whose position is not known here catches up on its own.
-        together: dict[int, list[ProjectionView]] = {}
-        alone: list[ProjectionView] = []
-        for view in behind:
-            known = self._known.get(view.name)
-            (alone if known is None else together.setdefault(known, [])).append(view)
-        applied = [self._step_together(views, start, head) for start, views in together.items()]
+        now = time.monotonic()
+        backoffs = self._backoffs
+        behind = [
+            follower
+            for follower in self.followers
+            if self._known.get(follower.name, -1) < head and backoffs[follower.name].retry_at <= now
+        ]
+        # Followers left at the same position step together, sharing one read and decoding;
+        # one whose position is not known here catches up on its own.
+        together: dict[int, list[Follower]] = {}
+        alone: list[Follower] = []
+        for follower in behind:
+            known = self._known.get(follower.name)
+            (alone if known is None else together.setdefault(known, [])).append(follower)
+        applied = [self._step_together(group, start, head) for start, group in together.items()]
         follow = partial(self._follow, head=head)
         applied += self._pool.map(follow, alone) if self._pool else map(follow, alone)
         return max(applied, default=0) >= self.batch_size
 
-    def _step_together(self, views: list[ProjectionView], start: int, head: int) -> int:
-        """Catch `views`, all at `start`, up to `head` with shared reads; the most applied."""
+    def _step_together(self, followers: list[Follower], start: int, head: int) -> int:
+        """Catch `followers`, all at `start`, up to `head` with shared reads; the most applied."""
         application = self.application
-        topics = tuple(sorted({t for view in views for t in view.projection.topics}))
+        topics = tuple(sorted({t for follower in followers for t in follower.topics}))
         applied = 0
-        while views and start < head and not self._stopping.is_set():
-            notifications = application.recorder.select_notifications(
-                start=start,
-                limit=self.batch_size,
-                stop=head,
-                topics=topics,
-                inclusive_of_start=False,
-            )
+        while followers and start < head and not self._stopping.is_set():
+            try:
+                notifications = application.recorder.select_notifications(
+                    start=start,
+                    limit=self.batch_size,
+                    stop=head,
+                    topics=topics,
+                    inclusive_of_start=False,
+                )
+                decoded = [
+                    (n.topic, application.mapper.to_domain_event(n), n.id) for n in notifications
+                ]
+            except Exception:
+                for follower in followers:  # next round each goes alone, so a fault is its own
+                    self._known.pop(follower.name, None)
+                raise
             reached = notifications[-1].id if len(notifications) == self.batch_size else head
-            decoded = [
-                (n.topic, application.mapper.to_domain_event(n), n.id) for n in notifications
-            ]
             commit = partial(self._commit_share, decoded=decoded, start=start, reached=reached)
-            committed = list(self._pool.map(commit, views) if self._pool else map(commit, views))
-            views = [view for view, done in zip(views, committed, strict=True) if done]
+            pool = self._pool
+            committed = list(pool.map(commit, followers) if pool else map(commit, followers))
+            followers = [f for f, done in zip(followers, committed, strict=True) if done]
             applied = max(applied, len(notifications))
             start = reached
         return applied
 
     def _commit_share(
-        self, view: ProjectionView, decoded: list[tuple[str, Any, int]], start: int, reached: int
+        self, follower: Follower, decoded: list[Followed], start: int, reached: int
     ) -> bool:
-        """Apply the view's share of a shared batch; False if another runner moved it."""
-        followed = view.projection.handlers
-        writes = view.projection.writes_for(d for d in decoded if d[0] in followed)
+        """Apply the follower's share of a shared batch; False if it failed or was moved."""
+        name = follower.name
+        topics = self._topics[name]
         try:
-            view.commit(writes, expected=start, position=reached)
+            follower.apply((d for d in decoded if d[0] in topics), start, reached)
         except PositionMoved:
-            self._known.pop(view.name, None)  # read its position again next round
+            self._known.pop(name, None)  # read its position again next round
             return False
-        self._known[view.name] = reached
-        if self.observer is not None:
-            self.observer(view.name, reached)
+        except Exception as error:
+            self._failed(follower, error, start)
+            return False
+        self._committed(name, reached)
         return True
 
-    def _follow(self, view: ProjectionView, head: int) -> int:
-        known = self._known.pop(view.name, None)
-        applied = catch_up(
-            self.application,
-            view,
-            self.batch_size,
-            until=head,
-            position=known,
-            on_batch=self._told(view),
-            keep_going=lambda: not self._stopping.is_set(),
-        )
+    def _committed(self, name: str, position: int) -> None:
+        self._known[name] = position
+        self._backoffs[name].succeeded()
+        if self.observer is not None:
+            self.observer(name, position)
+
+    def _failed(self, follower: Follower, error: Exception, position: int | None) -> None:
+        self._known.pop(follower.name, None)
+        if position is None:
+            try:
+                position = follower.position()
+            except Exception:  # the store itself may be what fails
+                position = None
+        self._backoffs[follower.name].failed(error, position)
+
+    def _follow(self, follower: Follower, head: int) -> int:
+        name = follower.name
+        known = self._known.pop(name, None)
+        try:
+            applied = catch_up(
+                self.application,
+                follower,
+                self.batch_size,
+                until=head,
+                position=known,
+                on_batch=lambda count, position: self._committed(name, position),
+                keep_going=lambda: not self._stopping.is_set(),
+            )
+        except Exception as error:
+            self._failed(follower, error, None)
+            return 0
         if not self._stopping.is_set():
-            self._known[view.name] = head  # it got there (else it is read again next time)
+            self._known[name] = head  # it got there (else it is read again next time)
         return applied
 
-    def _told(self, view: ProjectionView) -> Callable[[int, int], None] | None:
-        observer = self.observer
-        if observer is None:
-            return None
-        return lambda applied, position: observer(view.name, position)
-
     def start(self) -> None:
-        logger.info("projection runner following %s", ", ".join(v.name for v in self.views))
+        logger.info("projection runner following %s", ", ".join(f.name for f in self.followers))
         self._stopping.clear()
-        self._pool = ThreadPoolExecutor(len(self.views), thread_name_prefix=self.name)
+        self._pool = ThreadPoolExecutor(len(self.followers), thread_name_prefix=self.name)
         self._thread.start()
 
     def stop(self) -> None:

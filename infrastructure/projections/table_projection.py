@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ClassVar, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
@@ -13,11 +13,15 @@ from eventsourcing.utils import get_topic
 from infrastructure.projections.writes import Writes
 
 E = TypeVar("E", bound=DomainEvent)
+P = ParamSpec("P")
+R = TypeVar("R")
 # Handlers take the decoded domain event, its position in the application log, and the batch.
 Handler = Callable[[Any, int, Writes], None]
 
 
-def on(event_class: type[E], handle: Callable[[E, int, Writes], None]) -> tuple[str, Handler]:
+def on(
+    event_class: type[E], handle: Callable[Concatenate[E, P], R]
+) -> tuple[str, Callable[Concatenate[Any, P], R]]:
     """The stored topic of `event_class` and its handler, checked to take that class."""
     return get_topic(event_class), handle
 
@@ -32,9 +36,9 @@ class TableProjection(ABC):
     passes to `select_notifications`, so events nobody handles are never read.
     """
 
-    name: ClassVar[str]
-    tables: ClassVar[dict[str, tuple[str, ...]]]
-    schema: ClassVar[tuple[str, ...]]
+    name: str
+    tables: dict[str, tuple[str, ...]]
+    schema: tuple[str, ...]
 
     def __init__(self) -> None:
         self.handlers: Mapping[str, Handler] = dict(self.event_handlers())

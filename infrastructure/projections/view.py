@@ -1,26 +1,15 @@
-"""A projection's view: its tables and its tracking position, in the event store's database.
-
-The store-specific classes (sqlite_view, postgres_view) subclass the library's tracking
-recorders, add the view's tables to their create statements, and provide a transaction; the
-rules shared by both stores live here.
-
-Exactly once, with batches. The library's tracking upsert only refuses a position at or below
-the stored one; that is enough when each transaction applies one event, but a batch read from
-position P could overlap one another runner has applied meanwhile (it stored P + k, and this
-batch would store P + n > P + k, re-applying k events). So a batch advances the position by
-compare-and-set from the position it was read at, first thing in its transaction: if another
-runner moved it, nothing is written (PositionMoved) and the caller re-reads the position.
-"""
+"""A projection's view: its tables and tracking position in the event store's database, moved
+by compare-and-set with each batch's writes (docs/projections.md, "Exactly once, with batches").
+The store-specific classes are sqlite_view and postgres_view."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError
-
+from infrastructure.projections.follower import Followed, PositionMoved
 from infrastructure.projections.sql import Dialect
 from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.writes import Run, Writes
@@ -36,10 +25,6 @@ NEXT_POSITION = (
     "WHERE application_name = ? AND notification_id = ? RETURNING notification_id"
 )
 FORGET_POSITION = "DELETE FROM {tracking} WHERE application_name = ?"
-
-
-class PositionMoved(IntegrityError):
-    """Another runner moved this view's position since the batch was read; nothing was written."""
 
 
 class Cursor(Protocol):
@@ -90,6 +75,10 @@ class ProjectionView:
     def name(self) -> str:
         return self.projection.name
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return self.projection.topics
+
     def sql(self, template: str) -> str:
         """A statement template compiled for this store (cached: templates are constants)."""
         compiled = self._compiled.get(template)
@@ -125,6 +114,10 @@ class ProjectionView:
         """The log position of the last event this view has applied (0: none yet)."""
         return self.max_tracking_id(self.tracking_key) or 0
 
+    def apply(self, events: Iterable[Followed], expected: int, reached: int) -> None:
+        """The Follower's step: the projection's writes for `events`, committed (see commit)."""
+        self.commit(self.projection.writes_for(events), expected, reached)
+
     def commit(self, writes: Writes, expected: int, position: int) -> None:
         """Apply `writes` and move the position from `expected` to `position`, atomically.
 
@@ -150,6 +143,11 @@ class ProjectionView:
             cursor.execute(self.sql(FORGET_POSITION), (self.tracking_key,))
             for table in self.projection.tables:
                 cursor.execute(self.sql(f"DELETE FROM {{{table}}}"))  # noqa: S608 - a constant
+
+    def execute(self, template: str, *params: Any) -> None:
+        """Run one statement (`{table}` names, `?` placeholders) in its own transaction."""
+        with self._write_transaction() as cursor:
+            cursor.execute(self.sql(template), params)
 
     # ---- reading -----------------------------------------------------------------------
 
