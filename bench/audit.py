@@ -46,7 +46,6 @@ from application.audit.replay import ReplayObserver
 from application.audit.state import Life
 from application.audit.use_cases import AuditSession
 from application.service import Atelier
-from bench.servers import fresh_store
 from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
 from infrastructure.audit.collector import collector_paused
@@ -58,6 +57,7 @@ from infrastructure.audit.projections import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
+from tests.support.stores import fresh_store
 
 TARGET = 0.5
 MB = 1024 * 1024

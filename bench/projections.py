@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from application.service import Atelier
-from bench.servers import fresh_store
 from bench.synthetic import HistoryShape, write_history
 from domain.identifiers import queue_id
 from domain.requests import GenerationRequest
@@ -41,7 +40,8 @@ from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE, catch_up
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.settings import Settings
-from tests.helpers import image_url
+from tests.support.builders import image_url
+from tests.support.stores import fresh_store
 
 BENCH_LIMITS = {"max_requests_per_hour": 1_000_000, "queue_max_size": 100_000_000}
 THREADS = 32

@@ -12,14 +12,9 @@ from application.work import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
 from domain.generations import TIMED_OUT
 from infrastructure.generators.dry_run import DryRunGenerator
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import (
-    PRODUCT_URL,
-    MovableClock,
-    account,
-    generation,
-    submit,
-    wired_application,
-)
+from tests.support.builders import PRODUCT_URL
+from tests.support.clock import Clock
+from tests.support.lifecycle import account, generation, submit, wired_application
 
 LEASE = 600
 
@@ -43,19 +38,19 @@ class ScriptedGenerator:
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def app(make_settings: SettingsFactory, clock: MovableClock) -> Iterator[Atelier]:
+def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
     with wired_application(make_settings(lease_seconds=LEASE), clock) as atelier:
         atelier.open_account("alice", 10)
         yield atelier
 
 
 def test_a_generation_the_generator_completes_is_completed_and_charged(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     gid = submit(app, "alice", quality="high", aspect_ratio="16:9", custom_prompt="on a beach")
     generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
@@ -131,7 +126,7 @@ def test_an_empty_queue_gives_no_work(app: Atelier) -> None:
 
 
 def test_results_that_arrive_after_the_lease_are_lost_and_the_generation_times_out(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     gid = submit(app, "alice")
 

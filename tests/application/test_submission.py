@@ -23,7 +23,8 @@ from domain.errors import (
 )
 from domain.identifiers import account_id
 from domain.requests import GenerationParameters, GenerationRequest
-from tests.application.conftest import AppFactory, FakeClock
+from tests.application.conftest import AppFactory
+from tests.support.clock import Clock
 
 URL = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
 MODEL_URL = "https://res.cloudinary.com/demo/image/upload/models/ana.png"
@@ -228,7 +229,7 @@ def test_rate_limited_request_is_not_checked_for_reachability(make_app: AppFacto
 
 
 def test_rate_limit_frees_a_slot_an_hour_after_the_oldest(
-    make_app: AppFactory, clock: FakeClock
+    make_app: AppFactory, clock: Clock
 ) -> None:
     app = make_app(hourly_limit=2)
     app.open_account("alice", 10)
@@ -291,7 +292,7 @@ def test_same_key_with_a_different_request_is_refused(make_app: AppFactory) -> N
 
 
 def test_keys_are_scoped_per_user_and_forgotten_after_their_ttl(
-    make_app: AppFactory, clock: FakeClock
+    make_app: AppFactory, clock: Clock
 ) -> None:
     app = make_app()
     app.open_account("alice", 5)

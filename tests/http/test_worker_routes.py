@@ -11,13 +11,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer
-from tests.lifecycle_support import (
-    MovableClock,
-    lifecycle_client,
-    open_account_over_http,
-    submit_over_http,
+from tests.support.builders import bearer
+from tests.support.clients import (
+    open_account as open_account_over_http,
 )
+from tests.support.clients import (
+    post_generation as submit_over_http,
+)
+from tests.support.clock import Clock as MovableClock
+from tests.support.lifecycle import lifecycle_client
 
 WORKER = bearer("fleet", "worker")
 RESULT = "https://cdn.example.com/results/1.png"

@@ -31,9 +31,10 @@ from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
 from tests.audit_support import Story, found, wait_until_ready
 from tests.conftest import SettingsFactory
-from tests.integration.servers import atelier_command
-from tests.lifecycle_support import MovableClock, submit, wired_application
-from tests.stores import settings_env
+from tests.support.clock import Clock as MovableClock
+from tests.support.lifecycle import submit, wired_application
+from tests.support.servers import atelier_command
+from tests.support.stores import settings_env
 
 # How `audited` runs: all here; as `atelier audit` runs it; and the same with every view read
 # by the child (on a small history the audit reaches every view before the child has started,

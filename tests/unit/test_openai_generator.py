@@ -22,7 +22,7 @@ from infrastructure.generators.openai import (
     request_body,
 )
 from infrastructure.settings import SettingsError, load_settings
-from tests.fake_openai import FakeOpenAI, Reply, error, images
+from tests.support.fake_openai import FakeOpenAI, Reply, error, images
 
 API_KEY = "sk-test-not-a-real-key-0123456789"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
