@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -22,10 +22,10 @@ from infrastructure.generators.openai import (
     request_body,
 )
 from infrastructure.settings import SettingsError, load_settings
+from tests.support.clock import T0, Clock
 from tests.support.fake_openai import FakeOpenAI, Reply, error, images
 
 API_KEY = "sk-test-not-a-real-key-0123456789"
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RESULT = "https://oaidalleapiprodscus.blob.core.windows.net/private/img-1.png"
 
 
@@ -40,18 +40,10 @@ def job(**changes: Any) -> GenerationJob:
         "quality": "standard",
         "model": "gpt-4.1-dalle-3",
         "parameters": {},
-        "lease_expires_at": NOW + timedelta(minutes=10),
+        "lease_expires_at": T0 + timedelta(minutes=10),
     }
     values.update(changes)
     return GenerationJob(**values)
-
-
-class MonotonicClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -61,8 +53,8 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def breaker_clock() -> MonotonicClock:
-    return MonotonicClock()
+def breaker_clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
@@ -72,15 +64,15 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def generator(
-    fake: FakeOpenAI, breaker_clock: MonotonicClock, sleeps: list[float]
+    fake: FakeOpenAI, breaker_clock: Clock, sleeps: list[float]
 ) -> Iterator[OpenAIImageGenerator]:
     adapter = OpenAIImageGenerator(
         API_KEY,
         fake.base_url,
-        breaker=CircuitBreaker(clock=breaker_clock),
+        breaker=CircuitBreaker(clock=breaker_clock.monotonic),
         timeout=httpx.Timeout(0.5),
         sleep=sleeps.append,  # record the backoff instead of waiting it out
-        clock=lambda: NOW,
+        clock=lambda: T0,
     )
     yield adapter
     adapter.close()
@@ -188,7 +180,7 @@ def test_an_upstream_that_does_not_answer_in_time_is_retried_then_given_up(
 
 
 def test_an_unreachable_upstream_is_a_clear_failure(
-    breaker_clock: MonotonicClock, sleeps: list[float]
+    breaker_clock: Clock, sleeps: list[float]
 ) -> None:
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
@@ -252,13 +244,13 @@ def test_no_retry_that_would_outlast_the_lease(
 ) -> None:
     fake.will_answer(error(503), images(RESULT))
     with pytest.raises(GeneratorFailure, match="no time left on the lease"):
-        generator.generate(job(lease_expires_at=NOW + timedelta(seconds=1)))
+        generator.generate(job(lease_expires_at=T0 + timedelta(seconds=1)))
     assert len(fake.requests) == 1
     assert sleeps == []
 
 
 def test_the_circuit_breaker_stops_calling_a_failing_upstream_then_tries_again(
-    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: MonotonicClock
+    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: Clock
 ) -> None:
     fake.will_answer(*[error(500)] * 5)
 
@@ -273,12 +265,12 @@ def test_the_circuit_breaker_stops_calling_a_failing_upstream_then_tries_again(
     assert not generator.is_available()  # a worker stops claiming
     with pytest.raises(GeneratorFailure, match="circuit breaker open"):
         generator.generate(job())
-    breaker_clock.now += 59
+    breaker_clock.advance(seconds=59)
     with pytest.raises(GeneratorFailure, match="circuit breaker open"):
         generator.generate(job())
     assert len(fake.requests) == 5  # the upstream was left alone
 
-    breaker_clock.now += 1  # 60 s after the last failure: half-open, one trial
+    breaker_clock.advance(seconds=1)  # 60 s after the last failure: half-open, one trial
     assert generator.is_available()
     fake.will_answer(images(RESULT))
     assert generator.generate(job()) == [RESULT]
@@ -287,19 +279,19 @@ def test_the_circuit_breaker_stops_calling_a_failing_upstream_then_tries_again(
 
 
 def test_a_failed_trial_opens_the_breaker_for_another_minute(
-    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: MonotonicClock
+    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: Clock
 ) -> None:
     fake.will_answer(*[error(500)] * 6)
     for _ in range(2):
         with pytest.raises(GeneratorFailure):
             generator.generate(job())
-    breaker_clock.now += 60
+    breaker_clock.advance(seconds=60)
     with pytest.raises(GeneratorFailure) as trial:
         generator.generate(job())  # the trial fails; its retry meets an open breaker
     assert trial.value.reason == UNAVAILABLE
     assert len(fake.requests) == 6
     assert generator.breaker.state == "open"
-    breaker_clock.now += 59
+    breaker_clock.advance(seconds=59)
     assert not generator.is_available()
 
 

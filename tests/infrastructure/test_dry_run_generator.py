@@ -12,10 +12,9 @@ import pytest
 from application.ports import GenerationJob, GeneratorFailure
 from domain.results import check_result_images
 from infrastructure.generators.dry_run import DryRunGenerator
+from tests.support.builders import PRODUCT_URL
 
-SHIRT = (
-    "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
-)
+SHIRT = PRODUCT_URL
 SHOE = "https://res.cloudinary.com/shop/image/upload/v2/shoes/red.png"
 
 
