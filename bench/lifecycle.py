@@ -23,19 +23,12 @@ from uuid import UUID
 
 from application.service import Atelier
 from domain.generations import Generation
-from domain.requests import GenerationRequest
 from infrastructure.bootstrap import background_services, build_application
 from infrastructure.settings import Settings
+from tests.support.builders import generation_request
 from tests.support.stores import fresh_store
 
-URL = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
-REQUEST = GenerationRequest(
-    product_images=(URL,),
-    style="realistic",
-    aspect_ratio="1:1",
-    quality="standard",
-    model="gpt-4.1-dalle-3",
-)
+REQUEST = generation_request()
 USERS = [f"bench-{n}" for n in range(20)]
 
 

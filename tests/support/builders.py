@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
+from application.ports import GenerationJob
 from domain.requests import GenerationRequest
 from infrastructure.tokens import mint_token
+from tests.support.clock import T0
 
 TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
 ADMIN_ID = "root"
@@ -55,3 +59,21 @@ def generation_body(**changes: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+def generation_job(**changes: Any) -> GenerationJob:
+    """What a worker hands its generator, with `changes` applied."""
+    values: dict[str, Any] = {
+        "generation_id": UUID(int=7),
+        "prompt": "Professional fashion photograph, realistic style",
+        "product_images": (PRODUCT_URL,),
+        "model_images": (),
+        "style": "realistic",
+        "aspect_ratio": "1:1",
+        "quality": "standard",
+        "model": "gpt-4.1-dalle-3",
+        "parameters": {},
+        "lease_expires_at": T0 + timedelta(minutes=10),
+    }
+    values.update(changes)
+    return GenerationJob(**values)
