@@ -31,11 +31,6 @@ TTL = 3600
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
     settings = make_settings(lease_seconds=LEASE, pending_ttl_seconds=TTL)
     with wired_application(settings, clock) as atelier:

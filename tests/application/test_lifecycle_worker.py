@@ -38,11 +38,6 @@ class ScriptedGenerator:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
 def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
     with wired_application(make_settings(lease_seconds=LEASE), clock) as atelier:
         atelier.open_account("alice", 10)
@@ -71,41 +66,37 @@ def test_a_generation_the_generator_completes_is_completed_and_charged(
     assert (held.balance, held.reserved) == (8, 0)
 
 
-def test_a_generator_that_gives_up_fails_the_generation_with_its_reason(app: Atelier) -> None:
-    gid = submit(app, "alice")
-
-    def give_up(job: GenerationJob) -> list[str]:
-        raise GeneratorFailure("Image generation failed: OpenAI server error (HTTP 500).")
-
-    outcome = app.work_once("worker-1", ScriptedGenerator(give_up))
-
-    assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == "Image generation failed: OpenAI server error (HTTP 500)."
-    assert account(app, "alice").available == 10
+def give_up(job: GenerationJob) -> list[str]:
+    raise GeneratorFailure("Image generation failed: OpenAI server error (HTTP 500).")
 
 
-def test_an_unexpected_generator_error_fails_the_generation_without_leaking_it(
-    app: Atelier,
+def crash(job: GenerationJob) -> list[str]:
+    raise KeyError("internal detail /etc/secret")
+
+
+def unusable(job: GenerationJob) -> list[str]:
+    return ["http://plain-http.example/r.png"]
+
+
+@pytest.mark.parametrize(
+    ("run", "recorded"),
+    [
+        pytest.param(
+            give_up,
+            "Image generation failed: OpenAI server error (HTTP 500).",
+            id="gives-up-with-its-reason",
+        ),
+        pytest.param(crash, UNEXPECTED_GENERATOR_ERROR, id="unexpected-error-not-leaked"),
+        pytest.param(unusable, UNUSABLE_RESULTS, id="unusable-results"),
+    ],
+)
+def test_a_failing_generator_fails_the_generation_and_releases_its_tokens(
+    app: Atelier, run: Callable[[GenerationJob], list[str]], recorded: str
 ) -> None:
     gid = submit(app, "alice")
-
-    def crash(job: GenerationJob) -> list[str]:
-        raise KeyError("internal detail /etc/secret")
-
-    outcome = app.work_once("worker-1", ScriptedGenerator(crash))
-
+    outcome = app.work_once("worker-1", ScriptedGenerator(run))
     assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == UNEXPECTED_GENERATOR_ERROR
-    assert account(app, "alice").available == 10
-
-
-def test_unusable_results_from_a_generator_fail_the_generation(app: Atelier) -> None:
-    gid = submit(app, "alice")
-    outcome = app.work_once(
-        "worker-1", ScriptedGenerator(lambda job: ["http://plain-http.example/r.png"])
-    )
-    assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == UNUSABLE_RESULTS
+    assert generation(app, gid).error == recorded
     assert account(app, "alice").available == 10
 
 
