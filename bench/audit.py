@@ -45,7 +45,6 @@ from application.audit.reading import BATCH_SIZE
 from application.audit.session import AuditSession, ReplayObserver
 from application.audit.state import Life
 from application.service import Atelier
-from bench.servers import fresh_store
 from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
 from infrastructure.audit.collector import collector_paused
@@ -56,6 +55,7 @@ from infrastructure.audit.read_models import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
+from tests.support.stores import fresh_store
 
 TARGET = 0.5
 MB = 1024 * 1024

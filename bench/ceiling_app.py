@@ -26,9 +26,9 @@ from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.images import link_images
 from domain.queue import GenerationQueue
-from domain.requests import GenerationRequest
 from infrastructure.persistence import event_store_env
 from infrastructure.settings import load_settings
+from tests.support.builders import generation_request
 from web.body import parse_json_object, read_limited_body
 from web.errors import EXCEPTION_HANDLERS
 from web.middleware import ApiMiddleware
@@ -41,13 +41,7 @@ MAX_BYTES = 1024 * 1024
 def submission_events(atelier: Atelier, product_images: tuple[str, ...]) -> list[StoredEvent]:
     """The stored events of one accepted submission, as the application would write them."""
     now = datetime.now(UTC)
-    request = GenerationRequest(
-        product_images=product_images,
-        style="realistic",
-        aspect_ratio="1:1",
-        quality="standard",
-        model="gpt-4.1-dalle-3",
-    )
+    request = generation_request(product_images=product_images)
     account = TokenAccount.open("template", 10, now)
     account.collect_events()
     queue = GenerationQueue()

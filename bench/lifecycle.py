@@ -22,26 +22,19 @@ from pathlib import Path
 from uuid import UUID
 
 from application.service import Atelier
-from bench.servers import fresh_store
 from domain.generations import Generation
-from domain.requests import GenerationRequest
 from infrastructure.bootstrap import background_services, build_application
 from infrastructure.settings import Settings
+from tests.support.builders import generation_request
+from tests.support.stores import fresh_store
 
-URL = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
-REQUEST = GenerationRequest(
-    product_images=(URL,),
-    style="realistic",
-    aspect_ratio="1:1",
-    quality="standard",
-    model="gpt-4.1-dalle-3",
-)
+REQUEST = generation_request()
 USERS = [f"bench-{n}" for n in range(20)]
 
 
 @contextmanager
 def store(kind: str) -> Iterator[Settings]:
-    """An empty store of `kind` (bench.servers.fresh_store) with limits that never refuse."""
+    """An empty store of `kind` (tests.support.stores.fresh_store) with limits that never refuse."""
     with (
         tempfile.TemporaryDirectory() as data_dir,
         fresh_store(

@@ -17,13 +17,20 @@ import tempfile
 from pathlib import Path
 
 from bench.loadgen import run_load
-from bench.servers import fresh_store, rss_kib
 from bench.submit import BENCH_LIMITS, USERS, open_accounts, requests_for
-from tests.integration.servers import atelier_server
-from tests.stores import settings_env
+from tests.support.servers import atelier_server
+from tests.support.stores import fresh_store, settings_env
 
 TARGET = 1.5
 FIRST = 1_000
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of one process, from /proc (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for process {pid}")
 
 
 def measure(kind: str, total: int, root: Path) -> tuple[int, int, int]:

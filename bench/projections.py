@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 from application.service import Atelier
-from bench.servers import fresh_store
 from bench.synthetic import HistoryShape, write_history
 from domain.identifiers import queue_id
 from domain.requests import GenerationRequest
@@ -41,7 +40,8 @@ from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE, catch_up
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.settings import Settings
-from tests.helpers import image_url
+from tests.support.builders import generation_request, image_url
+from tests.support.stores import fresh_store
 
 BENCH_LIMITS = {"max_requests_per_hour": 1_000_000, "queue_max_size": 100_000_000}
 THREADS = 32
@@ -119,13 +119,7 @@ def print_rebuild(
 
 
 def request(number: int) -> GenerationRequest:
-    return GenerationRequest(
-        product_images=(image_url(f"bench/p{number % 997}"),),
-        style="realistic",
-        aspect_ratio="1:1",
-        quality="standard",
-        model="gpt-4.1-dalle-3",
-    )
+    return generation_request(product_images=(image_url(f"bench/p{number % 997}"),))
 
 
 def submit_for(atelier: Atelier, seconds: float, pace: float | None) -> list[tuple[float, int]]:

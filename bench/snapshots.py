@@ -36,11 +36,11 @@ from uuid import uuid4
 
 from application.base import ACCOUNT_SNAPSHOT_INTERVAL
 from application.service import Atelier
-from bench.servers import fresh_store
 from domain.accounts import TokenAccount
 from domain.identifiers import account_id
 from infrastructure.bootstrap import build_application
-from tests.lifecycle_support import generation_request
+from tests.support.builders import generation_request
+from tests.support.stores import fresh_store
 
 TARGET = 1.2
 LIMITS = {"rate_limit_enabled": False, "queue_max_size": 100_000_000}

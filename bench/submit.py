@@ -31,12 +31,11 @@ from typing import Any
 
 from bench.ceiling_app import fresh_copies, submission_events
 from bench.loadgen import LoadResult, encode_post, run_load
-from bench.servers import fresh_store, projections_process, uvicorn_server
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
-from tests.helpers import bearer, generation_body
-from tests.integration.servers import atelier_server
-from tests.stores import settings_env
+from tests.support.builders import bearer, generation_body
+from tests.support.servers import atelier_server, projections_process, uvicorn_server
+from tests.support.stores import fresh_store, settings_env
 
 USERS = 1000
 BENCH_LIMITS = {"max_requests_per_hour": 1_000_000, "queue_max_size": 100_000_000}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infrastructure.settings import Settings
-from tests.stores import postgres_schema, postgres_settings, sqlite_settings
+from tests.support.stores import postgres_schema, postgres_settings, sqlite_settings
 
 SettingsFactory = Callable[..., Settings]
 

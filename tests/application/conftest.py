@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,33 +12,18 @@ import pytest
 from application.policy import Policy
 from application.ports import ImageChecker
 from application.service import Atelier
-
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """Time that moves only when a test says so."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
+from tests.support.clock import Clock
 
 AppFactory = Callable[..., Atelier]
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture(params=["popo", "sqlite"])
-def make_app(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock) -> AppFactory:
+def make_app(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> AppFactory:
     """Build an Atelier with policy overrides; every app a test builds shares one store."""
     env: dict[str, str] = {"PERSISTENCE_MODULE": f"eventsourcing.{request.param}"}
     if request.param == "sqlite":

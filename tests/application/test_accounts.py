@@ -6,7 +6,8 @@ import pytest
 
 from application.errors import AccountExists, AccountNotFound
 from domain.errors import IdempotencyKeyReused, InvalidAmount
-from tests.application.conftest import AppFactory, FakeClock
+from tests.application.conftest import AppFactory
+from tests.support.clock import Clock
 
 
 def test_open_then_read_the_account(make_app: AppFactory) -> None:
@@ -28,7 +29,7 @@ def test_opening_twice_is_refused(make_app: AppFactory) -> None:
     assert app.get_account("alice").account.balance == 7
 
 
-def test_grants_are_idempotent_per_key(make_app: AppFactory, clock: FakeClock) -> None:
+def test_grants_are_idempotent_per_key(make_app: AppFactory, clock: Clock) -> None:
     app = make_app()
     app.open_account("alice", 0)
     first, replayed = app.grant_tokens("alice", 10, "promo", idempotency_key="g-1")

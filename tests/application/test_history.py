@@ -7,12 +7,13 @@ import pytest
 
 from application.errors import AccountNotFound, GenerationNotFound
 from domain.identifiers import account_id, queue_id
-from tests.application.conftest import AppFactory, FakeClock
-from tests.lifecycle_support import generation_request
+from tests.application.conftest import AppFactory
+from tests.support.builders import generation_request
+from tests.support.clock import Clock
 
 
 def test_the_owner_reads_a_generations_events_oldest_first(
-    make_app: AppFactory, clock: FakeClock
+    make_app: AppFactory, clock: Clock
 ) -> None:
     app = make_app()
     app.open_account("alice", 5)

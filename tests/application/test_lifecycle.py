@@ -15,8 +15,8 @@ from application.sweeps import SweepReport
 from domain.errors import InvalidRequest, InvalidTransition
 from domain.generations import TIMED_OUT
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import (
-    MovableClock,
+from tests.support.clock import Clock
+from tests.support.lifecycle import (
     account,
     event_names,
     generation,
@@ -31,12 +31,7 @@ TTL = 3600
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def app(make_settings: SettingsFactory, clock: MovableClock) -> Iterator[Atelier]:
+def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
     settings = make_settings(lease_seconds=LEASE, pending_ttl_seconds=TTL)
     with wired_application(settings, clock) as atelier:
         atelier.open_account("alice", 10)
@@ -57,7 +52,7 @@ def tokens(app: Atelier, user_id: str) -> tuple[int, int, int]:
 
 
 def test_claim_takes_the_oldest_pending_generation_and_leases_it(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     first = submit(app, "alice")
     clock.advance(seconds=1)
@@ -101,9 +96,7 @@ def test_claim_skips_generations_that_left_pending(app: Atelier) -> None:
 # ---- end states and their tokens --------------------------------------------------------
 
 
-def test_completion_records_results_and_captures_the_tokens(
-    app: Atelier, clock: MovableClock
-) -> None:
+def test_completion_records_results_and_captures_the_tokens(app: Atelier, clock: Clock) -> None:
     gid = submit(app, "alice", quality="high")  # costs 2
     app.claim("worker-1")
     clock.advance(seconds=30)
@@ -316,7 +309,7 @@ def test_an_end_state_is_never_stored_without_its_token_effect(app: Atelier) -> 
 
 
 def test_a_lease_that_runs_out_fails_the_generation_as_timed_out(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     gid = submit(app, "alice", quality="high")
     app.claim("worker-1")
@@ -336,7 +329,7 @@ def test_a_lease_that_runs_out_fails_the_generation_as_timed_out(
 
 
 def test_results_after_the_lease_ran_out_are_refused_and_the_generation_times_out(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     """Whether or not a sweeper ran first, a late worker finds the same outcome."""
     gid = submit(app, "alice")
@@ -354,9 +347,7 @@ def test_results_after_the_lease_ran_out_are_refused_and_the_generation_times_ou
     assert app.sweep().timed_out == []
 
 
-def test_a_generation_pending_longer_than_the_ttl_expires(
-    app: Atelier, clock: MovableClock
-) -> None:
+def test_a_generation_pending_longer_than_the_ttl_expires(app: Atelier, clock: Clock) -> None:
     old = submit(app, "alice")
     clock.advance(seconds=TTL - 10)
     young = submit(app, "bob")
@@ -377,7 +368,7 @@ def test_a_generation_pending_longer_than_the_ttl_expires(
 
 
 def test_a_claim_expires_an_over_age_generation_instead_of_handing_it_out(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     old = submit(app, "alice")
     clock.advance(seconds=TTL - 1)
@@ -395,7 +386,7 @@ def test_a_claim_expires_an_over_age_generation_instead_of_handing_it_out(
 
 
 def test_sweeps_from_several_applications_end_each_generation_once(
-    make_settings: SettingsFactory, clock: MovableClock
+    make_settings: SettingsFactory, clock: Clock
 ) -> None:
     """Two processes' worth of applications sweep the same due generations at once."""
     settings = make_settings(lease_seconds=LEASE, pending_ttl_seconds=TTL, rate_limit_enabled=False)
@@ -442,7 +433,7 @@ def test_sweeps_from_several_applications_end_each_generation_once(
         assert queue_depth(first) == 0
 
 
-def test_token_totals_after_mixed_lifecycles(app: Atelier, clock: MovableClock) -> None:
+def test_token_totals_after_mixed_lifecycles(app: Atelier, clock: Clock) -> None:
     """Captured on completion, released on every other end: only completions cost tokens,
     and what is still pending stays reserved."""
     costs = {"standard": 1, "high": 2, "ultra": 2}

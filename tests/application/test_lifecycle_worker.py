@@ -12,14 +12,9 @@ from application.work import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
 from domain.generations import TIMED_OUT
 from infrastructure.generators.dry_run import DryRunGenerator
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import (
-    PRODUCT_URL,
-    MovableClock,
-    account,
-    generation,
-    submit,
-    wired_application,
-)
+from tests.support.builders import PRODUCT_URL
+from tests.support.clock import Clock
+from tests.support.lifecycle import account, generation, submit, wired_application
 
 LEASE = 600
 
@@ -43,19 +38,14 @@ class ScriptedGenerator:
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def app(make_settings: SettingsFactory, clock: MovableClock) -> Iterator[Atelier]:
+def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
     with wired_application(make_settings(lease_seconds=LEASE), clock) as atelier:
         atelier.open_account("alice", 10)
         yield atelier
 
 
 def test_a_generation_the_generator_completes_is_completed_and_charged(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     gid = submit(app, "alice", quality="high", aspect_ratio="16:9", custom_prompt="on a beach")
     generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
@@ -76,41 +66,37 @@ def test_a_generation_the_generator_completes_is_completed_and_charged(
     assert (held.balance, held.reserved) == (8, 0)
 
 
-def test_a_generator_that_gives_up_fails_the_generation_with_its_reason(app: Atelier) -> None:
-    gid = submit(app, "alice")
-
-    def give_up(job: GenerationJob) -> list[str]:
-        raise GeneratorFailure("Image generation failed: OpenAI server error (HTTP 500).")
-
-    outcome = app.work_once("worker-1", ScriptedGenerator(give_up))
-
-    assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == "Image generation failed: OpenAI server error (HTTP 500)."
-    assert account(app, "alice").available == 10
+def give_up(job: GenerationJob) -> list[str]:
+    raise GeneratorFailure("Image generation failed: OpenAI server error (HTTP 500).")
 
 
-def test_an_unexpected_generator_error_fails_the_generation_without_leaking_it(
-    app: Atelier,
+def crash(job: GenerationJob) -> list[str]:
+    raise KeyError("internal detail /etc/secret")
+
+
+def unusable(job: GenerationJob) -> list[str]:
+    return ["http://plain-http.example/r.png"]
+
+
+@pytest.mark.parametrize(
+    ("run", "recorded"),
+    [
+        pytest.param(
+            give_up,
+            "Image generation failed: OpenAI server error (HTTP 500).",
+            id="gives-up-with-its-reason",
+        ),
+        pytest.param(crash, UNEXPECTED_GENERATOR_ERROR, id="unexpected-error-not-leaked"),
+        pytest.param(unusable, UNUSABLE_RESULTS, id="unusable-results"),
+    ],
+)
+def test_a_failing_generator_fails_the_generation_and_releases_its_tokens(
+    app: Atelier, run: Callable[[GenerationJob], list[str]], recorded: str
 ) -> None:
     gid = submit(app, "alice")
-
-    def crash(job: GenerationJob) -> list[str]:
-        raise KeyError("internal detail /etc/secret")
-
-    outcome = app.work_once("worker-1", ScriptedGenerator(crash))
-
+    outcome = app.work_once("worker-1", ScriptedGenerator(run))
     assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == UNEXPECTED_GENERATOR_ERROR
-    assert account(app, "alice").available == 10
-
-
-def test_unusable_results_from_a_generator_fail_the_generation(app: Atelier) -> None:
-    gid = submit(app, "alice")
-    outcome = app.work_once(
-        "worker-1", ScriptedGenerator(lambda job: ["http://plain-http.example/r.png"])
-    )
-    assert outcome is not None and outcome.status == "failed"
-    assert generation(app, gid).error == UNUSABLE_RESULTS
+    assert generation(app, gid).error == recorded
     assert account(app, "alice").available == 10
 
 
@@ -131,7 +117,7 @@ def test_an_empty_queue_gives_no_work(app: Atelier) -> None:
 
 
 def test_results_that_arrive_after_the_lease_are_lost_and_the_generation_times_out(
-    app: Atelier, clock: MovableClock
+    app: Atelier, clock: Clock
 ) -> None:
     gid = submit(app, "alice")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from uuid import uuid4
 
 import pytest
@@ -22,22 +21,12 @@ from domain.errors import (
     RateLimitExceeded,
 )
 from domain.identifiers import account_id
-from domain.requests import GenerationParameters, GenerationRequest
-from tests.application.conftest import AppFactory, FakeClock
+from domain.requests import GenerationParameters
+from tests.application.conftest import AppFactory
+from tests.support.builders import PRODUCT_URL, generation_request
+from tests.support.clock import Clock
 
-URL = "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
 MODEL_URL = "https://res.cloudinary.com/demo/image/upload/models/ana.png"
-
-
-def request(**changes: object) -> GenerationRequest:
-    base = GenerationRequest(
-        product_images=(URL,),
-        style="realistic",
-        aspect_ratio="1:1",
-        quality="standard",
-        model="gpt-4.1-dalle-3",
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def stored_events(app: Atelier) -> int:
@@ -49,7 +38,7 @@ def test_accepted_submission_reserves_tokens_and_records_generation(make_app: Ap
     app.open_account("alice", 5)
     receipt = app.submit_generation(
         "alice",
-        request(
+        generation_request(
             model_images=(MODEL_URL,),
             quality="ultra",
             custom_prompt="  on a beach ",
@@ -86,7 +75,7 @@ def test_account_generation_and_images_are_saved_in_one_transaction(make_app: Ap
     app = make_app()
     app.open_account("alice", 5)
     before = stored_events(app)
-    receipt = app.submit_generation("alice", request(model_images=(MODEL_URL,)))
+    receipt = app.submit_generation("alice", generation_request(model_images=(MODEL_URL,)))
     notifications = app.recorder.select_notifications(start=before + 1, limit=100)
     topics = [n.topic.rsplit(".", 1)[-1] for n in notifications]
     assert sorted(topics) == sorted(
@@ -107,7 +96,8 @@ def test_queue_positions_count_everyone_pending(make_app: AppFactory) -> None:
     for user in ("alice", "bob"):
         app.open_account(user, 5)
     positions = [
-        app.submit_generation(u, request()).queue_position for u in ("alice", "bob", "alice")
+        app.submit_generation(u, generation_request()).queue_position
+        for u in ("alice", "bob", "alice")
     ]
     assert positions == [1, 2, 3]
 
@@ -131,11 +121,11 @@ def test_a_refused_submission_changes_nothing_stored(
     app = make_app(**policy)
     app.open_account("alice", setup.get("tokens", 5))
     if "hourly_limit" in policy:
-        app.submit_generation("alice", request())  # uses up the hour
+        app.submit_generation("alice", generation_request())  # uses up the hour
     before = stored_events(app)
     reserved = app.get_account("alice").account.reserved
     with pytest.raises(error):
-        app.submit_generation("alice", request(**changes))
+        app.submit_generation("alice", generation_request(**changes))
     assert stored_events(app) == before
     assert app.get_account("alice").account.reserved == reserved
 
@@ -175,9 +165,11 @@ def test_checks_run_in_the_contract_order(
 ) -> None:
     app = make_app(**policy)
     app.open_account("alice", tokens + 1)
-    app.submit_generation("alice", request())  # fills the hour and the queue, spends 1 token
+    app.submit_generation(
+        "alice", generation_request()
+    )  # fills the hour and the queue, spends 1 token
     with pytest.raises(expected):
-        app.submit_generation("alice", request(**changes))
+        app.submit_generation("alice", generation_request(**changes))
 
 
 class RecordingChecker:
@@ -203,9 +195,9 @@ def test_reachability_is_checked_after_the_rate_limit_and_before_tokens(
     app = make_app(image_checker=checker, hourly_limit=1)
     app.open_account("alice", 0)
     with pytest.raises(InvalidImages) as caught:
-        app.submit_generation("alice", request(model_images=(MODEL_URL,)))
+        app.submit_generation("alice", generation_request(model_images=(MODEL_URL,)))
     assert caught.value.problems == [FieldProblem("modelImages.0", "Image could not be reached")]
-    assert checker.asked == [URL, MODEL_URL]
+    assert checker.asked == [PRODUCT_URL, MODEL_URL]
 
 
 def test_urls_that_fail_the_format_rules_are_never_requested(make_app: AppFactory) -> None:
@@ -213,7 +205,9 @@ def test_urls_that_fail_the_format_rules_are_never_requested(make_app: AppFactor
     app = make_app(image_checker=checker)
     app.open_account("alice", 5)
     with pytest.raises(InvalidImages):
-        app.submit_generation("alice", request(model_images=("https://169.254.169.254/x.jpg",)))
+        app.submit_generation(
+            "alice", generation_request(model_images=("https://169.254.169.254/x.jpg",))
+        )
     assert checker.asked == []
 
 
@@ -221,26 +215,26 @@ def test_rate_limited_request_is_not_checked_for_reachability(make_app: AppFacto
     checker = RecordingChecker()
     app = make_app(image_checker=checker, hourly_limit=1)
     app.open_account("alice", 5)
-    app.submit_generation("alice", request())
+    app.submit_generation("alice", generation_request())
     with pytest.raises(RateLimitExceeded):
-        app.submit_generation("alice", request(product_images=(MODEL_URL,)))
-    assert checker.asked == [URL]
+        app.submit_generation("alice", generation_request(product_images=(MODEL_URL,)))
+    assert checker.asked == [PRODUCT_URL]
 
 
 def test_rate_limit_frees_a_slot_an_hour_after_the_oldest(
-    make_app: AppFactory, clock: FakeClock
+    make_app: AppFactory, clock: Clock
 ) -> None:
     app = make_app(hourly_limit=2)
     app.open_account("alice", 10)
-    app.submit_generation("alice", request())
+    app.submit_generation("alice", generation_request())
     clock.advance(minutes=20)
-    app.submit_generation("alice", request())
+    app.submit_generation("alice", generation_request())
     clock.advance(minutes=20)
     with pytest.raises(RateLimitExceeded) as caught:
-        app.submit_generation("alice", request())
+        app.submit_generation("alice", generation_request())
     assert caught.value.retry_after_seconds == 20 * 60
     clock.advance(minutes=20, seconds=1)
-    receipt = app.submit_generation("alice", request())
+    receipt = app.submit_generation("alice", generation_request())
     assert receipt.rate_limit.remaining == 0
     assert receipt.rate_limit.reset_seconds == 20 * 60 - 1
 
@@ -249,7 +243,7 @@ def test_rate_limit_off_accepts_beyond_any_hourly_count(make_app: AppFactory) ->
     app = make_app(hourly_limit=None)
     app.open_account("alice", 100)
     for _ in range(15):
-        receipt = app.submit_generation("alice", request())
+        receipt = app.submit_generation("alice", generation_request())
     assert receipt.rate_limit.limit is None
 
 
@@ -258,9 +252,9 @@ def test_idempotent_replay_returns_the_original_and_reserves_nothing(
 ) -> None:
     app = make_app()
     app.open_account("alice", 5)
-    first = app.submit_generation("alice", request(), idempotency_key="order-1")
+    first = app.submit_generation("alice", generation_request(), idempotency_key="order-1")
     before = stored_events(app)
-    again = app.submit_generation("alice", request(), idempotency_key="order-1")
+    again = app.submit_generation("alice", generation_request(), idempotency_key="order-1")
     assert again.replayed and not first.replayed
     assert (again.generation_id, again.queue_position, again.token_cost) == (
         first.generation_id,
@@ -274,57 +268,57 @@ def test_idempotent_replay_returns_the_original_and_reserves_nothing(
 def test_replay_wins_even_when_limits_would_now_refuse(make_app: AppFactory) -> None:
     app = make_app(hourly_limit=1)
     app.open_account("alice", 1)
-    first = app.submit_generation("alice", request(), idempotency_key="k")
-    assert app.submit_generation("alice", request(), idempotency_key="k").generation_id == (
-        first.generation_id
-    )
+    first = app.submit_generation("alice", generation_request(), idempotency_key="k")
+    assert app.submit_generation(
+        "alice", generation_request(), idempotency_key="k"
+    ).generation_id == (first.generation_id)
 
 
 def test_same_key_with_a_different_request_is_refused(make_app: AppFactory) -> None:
     app = make_app()
     app.open_account("alice", 5)
-    app.submit_generation("alice", request(), idempotency_key="k")
+    app.submit_generation("alice", generation_request(), idempotency_key="k")
     before = stored_events(app)
     with pytest.raises(IdempotencyKeyReused):
-        app.submit_generation("alice", request(quality="high"), idempotency_key="k")
+        app.submit_generation("alice", generation_request(quality="high"), idempotency_key="k")
     assert stored_events(app) == before
 
 
 def test_keys_are_scoped_per_user_and_forgotten_after_their_ttl(
-    make_app: AppFactory, clock: FakeClock
+    make_app: AppFactory, clock: Clock
 ) -> None:
     app = make_app()
     app.open_account("alice", 5)
     app.open_account("bob", 5)
-    first = app.submit_generation("alice", request(), idempotency_key="k")
-    other = app.submit_generation("bob", request(quality="high"), idempotency_key="k")
+    first = app.submit_generation("alice", generation_request(), idempotency_key="k")
+    other = app.submit_generation("bob", generation_request(quality="high"), idempotency_key="k")
     assert other.generation_id != first.generation_id and not other.replayed
     clock.advance(days=1, seconds=1)
-    later = app.submit_generation("alice", request(), idempotency_key="k")
+    later = app.submit_generation("alice", generation_request(), idempotency_key="k")
     assert not later.replayed and later.generation_id != first.generation_id
 
 
 def test_unknown_and_disabled_accounts_cannot_submit(make_app: AppFactory) -> None:
     app = make_app()
     with pytest.raises(AccountNotFound):
-        app.submit_generation("ghost", request())
+        app.submit_generation("ghost", generation_request())
     app.open_account("alice", 5)
     app.disable_account("alice", "chargeback")
     with pytest.raises(AccountDisabled):
-        app.submit_generation("alice", request())
+        app.submit_generation("alice", generation_request())
 
 
 def test_switched_off_generation_refuses_before_anything_else(make_app: AppFactory) -> None:
     app = make_app(generation_enabled=False)
     with pytest.raises(SubmissionsClosed):
-        app.submit_generation("ghost", request())
+        app.submit_generation("ghost", generation_request())
 
 
 def test_a_generation_is_only_visible_to_its_owner(make_app: AppFactory) -> None:
     app = make_app()
     app.open_account("alice", 5)
     app.open_account("bob", 5)
-    receipt = app.submit_generation("alice", request())
+    receipt = app.submit_generation("alice", generation_request())
     with pytest.raises(GenerationNotFound):
         app.get_generation("bob", receipt.generation_id)
     with pytest.raises(GenerationNotFound):

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body
-from tests.http.conftest import stored_events
+from tests.support.builders import bearer, generation_body
+from tests.support.clients import stored_events
 
 ADMIN = bearer("root", "admin")
 

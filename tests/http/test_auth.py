@@ -8,9 +8,8 @@ import jwt
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body
-from tests.http.conftest import open_account, stored_events
-from tests.stores import TEST_SECRET
+from tests.support.builders import TEST_SECRET, bearer, generation_body
+from tests.support.clients import open_account, stored_events
 
 USER_ROUTES = [
     ("POST", "/api/generate"),

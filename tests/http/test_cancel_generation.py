@@ -10,18 +10,20 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer
-from tests.lifecycle_support import (
-    MovableClock,
-    lifecycle_client,
-    open_account_over_http,
-    submit_over_http,
+from tests.support.builders import bearer
+from tests.support.clients import (
+    open_account as open_account_over_http,
 )
+from tests.support.clients import (
+    post_generation as submit_over_http,
+)
+from tests.support.clock import Clock
+from tests.support.lifecycle import lifecycle_client
 
 
 @pytest.fixture
 def client(make_settings: SettingsFactory) -> Iterator[TestClient]:
-    with lifecycle_client(make_settings(), MovableClock()) as served:
+    with lifecycle_client(make_settings(), Clock()) as served:
         open_account_over_http(served, "alice", 10)
         open_account_over_http(served, "bob", 10)
         yield served

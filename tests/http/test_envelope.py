@@ -7,8 +7,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body
-from tests.http.conftest import atelier, open_account
+from tests.support.builders import bearer, generation_body
+from tests.support.clients import atelier, open_account
 
 SECURITY = {
     "x-content-type-options": "nosniff",

@@ -13,19 +13,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer, image_url
-from tests.http.conftest import atelier as atelier_of
-from tests.read_side import (
-    cancel,
-    complete,
-    expire,
-    fail,
-    open_account,
-    post_generation,
-    serving,
-    start,
-    submit,
-)
+from tests.support.builders import bearer, image_url
+from tests.support.clients import atelier as atelier_of
+from tests.support.clients import open_account, post_generation
+from tests.support.lifecycle import submit
+from tests.support.read_side import cancel, complete, expire, fail, serving, start
 
 
 @pytest.fixture
@@ -65,7 +57,7 @@ def test_a_list_read_right_after_a_submission_includes_it(
     # The runner looks only every 0.3 s, so the list must wait for it to see the write.
     settings = make_settings(projections_poll_seconds=0.3)
     with serving(settings) as client:
-        open_account(client, "alice")
+        open_account(client, "alice", tokens=100)
         for _ in range(3):
             created = post_generation(client, "alice")
             body = listed(client)
@@ -74,7 +66,7 @@ def test_a_list_read_right_after_a_submission_includes_it(
 
 
 def test_items_show_what_the_generation_route_shows_in_every_status(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     atelier = atelier_of(client)
     product, model = image_url("shirts/a"), image_url("models/b")
     ids = [
@@ -108,7 +100,7 @@ def test_items_show_what_the_generation_route_shows_in_every_status(client: Test
 
 
 def test_newest_first_in_pages_that_add_up_to_the_whole_list(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     ids = [post_generation(client, "alice") for _ in range(7)]
 
     first = listed(client, limit=3)
@@ -123,7 +115,7 @@ def test_newest_first_in_pages_that_add_up_to_the_whole_list(client: TestClient)
 
 
 def test_the_default_page_holds_twenty(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     ids = [post_generation(client, "alice") for _ in range(21)]
     body = listed(client)
     assert ids_of(body) == ids[::-1][:20]
@@ -131,7 +123,7 @@ def test_the_default_page_holds_twenty(client: TestClient) -> None:
 
 
 def test_the_status_filter_pages_through_matching_generations_only(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     atelier = atelier_of(client)
     ids = [post_generation(client, "alice") for _ in range(6)]
     for cancelled in ids[::2]:
@@ -144,13 +136,13 @@ def test_the_status_filter_pages_through_matching_generations_only(client: TestC
 
 
 def test_a_user_lists_only_their_own_generations(client: TestClient) -> None:
-    open_account(client, "alice")
-    open_account(client, "bob")
+    open_account(client, "alice", tokens=100)
+    open_account(client, "bob", tokens=100)
     mine = post_generation(client, "alice")
     theirs = post_generation(client, "bob")
     assert ids_of(listed(client, "alice")) == [mine]
     assert ids_of(listed(client, "bob")) == [theirs]
-    open_account(client, "carol")
+    open_account(client, "carol", tokens=100)
     assert listed(client, "carol") == {"success": True, "data": [], "nextCursor": None}
 
 
@@ -229,7 +221,7 @@ def test_paging_while_new_generations_arrive_neither_repeats_nor_skips(
 def test_bad_parameters_are_a_validation_error_naming_them(
     client: TestClient, params: dict[str, Any], field: str
 ) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     response = client.get("/api/generations", params=params, headers=bearer("alice"))
     assert response.status_code == 400
     body = response.json()
@@ -239,7 +231,7 @@ def test_bad_parameters_are_a_validation_error_naming_them(
 
 
 def test_the_limit_bounds_are_accepted(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     post_generation(client, "alice")
     assert len(listed(client, limit=1)["data"]) == 1
     assert len(listed(client, limit=100)["data"]) == 1
@@ -251,7 +243,7 @@ def test_the_list_needs_an_open_enabled_account(client: TestClient) -> None:
     assert (bad.status_code, bad.json()["code"]) == (401, "AUTHENTICATION_REQUIRED")
     unknown = client.get("/api/generations", headers=bearer("nobody"))
     assert (unknown.status_code, unknown.json()["error"]) == (401, "User not found")
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     client.post(
         "/api/admin/accounts/alice/disable",
         json={"reason": "abuse"},

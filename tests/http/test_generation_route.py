@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body
-from tests.http.conftest import open_account
+from tests.support.builders import bearer, generation_body
+from tests.support.clients import open_account
 
 FIELDS = {
     "_id",

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body
-from tests.http.conftest import open_account
+from tests.support.builders import bearer, generation_body
+from tests.support.clients import open_account
 
 ADMIN = bearer("root", "admin")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

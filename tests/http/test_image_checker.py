@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from infrastructure.bootstrap import build_application
 from infrastructure.image_checker import HttpImageChecker
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer, generation_body
+from tests.support.builders import bearer, generation_body
 from web.asgi import app_from_settings
 
 CLOUD = "https://res.cloudinary.com/demo/image/upload/v1"

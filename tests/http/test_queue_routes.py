@@ -10,9 +10,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer
-from tests.http.conftest import atelier as atelier_of
-from tests.read_side import cancel, open_account, post_generation, serving, start
+from tests.support.builders import bearer
+from tests.support.clients import atelier as atelier_of
+from tests.support.clients import open_account, post_generation
+from tests.support.read_side import cancel, serving, start
 
 
 @pytest.fixture
@@ -31,12 +32,12 @@ def queue(client: TestClient, user: str = "alice", role: str = "user") -> dict[s
 
 
 def test_an_empty_queue(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     assert queue(client) == {"depth": 0, "capacity": 7, "processing": 0, "oldestPendingAt": None}
 
 
 def test_the_queue_counts_waiting_and_running_generations(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     atelier = atelier_of(client)
     first = post_generation(client, "alice")
     assert queue(client)["depth"] == 1  # read right after the write: it waited to see it
@@ -53,7 +54,7 @@ def test_the_queue_counts_waiting_and_running_generations(client: TestClient) ->
 
 
 def test_a_pending_generation_shows_its_live_position(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     atelier = atelier_of(client)
     ids = [post_generation(client, "alice") for _ in range(3)]
 
@@ -80,7 +81,7 @@ def test_the_queue_needs_credentials_and_an_enabled_account(client: TestClient) 
     assert (forged.status_code, forged.json()["code"]) == (401, "AUTHENTICATION_REQUIRED")
     unknown = client.get("/api/queue", headers=bearer("nobody"))
     assert (unknown.status_code, unknown.json()["error"]) == (401, "User not found")
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     client.post(
         "/api/admin/accounts/alice/disable", json={"reason": "x"}, headers=bearer("root", "admin")
     )

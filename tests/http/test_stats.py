@@ -9,18 +9,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer
-from tests.http.conftest import atelier as atelier_of
-from tests.read_side import (
-    cancel,
-    complete,
-    expire,
-    fail,
-    open_account,
-    post_generation,
-    serving,
-    start,
-)
+from tests.support.builders import bearer
+from tests.support.clients import atelier as atelier_of
+from tests.support.clients import open_account, post_generation
+from tests.support.read_side import cancel, complete, expire, fail, serving, start
 
 PROJECTIONS = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
 
@@ -92,7 +84,7 @@ def test_stats_count_generations_and_tokens_after_a_mixed_workload(client: TestC
 
 
 def test_stats_are_for_admins_only(client: TestClient) -> None:
-    open_account(client, "alice")
+    open_account(client, "alice", tokens=100)
     missing = client.get("/api/admin/stats")
     assert (missing.status_code, missing.json()["code"]) == (401, "AUTHENTICATION_REQUIRED")
     for who, role in (("alice", "user"), ("worker-1", "worker")):

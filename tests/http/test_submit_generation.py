@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import bearer, generation_body, image_url
-from tests.http.conftest import ClientFactory, atelier, open_account, stored_events
+from tests.http.conftest import ClientFactory
+from tests.support.builders import bearer, generation_body, image_url
+from tests.support.clients import atelier, open_account, stored_events
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

@@ -11,8 +11,9 @@ from starlette.testclient import TestClient
 
 from domain import catalogue
 from domain.catalogue import ImageModel
-from tests.helpers import bearer, generation_body, image_url
-from tests.http.conftest import ClientFactory, atelier, open_account, stored_events
+from tests.http.conftest import ClientFactory
+from tests.support.builders import bearer, generation_body, image_url
+from tests.support.clients import atelier, open_account, stored_events
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 

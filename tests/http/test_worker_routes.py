@@ -11,13 +11,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer
-from tests.lifecycle_support import (
-    MovableClock,
-    lifecycle_client,
-    open_account_over_http,
-    submit_over_http,
+from tests.support.builders import bearer
+from tests.support.clients import (
+    open_account as open_account_over_http,
 )
+from tests.support.clients import (
+    post_generation as submit_over_http,
+)
+from tests.support.clock import Clock
+from tests.support.lifecycle import lifecycle_client
 
 WORKER = bearer("fleet", "worker")
 RESULT = "https://cdn.example.com/results/1.png"
@@ -30,12 +32,12 @@ GENERATION_FIELDS = {
 
 
 @pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
+def clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def client(make_settings: SettingsFactory, clock: MovableClock) -> Iterator[TestClient]:
+def client(make_settings: SettingsFactory, clock: Clock) -> Iterator[TestClient]:
     with lifecycle_client(make_settings(lease_seconds=LEASE), clock) as served:
         open_account_over_http(served, "alice", 10)
         yield served
@@ -70,7 +72,7 @@ def problems(response: Any) -> list[tuple[str, str]]:
 
 
 def test_claim_answers_the_oldest_pending_generation_now_processing_with_its_lease(
-    client: TestClient, clock: MovableClock
+    client: TestClient, clock: Clock
 ) -> None:
     first = submit_over_http(client, "alice", quality="high")
     clock.advance(seconds=1)
@@ -245,7 +247,7 @@ def test_fail_of_a_pending_generation_is_invalid_state(client: TestClient) -> No
 
 
 def test_results_after_the_lease_are_refused_and_the_generation_is_timed_out(
-    client: TestClient, clock: MovableClock
+    client: TestClient, clock: Clock
 ) -> None:
     gid = submit_over_http(client, "alice")
     claim(client)
@@ -261,7 +263,7 @@ def test_results_after_the_lease_are_refused_and_the_generation_is_timed_out(
 
 
 def test_the_servers_sweeper_times_out_a_lease_that_ran_out(
-    make_settings: SettingsFactory, clock: MovableClock
+    make_settings: SettingsFactory, clock: Clock
 ) -> None:
     """The sweeper is one of the server's background services: no request ends this one."""
     settings = make_settings(lease_seconds=LEASE, sweep_interval_seconds=0.05)

@@ -34,9 +34,10 @@ from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings
 from tests.audit_support import Story, found, sketched, wait_until_ready
 from tests.conftest import SettingsFactory
-from tests.integration.servers import atelier_command
-from tests.lifecycle_support import MovableClock, submit, wired_application
-from tests.stores import settings_env
+from tests.support.clock import Clock
+from tests.support.lifecycle import submit, wired_application
+from tests.support.servers import atelier_command
+from tests.support.stores import settings_env
 
 # How `audited` runs: all here; as `atelier audit` runs it; and the same with every view read
 # by the child (on a small history the audit reaches every view before the child has started,
@@ -68,14 +69,14 @@ def quiet_application(settings: Settings) -> Iterator[Atelier]:
     """The server's application without its background services: no runner moves the read
     models, so each test decides where they stand."""
     atelier = build_application(settings)
-    atelier.clock = MovableClock()
+    atelier.clock = Clock()
     try:
         yield atelier
     finally:
         atelier.close()
 
 
-def make_mixed_history(atelier: Atelier, clock: MovableClock) -> None:
+def make_mixed_history(atelier: Atelier, clock: Clock) -> None:
     """Every use case that writes: accounts, grants, submissions and every end state."""
     atelier.open_account("alice", 20)
     atelier.open_account("bob", 5)
@@ -103,7 +104,7 @@ def test_a_clean_mixed_history_audits_clean_and_every_read_model_matches(
     make_settings: SettingsFactory, mode: str
 ) -> None:
     settings = make_settings()
-    clock = MovableClock()
+    clock = Clock()
     with wired_application(settings, clock) as atelier:
         make_mixed_history(atelier, clock)
         report = audited(settings, atelier, mode)
@@ -134,7 +135,7 @@ def test_events_of_an_aggregate_the_audit_does_not_answer_for_leave_a_clean_audi
     make_settings: SettingsFactory, mode: str
 ) -> None:
     settings = make_settings()
-    clock = MovableClock()
+    clock = Clock()
     with wired_application(settings, clock) as atelier:
         make_mixed_history(atelier, clock)
         atelier.save(sketched())
@@ -205,7 +206,7 @@ def test_a_read_model_that_differs_from_the_log_is_named(
     make_settings: SettingsFactory, mode: str
 ) -> None:
     settings = make_settings()
-    clock = MovableClock()
+    clock = Clock()
     with quiet_application(settings) as atelier:
         atelier.clock = clock
         atelier.open_account("alice", 10)
@@ -339,7 +340,7 @@ def test_the_installed_atelier_command_audits_with_its_child_processes(
     """As operators run it: the console script, whose children are spawned interpreters that
     must not run the command again when they import the main module."""
     settings = make_settings()
-    clock = MovableClock()
+    clock = Clock()
     with wired_application(settings, clock) as atelier:
         make_mixed_history(atelier, clock)
         head = atelier.recorder.max_notification_id()
@@ -382,7 +383,7 @@ def test_a_reader_that_goes_away_early_gets_no_traceback(make_settings: Settings
 def test_time_passing_alone_breaks_nothing(make_settings: SettingsFactory) -> None:
     """Expired acceptances leave the rolling hour by event time, never by the audit's clock."""
     settings = make_settings(max_requests_per_hour=2)
-    clock = MovableClock()
+    clock = Clock()
     with wired_application(settings, clock) as atelier:
         atelier.open_account("alice", 10)
         for _ in range(2):

@@ -21,8 +21,8 @@ from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.audit_support import refuse_to_start_processes, wait_until_ready
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import submit
-from tests.stores import sqlite_settings
+from tests.support.lifecycle import submit
+from tests.support.stores import sqlite_settings
 
 BATCH = 7  # small batches: many of them, so a range spans the child's start and its failure
 

@@ -35,7 +35,7 @@ from infrastructure.projections.view import ProjectionView
 from infrastructure.settings import Settings
 from tests.audit_support import Story, refuse_to_start_processes
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import submit
+from tests.support.lifecycle import submit
 
 
 @contextmanager

@@ -16,7 +16,7 @@ from infrastructure.audit.read_models import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import submit
+from tests.support.lifecycle import submit
 
 
 def test_every_row_is_read_once_across_many_pages(

@@ -18,9 +18,9 @@ from domain.generations import Generation
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.helpers import bearer, generation_body
-from tests.integration.servers import Server, atelier_server
-from tests.stores import settings_env
+from tests.support.builders import bearer, generation_body
+from tests.support.servers import Server, atelier_server
+from tests.support.stores import settings_env
 
 pytestmark = pytest.mark.slow
 GENERATION_REQUESTED = f"{Generation.__module__}:Generation.GenerationRequested"

@@ -17,8 +17,8 @@ from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.locks import session, table_creation
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.integration.servers import atelier_command
-from tests.stores import postgres_schema, postgres_settings, settings_env
+from tests.support.servers import atelier_command
+from tests.support.stores import postgres_schema, postgres_settings, settings_env
 
 STARTERS = 6
 

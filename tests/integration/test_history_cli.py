@@ -7,8 +7,8 @@ import pytest
 from cli import main
 from infrastructure.bootstrap import build_application
 from tests.conftest import SettingsFactory
-from tests.lifecycle_support import generation_request
-from tests.stores import settings_env
+from tests.support.builders import generation_request
+from tests.support.stores import settings_env
 
 
 def test_history_prints_a_timeline_for_a_generation_or_a_user(

@@ -15,7 +15,7 @@ from infrastructure.locks.queue_mutex import FileQueueMutex, PostgresQueueMutex,
 from infrastructure.locks.session import LockSession, advisory_key
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.stores import postgres_schema, postgres_settings, sqlite_settings
+from tests.support.stores import postgres_schema, postgres_settings, sqlite_settings
 
 HOLDS = 20
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from tests.conftest import SettingsFactory
-from tests.integration.servers import run_cli
-from tests.read_side import Clock, application, catch_up_all, submit
-from tests.stores import settings_env
+from tests.support.clock import Clock
+from tests.support.lifecycle import submit
+from tests.support.read_side import application, catch_up_all
+from tests.support.servers import run_cli
+from tests.support.stores import settings_env
 
 NAMES = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
 

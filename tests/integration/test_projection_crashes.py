@@ -24,15 +24,10 @@ from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.projections.writes import Params
 from tests.conftest import SettingsFactory
-from tests.integration.servers import atelier_command
-from tests.read_side import (
-    Clock,
-    application,
-    catch_up_all,
-    event_counts,
-    generation_statuses,
-)
-from tests.stores import settings_env
+from tests.support.clock import Clock
+from tests.support.read_side import application, catch_up_all, event_counts, generation_statuses
+from tests.support.servers import atelier_command
+from tests.support.stores import settings_env
 
 DEADLINE_SECONDS = 120
 

@@ -22,7 +22,8 @@ from infrastructure.projections.runner import ProjectionRunner
 from infrastructure.projections.table_projection import on
 from tests.conftest import SettingsFactory
 from tests.integration.test_projection_crashes import assert_views_match_the_log, wait_for
-from tests.read_side import Clock, application
+from tests.support.clock import Clock
+from tests.support.read_side import application
 
 
 class Receipts(TrackedEffect):

@@ -11,9 +11,9 @@ from uuid import uuid4
 from domain.accounts import RATE_WINDOW
 from infrastructure.projections.rate_limits import RateLimitProjection
 from infrastructure.projections.sql import micros
-from tests.application.conftest import T0
 from tests.conftest import SettingsFactory
-from tests.read_side import Clock, application
+from tests.support.clock import T0, Clock
+from tests.support.read_side import application
 
 
 def test_rate_limit_pruning_is_the_same_in_any_batching(make_settings: SettingsFactory) -> None:

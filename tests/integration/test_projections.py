@@ -12,11 +12,11 @@ from application.service import Atelier
 from application.views import RateLimitStatus
 from domain.errors import RateLimitExceeded
 from infrastructure.projections.catch_up import catch_up
-from tests.application.conftest import T0
 from tests.conftest import SettingsFactory
-from tests.helpers import image_url
-from tests.read_side import (
-    Clock,
+from tests.support.builders import image_url
+from tests.support.clock import T0, Clock
+from tests.support.lifecycle import submit
+from tests.support.read_side import (
     application,
     cancel,
     catch_up_all,
@@ -24,7 +24,6 @@ from tests.read_side import (
     expire,
     fail,
     start,
-    submit,
 )
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import generation_body
-from tests.integration.servers import atelier_server, run_cli
+from tests.support.builders import generation_body
+from tests.support.servers import atelier_server, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -17,10 +17,10 @@ from domain.accounts import TokenAccount
 from domain.generations import PROCESSING, Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
-from tests.application.conftest import T0
 from tests.conftest import SettingsFactory
-from tests.read_side import (
-    Clock,
+from tests.support.clock import T0, Clock
+from tests.support.lifecycle import submit
+from tests.support.read_side import (
     application,
     cancel,
     catch_up_all,
@@ -28,7 +28,6 @@ from tests.read_side import (
     expire,
     fail,
     start,
-    submit,
 )
 
 OLD_TOPICS = {

@@ -16,8 +16,8 @@ import pytest
 
 from application.service import Atelier
 from tests.conftest import SettingsFactory
-from tests.integration.claimers import claim_until_empty, claimer_process
-from tests.lifecycle_support import event_names, generation, queue_depth, submit, wired_application
+from tests.support.claimers import claim_until_empty, claimer_process
+from tests.support.lifecycle import event_names, generation, queue_depth, submit, wired_application
 
 CLAIMERS = 8
 PENDING = 20
@@ -55,7 +55,7 @@ def test_eight_processes_claim_twenty_pending_exactly_once(
         # Fresh single-threaded processes (no inherited connections or threads), forked from
         # a server that imported the claimer once, rather than eight cold interpreters.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["tests.integration.claimers"])
+        context.set_forkserver_preload(["tests.support.claimers"])
         barrier = context.Barrier(CLAIMERS)
         results = context.Queue()
         processes = [

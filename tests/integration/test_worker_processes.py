@@ -25,16 +25,10 @@ from application.service import Atelier
 from domain.generations import TIMED_OUT
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
-from tests.fake_openai import FakeOpenAI, Reply, images
-from tests.lifecycle_support import (
-    MovableClock,
-    account,
-    event_names,
-    generation,
-    submit,
-    wired_application,
-)
-from tests.stores import settings_env
+from tests.support.clock import Clock
+from tests.support.fake_openai import FakeOpenAI, Reply, images
+from tests.support.lifecycle import account, event_names, generation, submit, wired_application
+from tests.support.stores import settings_env
 
 pytestmark = pytest.mark.slow
 ATELIER = str(Path(sys.executable).with_name("atelier"))
@@ -181,7 +175,7 @@ def test_a_worker_killed_mid_generation_ends_timed_out_with_tokens_released(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
     settings = make_settings(lease_seconds=LEASE, sweep_interval_seconds=0.05)
-    clock = MovableClock(datetime.now(UTC))
+    clock = Clock(datetime.now(UTC))
     fake = FakeOpenAI()
     answer = images("https://cdn.example.com/r.png")
     fake.will_answer(Reply(answer.status, answer.body, hang_seconds=300))  # until killed

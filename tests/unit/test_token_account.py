@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
@@ -17,8 +17,7 @@ from domain.errors import (
     InvalidTransition,
     RateLimitExceeded,
 )
-
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+from tests.support.clock import T0
 
 
 def opened(tokens: int = 10) -> TokenAccount:

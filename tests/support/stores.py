@@ -17,6 +17,7 @@ import psycopg
 import pytest
 
 from infrastructure.settings import Settings, load_settings
+from tests.support.builders import TEST_SECRET
 
 POSTGRES = {
     "host": os.environ.get("POSTGRES_HOST", "127.0.0.1"),
@@ -25,7 +26,6 @@ POSTGRES = {
     "password": os.environ.get("POSTGRES_PASSWORD", ""),
     "dbname": os.environ.get("POSTGRES_DBNAME", "test"),
 }
-TEST_SECRET = "test-secret-that-is-long-enough-for-hs256-signing"
 
 
 def postgres_unreachable_reason() -> str | None:
@@ -68,6 +68,17 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(**POSTGRES, autocommit=True) as connection:
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def fresh_store(kind: str, data_dir: Path, **overrides: object) -> Iterator[Settings]:
+    """Settings on an empty SQLite file or an empty PostgreSQL schema, removed afterwards."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if kind == "sqlite":
+        yield sqlite_settings(data_dir, **overrides)
+        return
+    with postgres_schema() as schema:
+        yield postgres_settings(data_dir, schema, **overrides)
 
 
 def postgres_settings(data_dir: Path, schema: str, **overrides: object) -> Settings:

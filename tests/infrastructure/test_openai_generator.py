@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
 
-from application.ports import GenerationJob, GeneratorFailure
+from application.ports import GeneratorFailure
 from infrastructure.generators import build_generator
 from infrastructure.generators.circuit_breaker import CircuitBreaker
 from infrastructure.generators.dry_run import DryRunGenerator
@@ -22,36 +21,12 @@ from infrastructure.generators.openai import (
     request_body,
 )
 from infrastructure.settings import SettingsError, load_settings
-from tests.fake_openai import FakeOpenAI, Reply, error, images
+from tests.support.builders import generation_job
+from tests.support.clock import T0, Clock
+from tests.support.fake_openai import FakeOpenAI, Reply, error, images
 
 API_KEY = "sk-test-not-a-real-key-0123456789"
-NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 RESULT = "https://oaidalleapiprodscus.blob.core.windows.net/private/img-1.png"
-
-
-def job(**changes: Any) -> GenerationJob:
-    values: dict[str, Any] = {
-        "generation_id": uuid4(),
-        "prompt": "Professional fashion photograph, realistic style",
-        "product_images": ("https://res.cloudinary.com/demo/image/upload/v1/shirt.jpg",),
-        "model_images": (),
-        "style": "realistic",
-        "aspect_ratio": "1:1",
-        "quality": "standard",
-        "model": "gpt-4.1-dalle-3",
-        "parameters": {},
-        "lease_expires_at": NOW + timedelta(minutes=10),
-    }
-    values.update(changes)
-    return GenerationJob(**values)
-
-
-class MonotonicClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -61,8 +36,8 @@ def fake() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
-def breaker_clock() -> MonotonicClock:
-    return MonotonicClock()
+def breaker_clock() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
@@ -72,15 +47,15 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def generator(
-    fake: FakeOpenAI, breaker_clock: MonotonicClock, sleeps: list[float]
+    fake: FakeOpenAI, breaker_clock: Clock, sleeps: list[float]
 ) -> Iterator[OpenAIImageGenerator]:
     adapter = OpenAIImageGenerator(
         API_KEY,
         fake.base_url,
-        breaker=CircuitBreaker(clock=breaker_clock),
+        breaker=CircuitBreaker(clock=breaker_clock.monotonic),
         timeout=httpx.Timeout(0.5),
         sleep=sleeps.append,  # record the backoff instead of waiting it out
-        clock=lambda: NOW,
+        clock=lambda: T0,
     )
     yield adapter
     adapter.close()
@@ -91,7 +66,7 @@ def test_a_generation_becomes_one_images_api_call(
 ) -> None:
     fake.will_answer(images(RESULT))
 
-    urls = generator.generate(job(quality="high", aspect_ratio="9:16", style="artistic"))
+    urls = generator.generate(generation_job(quality="high", aspect_ratio="9:16", style="artistic"))
 
     assert urls == [RESULT]
     (call,) = fake.requests
@@ -119,21 +94,21 @@ def test_a_generation_becomes_one_images_api_call(
     ],
 )
 def test_size_follows_the_aspect_ratio(aspect_ratio: str, size: str) -> None:
-    assert request_body(job(aspect_ratio=aspect_ratio))["size"] == size
+    assert request_body(generation_job(aspect_ratio=aspect_ratio))["size"] == size
 
 
 @pytest.mark.parametrize(
     ("quality", "expected"), [("standard", "standard"), ("high", "hd"), ("ultra", "hd")]
 )
 def test_quality_maps_to_the_apis_quality(quality: str, expected: str) -> None:
-    assert request_body(job(quality=quality))["quality"] == expected
+    assert request_body(generation_job(quality=quality))["quality"] == expected
 
 
 def test_an_unknown_model_is_refused_without_a_call(
     fake: FakeOpenAI, generator: OpenAIImageGenerator
 ) -> None:
     with pytest.raises(GeneratorFailure, match="not available from OpenAI"):
-        generator.generate(job(model="some-other-model"))
+        generator.generate(generation_job(model="some-other-model"))
     assert fake.requests == []
 
 
@@ -142,7 +117,7 @@ def test_a_rate_limit_is_retried_after_the_time_it_asks_for(
 ) -> None:
     fake.will_answer(error(429, "Rate limit reached", **{"Retry-After": "7"}), images(RESULT))
 
-    assert generator.generate(job()) == [RESULT]
+    assert generator.generate(generation_job()) == [RESULT]
 
     assert len(fake.requests) == 2
     assert len(sleeps) == 1 and 7 <= sleeps[0] <= 30
@@ -154,7 +129,7 @@ def test_server_errors_are_retried_with_growing_backoff_then_given_up(
     fake.will_answer(*[error(500)] * 4)
 
     with pytest.raises(GeneratorFailure) as failure:
-        generator.generate(job())
+        generator.generate(generation_job())
 
     assert failure.value.reason == (
         "Image generation failed: OpenAI server error (HTTP 500) (after 4 attempts)."
@@ -171,7 +146,7 @@ def test_a_server_error_then_success_completes(
     fake: FakeOpenAI, generator: OpenAIImageGenerator
 ) -> None:
     fake.will_answer(error(502), error(503), images(RESULT, RESULT.replace("1", "2")))
-    assert len(generator.generate(job())) == 2
+    assert len(generator.generate(generation_job())) == 2
     assert generator.breaker.failures == 0  # a success closes and resets
 
 
@@ -181,14 +156,14 @@ def test_an_upstream_that_does_not_answer_in_time_is_retried_then_given_up(
     fake.will_answer(*[Reply(200, b"{}", hang_seconds=5)] * 4)
 
     with pytest.raises(GeneratorFailure) as failure:
-        generator.generate(job())
+        generator.generate(generation_job())
 
     assert "OpenAI did not answer in time" in failure.value.reason
     assert len(fake.requests) == 4
 
 
 def test_an_unreachable_upstream_is_a_clear_failure(
-    breaker_clock: MonotonicClock, sleeps: list[float]
+    breaker_clock: Clock, sleeps: list[float]
 ) -> None:
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))
@@ -197,7 +172,7 @@ def test_an_unreachable_upstream_is_a_clear_failure(
         API_KEY, f"http://127.0.0.1:{port}/v1", max_attempts=2, sleep=sleeps.append
     )
     with pytest.raises(GeneratorFailure, match="OpenAI could not be reached"):
-        adapter.generate(job())
+        adapter.generate(generation_job())
     adapter.close()
 
 
@@ -217,7 +192,7 @@ def test_a_malformed_answer_fails_without_retrying(
 ) -> None:
     fake.will_answer(reply, images(RESULT))
     with pytest.raises(GeneratorFailure) as failure:
-        generator.generate(job())
+        generator.generate(generation_job())
     assert failure.value.reason == MALFORMED
     assert len(fake.requests) == 1  # a 200 may have been billed: never asked twice
 
@@ -227,7 +202,7 @@ def test_a_refused_request_is_not_retried_and_says_why(
 ) -> None:
     fake.will_answer(error(400, "Your request was rejected by the safety system."))
     with pytest.raises(GeneratorFailure) as failure:
-        generator.generate(job())
+        generator.generate(generation_job())
     assert failure.value.reason == (
         "Image generation failed: OpenAI refused the request: "
         "Your request was rejected by the safety system."
@@ -241,7 +216,7 @@ def test_rejected_credentials_never_echo_the_upstreams_message(
 ) -> None:
     fake.will_answer(error(401, f"Incorrect API key provided: {API_KEY[:10]}****"))
     with pytest.raises(GeneratorFailure) as failure:
-        generator.generate(job())
+        generator.generate(generation_job())
     assert failure.value.reason == (
         "Image generation failed: OpenAI refused the service's credentials (HTTP 401)."
     )
@@ -252,54 +227,54 @@ def test_no_retry_that_would_outlast_the_lease(
 ) -> None:
     fake.will_answer(error(503), images(RESULT))
     with pytest.raises(GeneratorFailure, match="no time left on the lease"):
-        generator.generate(job(lease_expires_at=NOW + timedelta(seconds=1)))
+        generator.generate(generation_job(lease_expires_at=T0 + timedelta(seconds=1)))
     assert len(fake.requests) == 1
     assert sleeps == []
 
 
 def test_the_circuit_breaker_stops_calling_a_failing_upstream_then_tries_again(
-    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: MonotonicClock
+    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: Clock
 ) -> None:
     fake.will_answer(*[error(500)] * 5)
 
     with pytest.raises(GeneratorFailure, match="after 4 attempts"):
-        generator.generate(job())  # 4 failures: still closed
+        generator.generate(generation_job())  # 4 failures: still closed
     assert generator.is_available()
     with pytest.raises(GeneratorFailure) as tripped:
-        generator.generate(job())  # the 5th failure opens it; the retry is refused
+        generator.generate(generation_job())  # the 5th failure opens it; the retry is refused
     assert tripped.value.reason == UNAVAILABLE
     assert len(fake.requests) == 5
 
     assert not generator.is_available()  # a worker stops claiming
     with pytest.raises(GeneratorFailure, match="circuit breaker open"):
-        generator.generate(job())
-    breaker_clock.now += 59
+        generator.generate(generation_job())
+    breaker_clock.advance(seconds=59)
     with pytest.raises(GeneratorFailure, match="circuit breaker open"):
-        generator.generate(job())
+        generator.generate(generation_job())
     assert len(fake.requests) == 5  # the upstream was left alone
 
-    breaker_clock.now += 1  # 60 s after the last failure: half-open, one trial
+    breaker_clock.advance(seconds=1)  # 60 s after the last failure: half-open, one trial
     assert generator.is_available()
     fake.will_answer(images(RESULT))
-    assert generator.generate(job()) == [RESULT]
+    assert generator.generate(generation_job()) == [RESULT]
     assert generator.breaker.state == "closed"
     assert len(fake.requests) == 6
 
 
 def test_a_failed_trial_opens_the_breaker_for_another_minute(
-    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: MonotonicClock
+    fake: FakeOpenAI, generator: OpenAIImageGenerator, breaker_clock: Clock
 ) -> None:
     fake.will_answer(*[error(500)] * 6)
     for _ in range(2):
         with pytest.raises(GeneratorFailure):
-            generator.generate(job())
-    breaker_clock.now += 60
+            generator.generate(generation_job())
+    breaker_clock.advance(seconds=60)
     with pytest.raises(GeneratorFailure) as trial:
-        generator.generate(job())  # the trial fails; its retry meets an open breaker
+        generator.generate(generation_job())  # the trial fails; its retry meets an open breaker
     assert trial.value.reason == UNAVAILABLE
     assert len(fake.requests) == 6
     assert generator.breaker.state == "open"
-    breaker_clock.now += 59
+    breaker_clock.advance(seconds=59)
     assert not generator.is_available()
 
 

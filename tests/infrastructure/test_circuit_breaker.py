@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infrastructure.generators.circuit_breaker import CircuitBreaker, CircuitOpen
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 500.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.support.clock import Clock
 
 
 def boom() -> None:
@@ -26,7 +19,7 @@ def fail_times(breaker: CircuitBreaker, times: int) -> None:
 
 
 def test_four_failures_leave_it_closed_and_the_fifth_opens_it() -> None:
-    breaker = CircuitBreaker(clock=Clock())
+    breaker = CircuitBreaker(clock=Clock().monotonic)
     fail_times(breaker, 4)
     assert breaker.state == "closed" and breaker.is_available()
     fail_times(breaker, 1)
@@ -34,7 +27,7 @@ def test_four_failures_leave_it_closed_and_the_fifth_opens_it() -> None:
 
 
 def test_an_open_breaker_refuses_without_calling() -> None:
-    breaker = CircuitBreaker(clock=Clock())
+    breaker = CircuitBreaker(clock=Clock().monotonic)
     fail_times(breaker, 5)
     calls: list[int] = []
     with pytest.raises(CircuitOpen) as refused:
@@ -45,11 +38,11 @@ def test_an_open_breaker_refuses_without_calling() -> None:
 
 def test_after_sixty_seconds_one_trial_goes_through_and_success_closes() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(clock=clock)
+    breaker = CircuitBreaker(clock=clock.monotonic)
     fail_times(breaker, 5)
-    clock.now += 59.9
+    clock.advance(seconds=59.9)
     assert breaker.state == "open"
-    clock.now += 0.1
+    clock.advance(seconds=0.1)
     assert breaker.state == "half-open" and breaker.is_available()
     breaker.before_call()  # the trial is in flight...
     assert not breaker.is_available()
@@ -61,19 +54,19 @@ def test_after_sixty_seconds_one_trial_goes_through_and_success_closes() -> None
 
 def test_a_failed_trial_opens_it_for_another_sixty_seconds() -> None:
     clock = Clock()
-    breaker = CircuitBreaker(clock=clock)
+    breaker = CircuitBreaker(clock=clock.monotonic)
     fail_times(breaker, 5)
-    clock.now += 60
+    clock.advance(seconds=60)
     fail_times(breaker, 1)
     assert breaker.state == "open"
-    clock.now += 59
+    clock.advance(seconds=59)
     assert breaker.state == "open"
-    clock.now += 1
+    clock.advance(seconds=1)
     assert breaker.state == "half-open"
 
 
 def test_a_success_forgets_earlier_failures() -> None:
-    breaker = CircuitBreaker(clock=Clock())
+    breaker = CircuitBreaker(clock=Clock().monotonic)
     fail_times(breaker, 4)
     assert breaker.call(lambda: "ok") == "ok"
     fail_times(breaker, 4)

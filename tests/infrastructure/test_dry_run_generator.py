@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-from typing import Any
-from uuid import UUID
 
 import pytest
 
-from application.ports import GenerationJob, GeneratorFailure
+from application.ports import GeneratorFailure
 from domain.results import check_result_images
 from infrastructure.generators.dry_run import DryRunGenerator
+from tests.support.builders import PRODUCT_URL, generation_job
 
-SHIRT = (
-    "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
-)
+SHIRT = PRODUCT_URL
 SHOE = "https://res.cloudinary.com/shop/image/upload/v2/shoes/red.png"
 
 
-def job(**changes: Any) -> GenerationJob:
-    values: dict[str, Any] = {
-        "generation_id": UUID(int=7),
-        "prompt": "a prompt",
-        "product_images": (SHIRT,),
-        "model_images": (),
-        "style": "realistic",
-        "aspect_ratio": "1:1",
-        "quality": "standard",
-        "model": "gpt-4.1-dalle-3",
-        "parameters": {},
-        "lease_expires_at": datetime(2026, 1, 1, tzinfo=UTC),
-    }
-    values.update(changes)
-    return GenerationJob(**values)
-
-
 def test_results_are_labelled_transformations_of_the_product_image() -> None:
-    (url,) = DryRunGenerator().generate(job(aspect_ratio="16:9", style="artistic", quality="high"))
+    (url,) = DryRunGenerator().generate(
+        generation_job(aspect_ratio="16:9", style="artistic", quality="high")
+    )
     assert url == (
         "https://res.cloudinary.com/demo/image/upload/"
         "c_fill,g_auto,ar_16:9,w_1792/e_art:zorro/q_auto:best/"
@@ -47,15 +28,17 @@ def test_results_are_labelled_transformations_of_the_product_image() -> None:
 
 
 def test_the_same_generation_always_gets_the_same_results() -> None:
-    assert DryRunGenerator().generate(job()) == DryRunGenerator().generate(job())
+    assert DryRunGenerator().generate(generation_job()) == DryRunGenerator().generate(
+        generation_job()
+    )
 
 
 def test_one_result_per_product_image_up_to_four_and_all_acceptable() -> None:
     five = tuple(f"https://res.cloudinary.com/demo/image/upload/v1/item-{n}.jpg" for n in range(5))
-    urls = DryRunGenerator().generate(job(product_images=five))
+    urls = DryRunGenerator().generate(generation_job(product_images=five))
     assert len(urls) == 4
     assert check_result_images(urls) == urls
-    second = DryRunGenerator().generate(job(product_images=(SHIRT, SHOE)))[1]
+    second = DryRunGenerator().generate(generation_job(product_images=(SHIRT, SHOE)))[1]
     assert second.startswith("https://res.cloudinary.com/shop/") and second.endswith(
         "/shoes/red.png"
     )
@@ -63,7 +46,7 @@ def test_one_result_per_product_image_up_to_four_and_all_acceptable() -> None:
 
 def test_it_says_it_is_a_stand_in(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="infrastructure.generators.dry_run"):
-        DryRunGenerator().generate(job())
+        DryRunGenerator().generate(generation_job())
     messages = " ".join(record.getMessage() for record in caplog.records)
     assert "stand-in" in messages
     assert any(record.levelno == logging.WARNING for record in caplog.records)
@@ -71,4 +54,4 @@ def test_it_says_it_is_a_stand_in(caplog: pytest.LogCaptureFixture) -> None:
 
 def test_an_unreadable_product_image_is_a_clear_failure() -> None:
     with pytest.raises(GeneratorFailure, match="Dry-run stand-in could not read"):
-        DryRunGenerator().generate(job(product_images=("https://example.com/x.jpg",)))
+        DryRunGenerator().generate(generation_job(product_images=("https://example.com/x.jpg",)))

@@ -1,4 +1,4 @@
-"""What the lifecycle tests share: a movable clock, the wired application, submissions, counts.
+"""What the lifecycle tests share: the wired application, submissions, and what they left.
 
 The application is built exactly as the server builds it (`build_application` and its
 background services), on whichever store `make_settings` gives, so claims and sweeps go through
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,46 +20,17 @@ from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
-from domain.requests import GenerationRequest
 from infrastructure.bootstrap import background_services, build_application
 from infrastructure.settings import Settings
-from tests.helpers import bearer, generation_body
+from tests.support.builders import generation_request
+from tests.support.clock import Clock
 from web.asgi import app_from_settings
-
-T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-PRODUCT_URL = (
-    "https://res.cloudinary.com/demo/image/upload/c_fill,w_400,h_600/v1699/shirts/blue-oxford.jpg"
-)
-
-
-class MovableClock:
-    """Time that moves only when a test says so (thread-safe enough: one assignment)."""
-
-    def __init__(self, now: datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
-
-
-def generation_request(**changes: Any) -> GenerationRequest:
-    base = GenerationRequest(
-        product_images=(PRODUCT_URL,),
-        style="realistic",
-        aspect_ratio="1:1",
-        quality="standard",
-        model="gpt-4.1-dalle-3",
-    )
-    return replace(base, **changes)
 
 
 @contextmanager
 def wired_application(
     settings: Settings,
-    clock: MovableClock | None = None,
+    clock: Clock | None = None,
     *,
     with_sweeper: bool = False,
     create_tables: bool = True,
@@ -111,7 +80,7 @@ def event_names(atelier: Atelier, aggregate_id: UUID) -> list[str]:
 
 
 @contextmanager
-def lifecycle_client(settings: Settings, clock: MovableClock | None = None) -> Iterator[TestClient]:
+def lifecycle_client(settings: Settings, clock: Clock | None = None) -> Iterator[TestClient]:
     """The HTTP app as `atelier serve` builds it (lifespan and background services included),
     with the application's clock under the test's control."""
     atelier = build_application(settings)
@@ -120,21 +89,3 @@ def lifecycle_client(settings: Settings, clock: MovableClock | None = None) -> I
     assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
     with TestClient(app_from_settings(settings, atelier), raise_server_exceptions=False) as client:
         yield client
-
-
-def open_account_over_http(client: TestClient, user_id: str, tokens: int = 10) -> None:
-    response = client.post(
-        "/api/admin/accounts",
-        json={"userId": user_id, "tokens": tokens},
-        headers=bearer("root", "admin"),
-    )
-    assert response.status_code == 201, response.text
-
-
-def submit_over_http(client: TestClient, user_id: str, **changes: Any) -> str:
-    response = client.post(
-        "/api/generate", json=generation_body(**changes), headers=bearer(user_id)
-    )
-    assert response.status_code == 201, response.text
-    generation_id: str = response.json()["data"]["_id"]
-    return generation_id

@@ -10,39 +10,22 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from starlette.testclient import TestClient
 
 from application.service import Atelier
-from domain.generations import Generation
-from domain.requests import GenerationRequest
 from infrastructure.bootstrap import build_read_models
 from infrastructure.persistence import event_store_env
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.settings import Settings
-from tests.application.conftest import FakeClock
-from tests.helpers import bearer, generation_body, image_url
-from tests.http.conftest import open_account as open_account_with
+from tests.support.clock import Clock
+from tests.support.lifecycle import generation as generation_of
 from web.asgi import app_from_settings
 
 LEASE = timedelta(minutes=10)
-Clock = FakeClock  # time that moves only when the test says so
-
-
-def request(**changes: Any) -> GenerationRequest:
-    base = GenerationRequest(
-        product_images=(image_url(),),
-        style="realistic",
-        aspect_ratio="1:1",
-        quality="standard",
-        model="gpt-4.1-dalle-3",
-    )
-    return replace(base, **changes)
 
 
 @contextmanager
@@ -63,18 +46,9 @@ def catch_up_all(atelier: Atelier, models: ReadModels, batch_size: int = 1000) -
     return sum(catch_up(atelier, view, batch_size) for view in models.views.values())
 
 
-def submit(atelier: Atelier, user_id: str, **changes: Any) -> UUID:
-    return atelier.submit_generation(user_id, request(**changes)).generation_id
-
-
-def _generation(atelier: Atelier, generation_id: UUID) -> Generation:
-    generation: Generation = atelier.repository.get(generation_id)
-    return generation
-
-
 def start(atelier: Atelier, generation_id: UUID, lease: timedelta = LEASE) -> None:
     now = atelier.clock()
-    generation = _generation(atelier, generation_id)
+    generation = generation_of(atelier, generation_id)
     generation.start("worker-1", now + lease, now)
     queue = atelier.load_queue()
     queue.leave(generation.id, "claimed", now)
@@ -83,7 +57,7 @@ def start(atelier: Atelier, generation_id: UUID, lease: timedelta = LEASE) -> No
 
 def complete(atelier: Atelier, generation_id: UUID) -> None:
     now = atelier.clock()
-    generation = _generation(atelier, generation_id)
+    generation = generation_of(atelier, generation_id)
     generation.complete([f"https://cdn.example/{generation_id}.png"], now)
     account = atelier.load_account(generation.user_id)
     account.capture(generation.id, now)
@@ -92,7 +66,7 @@ def complete(atelier: Atelier, generation_id: UUID) -> None:
 
 def fail(atelier: Atelier, generation_id: UUID, reason: str = "model error") -> None:
     now = atelier.clock()
-    generation = _generation(atelier, generation_id)
+    generation = generation_of(atelier, generation_id)
     generation.fail(reason, now)
     account = atelier.load_account(generation.user_id)
     account.release(generation.id, now)
@@ -109,7 +83,7 @@ def expire(atelier: Atelier, generation_id: UUID) -> None:
 
 def _end_pending(atelier: Atelier, generation_id: UUID, how: str) -> None:
     now = atelier.clock()
-    generation = _generation(atelier, generation_id)
+    generation = generation_of(atelier, generation_id)
     if how == "cancelled":
         generation.cancel(now)
     else:
@@ -158,16 +132,3 @@ def serving(settings: Settings) -> Iterator[TestClient]:
     """The HTTP app on the settings' store, lifespan included (so its projection runner runs)."""
     with TestClient(app_from_settings(settings), raise_server_exceptions=False) as client:
         yield client
-
-
-def open_account(client: TestClient, user_id: str, tokens: int = 100) -> None:
-    """An account with room for the read-side tests' many submissions."""
-    open_account_with(client, user_id, tokens)
-
-
-def post_generation(client: TestClient, user_id: str, **changes: Any) -> str:
-    response = client.post(
-        "/api/generate", json=generation_body(**changes), headers=bearer(user_id)
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["data"]["_id"])

@@ -1,0 +1,1 @@
+"""What every test layer and the benchmarks share: one clock, builders, stores and servers."""
