@@ -11,7 +11,7 @@ from application.base import AtelierBase
 from application.errors import AccountExists, AccountNotFound
 from application.idempotency import IdempotencyKey
 from application.retries import retry_on_conflict
-from application.views import AccountSummary, RateLimitStatus
+from application.views import AccountRecord, AccountSummary, RateLimitStatus
 from domain.accounts import TokenAccount
 from domain.identifiers import account_id
 from domain.requests import fingerprint
@@ -100,4 +100,5 @@ class AccountUseCases(AtelierBase):
         """The account with its rate-limit window now, or as it stood at `as_of` (an old
         version is shown with the window it had then)."""
         now = as_of or self.clock()
-        return AccountSummary(account, RateLimitStatus.of(account, self.policy.hourly_limit, now))
+        rate_limit = RateLimitStatus.of(account, self.policy.hourly_limit, now)
+        return AccountSummary(AccountRecord.of(account), rate_limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 from uuid import UUID
@@ -14,7 +14,7 @@ from eventsourcing.persistence import Recording
 
 from application.errors import AccountNotFound, GenerationNotFound
 from application.policy import Policy
-from application.ports import Clock, ImageChecker, PendingGenerations, system_clock
+from application.ports import Clock, ImageChecker, QueueView, system_clock
 from application.saved_versions import SavedVersions
 from domain.accounts import TokenAccount
 from domain.generations import Generation
@@ -32,7 +32,6 @@ class AtelierBase(Application[UUID]):
     """
 
     name = "Atelier"
-    pending_generations: PendingGenerations | None = None
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         TokenAccount: ACCOUNT_SNAPSHOT_INTERVAL,
         GenerationQueue: QUEUE_SNAPSHOT_INTERVAL,
@@ -46,7 +45,11 @@ class AtelierBase(Application[UUID]):
         clock: Clock = system_clock,
         image_checker: ImageChecker | None = None,
         queue_mutex: AbstractContextManager[Any] | None = None,
+        queue_view: Callable[[AtelierBase], QueueView] | None = None,
     ) -> None:
+        """`queue_view` builds the pending-queue read model on this application's store (it
+        exists only once the store does); without one, claims are refused and sweeps find
+        nothing."""
         super().__init__(env)
         self.policy = policy or Policy()
         self.clock = clock
@@ -55,6 +58,7 @@ class AtelierBase(Application[UUID]):
         # "The queue invariant"): across processes the infrastructure's mutex, alone a thread lock.
         self.queue_lock: AbstractContextManager[Any] = queue_mutex or threading.Lock()
         self.saved_versions = SavedVersions()
+        self.queue_view = queue_view(self) if queue_view is not None else None
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's `save()`, leaner (docs/architecture.md, "Saving"), and noting the

@@ -9,9 +9,9 @@ from uuid import UUID
 
 from application.endings import EndingUseCases
 from application.errors import GenerationNotFound
-from application.ports import PendingGenerations
+from application.ports import QueueView
+from application.queries import GenerationRecord
 from application.retries import retry_on_conflict
-from application.views import GenerationDetails
 from domain.generations import Generation
 
 CLAIM_CANDIDATES = 10  # how many of the oldest pending a claim tries before asking again
@@ -28,7 +28,7 @@ class ClaimUseCases(EndingUseCases):
         self._claim_candidates: deque[UUID] = deque()
         self._claim_candidates_lock = threading.Lock()
 
-    def claim(self, worker_id: str) -> GenerationDetails | None:
+    def claim(self, worker_id: str) -> GenerationRecord | None:
         """The oldest pending generation, now processing under `worker_id`'s lease; or None.
 
         The read model may lag, so it only names candidates in FIFO order: version checks
@@ -39,7 +39,7 @@ class ClaimUseCases(EndingUseCases):
             while (generation_id := self._next_candidate()) is not None:
                 claimed = self._claim_one(generation_id, worker_id)
                 if claimed is not None:
-                    return GenerationDetails(claimed, None)
+                    return GenerationRecord.of(claimed, None)
             candidates = view.oldest_pending(CLAIM_CANDIDATES)
             if not candidates:
                 return None
@@ -48,12 +48,10 @@ class ClaimUseCases(EndingUseCases):
                 self._claim_candidates.extend(candidates)
         return None
 
-    def _pending_view(self) -> PendingGenerations:
-        if self.pending_generations is None:
-            raise RuntimeError(
-                "No pending-generations read model is wired (Atelier.pending_generations)."
-            )
-        return self.pending_generations
+    def _pending_view(self) -> QueueView:
+        if self.queue_view is None:
+            raise RuntimeError("This Atelier was built without a queue view: it cannot claim.")
+        return self.queue_view
 
     def _next_candidate(self) -> UUID | None:
         with self._claim_candidates_lock:

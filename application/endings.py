@@ -11,8 +11,8 @@ from datetime import datetime
 from uuid import UUID
 
 from application.base import AtelierBase
+from application.queries import GenerationRecord
 from application.retries import retry_on_conflict
-from application.views import GenerationDetails
 from domain.accounts import TokenAccount
 from domain.errors import InvalidTransition
 from domain.generations import COMPLETED, TIMED_OUT, Generation
@@ -25,47 +25,47 @@ MAX_REASON_LENGTH = 500
 class EndingUseCases(AtelierBase):
     """Complete, fail and cancel, and the endings the time limits impose."""
 
-    def complete(self, generation_id: UUID, result_images: list[str]) -> GenerationDetails:
+    def complete(self, generation_id: UUID, result_images: list[str]) -> GenerationRecord:
         """A processing generation completes with its result images; its tokens are captured."""
         urls = check_result_images(result_images)
         return self._end_processing(generation_id, lambda g, now: g.complete(urls, now))
 
-    def fail(self, generation_id: UUID, reason: str) -> GenerationDetails:
+    def fail(self, generation_id: UUID, reason: str) -> GenerationRecord:
         """A processing generation failed for `reason`; its tokens are released."""
         reason = " ".join(reason.split())[:MAX_REASON_LENGTH] or "Generation failed."
         return self._end_processing(generation_id, lambda g, now: g.fail(reason, now))
 
-    def cancel(self, user_id: str, generation_id: UUID) -> GenerationDetails:
+    def cancel(self, user_id: str, generation_id: UUID) -> GenerationRecord:
         """The owner cancels a pending generation: its tokens are released, it leaves the queue.
 
         GenerationNotFound for another user's or an unknown id; InvalidTransition unless it is
         pending.
         """
 
-        def decide_and_save() -> GenerationDetails:
+        def decide_and_save() -> GenerationRecord:
             now = self.clock()
             with self.queue_lock:
                 queue = self.load_queue()  # before the generation: see load_generation_and_account
                 generation, account = self.load_generation_and_account(generation_id, user_id)
                 generation.cancel(now)
                 self._record_end(generation, account, now, queue)
-            return GenerationDetails(generation, None)
+            return GenerationRecord.of(generation, None)
 
         return retry_on_conflict(decide_and_save)
 
     def _end_processing(
         self, generation_id: UUID, end: Callable[[Generation, datetime], None]
-    ) -> GenerationDetails:
+    ) -> GenerationRecord:
         """A worker's report. After the lease ran out it is refused (InvalidTransition) and the
         generation failed as timed out there and then, exactly as the sweeper would have."""
 
-        def decide_and_save() -> GenerationDetails:
+        def decide_and_save() -> GenerationRecord:
             now = self.clock()
             generation, account = self.load_generation_and_account(generation_id)
             self._refuse_after_lease(generation, account, now)
             end(generation, now)
             self._record_end(generation, account, now)
-            return GenerationDetails(generation, None)
+            return GenerationRecord.of(generation, None)
 
         return retry_on_conflict(decide_and_save)
 

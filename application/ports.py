@@ -37,16 +37,13 @@ class ImageChecker(Protocol):
         ...
 
 
-class QueuePositions(Protocol):
-    """Where a pending generation stands among all pending ones (a read model answers this)."""
+class QueueView(Protocol):
+    """The pending queue as a read model sees it: positions for readers, candidates for worker
+    claims and the sweeper."""
 
     def position_of(self, generation_id: UUID) -> int | None:
         """1-based FIFO position, or None if the generation is not pending."""
         ...
-
-
-class PendingGenerations(Protocol):
-    """The queue as the read model sees it: for worker claims and the sweeper."""
 
     def oldest_pending(self, limit: int) -> list[UUID]:
         """FIFO order, after catching up to the log head (bounded wait)."""

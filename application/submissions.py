@@ -16,8 +16,8 @@ from application.base import AtelierBase
 from application.errors import SubmissionsClosed
 from application.group_commit import GroupCommit
 from application.idempotency import IdempotencyKey
-from application.ports import QueuePositions
-from application.views import GenerationDetails, RateLimitStatus, Receipt
+from application.queries import GenerationRecord
+from application.views import RateLimitStatus, Receipt
 from domain.accounts import TokenAccount
 from domain.catalogue import require_model
 from domain.errors import DomainError, InvalidImages
@@ -45,8 +45,6 @@ class Submission:
 
 class SubmissionUseCases(AtelierBase):
     """POST /api/generate and GET /api/generations/{id}, without the HTTP."""
-
-    queue_positions: QueuePositions | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -209,10 +207,10 @@ class SubmissionUseCases(AtelierBase):
             rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
         )
 
-    def get_generation(self, user_id: str, generation_id: UUID) -> GenerationDetails:
+    def get_generation(self, user_id: str, generation_id: UUID) -> GenerationRecord:
         """The caller's generation; GenerationNotFound for another user's or an unknown id."""
         generation = self.load_generation(generation_id, owner=user_id)
         position = None
-        if generation.is_pending and self.queue_positions is not None:
-            position = self.queue_positions.position_of(generation_id)
-        return GenerationDetails(generation, position)
+        if generation.is_pending and self.queue_view is not None:
+            position = self.queue_view.position_of(generation_id)
+        return GenerationRecord.of(generation, position)

@@ -36,7 +36,7 @@ class SweepUseCases(EndingUseCases):
         Each candidate is reloaded and decided again, so one ended first elsewhere is skipped,
         and a lost version race is retried, never reported as an error.
         """
-        view = self.pending_generations
+        view = self.queue_view
         if view is None:
             return SweepReport()
         now = now or self.clock()

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from application.queries import GenerationRecord
 from domain.accounts import TokenAccount
-from domain.generations import Generation
 
 
 @dataclass(frozen=True)
@@ -84,28 +82,7 @@ class AccountRecord:
 
 @dataclass(frozen=True)
 class AccountSummary:
-    """A user's account as the account routes show it: `record` is taken when the use case
-    answers; `account` is the aggregate, for the application's own use."""
+    """A user's account as the account routes show it: its figures and its rate-limit window."""
 
-    account: TokenAccount
+    record: AccountRecord
     rate_limit: RateLimitStatus
-    record: AccountRecord = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "record", AccountRecord.of(self.account))
-
-
-@dataclass(frozen=True)
-class GenerationDetails:
-    """A generation and, while it is pending, its current place in the queue: `record` is
-    taken when the use case answers; `generation` is the aggregate, for the application's own
-    use (the work loop)."""
-
-    generation: Generation
-    queue_position: int | None
-    record: GenerationRecord = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "record", GenerationRecord.of(self.generation, self.queue_position)
-        )

@@ -9,9 +9,8 @@ from uuid import UUID
 
 from application.claims import ClaimUseCases
 from application.ports import GenerationJob, GeneratorFailure, ImageGenerator
-from application.views import GenerationDetails
+from application.queries import GenerationRecord
 from domain.errors import InvalidRequest, InvalidTransition
-from domain.generations import Generation
 
 logger = logging.getLogger(__name__)
 
@@ -40,10 +39,10 @@ class WorkUseCases(ClaimUseCases):
         """
         if not generator.is_available():
             return None
-        details = self.claim(worker_id)
-        if details is None:
+        claimed = self.claim(worker_id)
+        if claimed is None:
             return None
-        job = job_of(details.generation)
+        job = job_of(claimed)
         logger.info(
             "worker %s runs generation %s with %s", worker_id, job.generation_id, generator.name
         )
@@ -65,27 +64,27 @@ class WorkUseCases(ClaimUseCases):
             logger.error("generator %s returned unusable results: %s", generator.name, error)
             return self._outcome(lambda: self.fail(job.generation_id, UNUSABLE_RESULTS), job)
 
-    def _outcome(self, end: Callable[[], GenerationDetails], job: GenerationJob) -> WorkOutcome:
+    def _outcome(self, end: Callable[[], GenerationRecord], job: GenerationJob) -> WorkOutcome:
         """Record a worker's end state; if the lease ran out first, report what it became."""
         try:
-            generation = end().generation
+            generation = end()
         except InvalidTransition as refused:
             logger.warning("generation %s: %s", job.generation_id, refused)
-            generation = self.load_generation(job.generation_id)
+            generation = GenerationRecord.of(self.load_generation(job.generation_id), None)
         return WorkOutcome(
-            generation_id=generation.id,
+            generation_id=generation.generation_id,
             status=generation.status,
             error=generation.error,
             result_images=list(generation.result_images),
         )
 
 
-def job_of(generation: Generation) -> GenerationJob:
+def job_of(generation: GenerationRecord) -> GenerationJob:
     """The plain values a generator needs from a claimed generation."""
     if generation.lease_expires_at is None:
         raise InvalidTransition("Only a claimed generation can be run.")
     return GenerationJob(
-        generation_id=generation.id,
+        generation_id=generation.generation_id,
         prompt=generation.prompt,
         product_images=tuple(generation.product_images),
         model_images=tuple(generation.model_images),

@@ -76,7 +76,7 @@ def measure(atelier: Atelier, pending: int, threads: int) -> tuple[float, float]
 
     def claim_all(index: int) -> None:
         while (details := atelier.claim(f"bench-{index}")) is not None:
-            claimed[index].append(details.generation.id)
+            claimed[index].append(details.generation_id)
 
     claim_seconds = in_threads(threads, claim_all)
     total = sum(len(ids) for ids in claimed)

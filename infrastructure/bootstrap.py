@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 
-from application.ports import BackgroundService
+from application.base import AtelierBase
+from application.ports import BackgroundService, Clock, system_clock
 from application.service import Atelier
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.locks.leadership import leadership
@@ -16,42 +17,40 @@ from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper
 
 
-def build_application(settings: Settings, *, create_tables: bool = True) -> Atelier:
-    """An Atelier on the configured store, with the policy and adapters the settings ask for,
-    its tables (events, snapshots, views) made unless `create_tables` is off, and the
-    pending-queue view plugged into the ports the use cases read."""
+def build_application(
+    settings: Settings, *, create_tables: bool = True, clock: Clock = system_clock
+) -> Atelier:
+    """An Atelier on the configured store, with the policy, adapters and pending-queue view
+    the settings ask for, and its tables (events, snapshots, views) made unless
+    `create_tables` is off. A store the views cannot follow fails here (UnsupportedStore)."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
     # One turn at the table-creation lock for all of this process's tables, events and views.
     with table_creation_lock(settings) if create_tables else nullcontext():
         atelier = Atelier(
             env=event_store_env(settings, create_tables=create_tables),
             policy=settings.policy(),
+            clock=clock,
             image_checker=checker,
             queue_mutex=queue_mutex(settings),
+            queue_view=lambda store: (
+                ReadModels(store, settings.projections_wait_seconds).pending_queue
+            ),
         )
-        models = build_read_models(settings, atelier)
-        if models is not None and create_tables:
-            models.create_tables()
+        if create_tables:
+            ReadModels(atelier, settings.projections_wait_seconds).create_tables()
     return atelier
 
 
-def build_read_models(settings: Settings, atelier: Atelier) -> ReadModels | None:
+def build_read_models(settings: Settings, atelier: AtelierBase) -> ReadModels | None:
     """The application's read models; None on a memory store, which SQL views cannot follow.
 
     Cheap, and safe to call more than once: the views share the application's connections and
-    hold no state of their own. Their tables are build_application's to make. The pending-queue
-    view is plugged into the ports the use cases read, unless a caller (a test) plugged in its
-    own.
+    hold no state of their own. Their tables are build_application's to make.
     """
     try:
-        models = ReadModels(atelier, settings.projections_wait_seconds)
+        return ReadModels(atelier, settings.projections_wait_seconds)
     except UnsupportedStore:
         return None
-    if atelier.queue_positions is None:
-        atelier.queue_positions = models.pending_queue
-    if atelier.pending_generations is None:
-        atelier.pending_generations = models.pending_queue
-    return models
 
 
 def migrate(settings: Settings) -> None:

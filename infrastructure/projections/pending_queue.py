@@ -4,7 +4,7 @@ One row per generation from its GenerationRequested until it ends; the row's `se
 position of GenerationRequested, which is acceptance order (the queue aggregate serialises
 admissions, and the log records commits in order). It answers the queue's depth, its
 processing count and oldest pending time, a generation's live queue position, and the
-candidates worker claims and the sweeper act on (the PendingGenerations port).
+candidates worker claims and the sweeper act on (the QueueView port).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ class PendingQueueProjection(TableProjection):
 class PendingQueue:
     """Questions about the queue, each answered after waiting for the view to catch up.
 
-    Implements the application's QueuePositions and PendingGenerations ports.
+    Implements the application's QueueView port.
     """
 
     def __init__(self, view: ProjectionView, freshness: Freshness, capacity: int) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from application.base import AtelierBase
 from application.queries import ProjectionStatus
-from application.service import Atelier
 from infrastructure.projections.catch_up import DEFAULT_BATCH_SIZE
 from infrastructure.projections.dashboard import Dashboard, DashboardProjection
 from infrastructure.projections.freshness import Freshness
@@ -37,7 +37,7 @@ class UnsupportedStore(Exception):
     """The views are SQL tables beside the events: they need SQLite or PostgreSQL."""
 
 
-def view_on(atelier: Atelier, projection: TableProjection) -> ProjectionView:
+def view_on(atelier: AtelierBase, projection: TableProjection) -> ProjectionView:
     """The projection's view in the same database (and schema) as the application's events."""
     recorder = atelier.recorder
     if isinstance(recorder, SQLiteApplicationRecorder):
@@ -54,7 +54,7 @@ class ReadModels:
     Every query waits up to `wait_seconds` for its views to reach the log's head first.
     """
 
-    def __init__(self, atelier: Atelier, wait_seconds: float) -> None:
+    def __init__(self, atelier: AtelierBase, wait_seconds: float) -> None:
         self.atelier = atelier
         self.views = {cls.name: view_on(atelier, cls()) for cls in PROJECTIONS}
         self.freshness = Freshness(atelier.recorder, wait_seconds)

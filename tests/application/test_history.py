@@ -94,10 +94,10 @@ def test_time_travel_reads_the_account_before_and_after_its_snapshot(
     account = account_id("alice")
     assert app.snapshots is not None
     assert [s.originator_version for s in app.snapshots.get(account)] == [100]
-    assert app.get_account("alice", version=50).account.balance == 49
-    assert app.get_account("alice", version=100).account.balance == 99
-    assert app.get_account("alice", version=120).account.balance == 119
-    assert app.get_account("alice").account.balance == 150
+    assert app.get_account("alice", version=50).record.balance == 49
+    assert app.get_account("alice", version=100).record.balance == 99
+    assert app.get_account("alice", version=120).record.balance == 119
+    assert app.get_account("alice").record.balance == 150
     with pytest.raises(AccountNotFound):
         app.get_account("alice", version=152)
     with pytest.raises(AccountNotFound):

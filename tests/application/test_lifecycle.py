@@ -62,7 +62,7 @@ def test_claim_takes_the_oldest_pending_generation_and_leases_it(
     claimed = app.claim("worker-1")
 
     assert claimed is not None
-    assert claimed.generation.id == first
+    assert claimed.generation_id == first
     stored_generation = generation(app, first)
     assert stored_generation.status == "processing"
     assert stored_generation.worker_id == "worker-1"
@@ -74,7 +74,7 @@ def test_claim_takes_the_oldest_pending_generation_and_leases_it(
     assert event_names(app, first)[-1] == "GenerationStarted"
 
     again = app.claim("worker-2")
-    assert again is not None and again.generation.id == second
+    assert again is not None and again.generation_id == second
 
 
 def test_claim_answers_none_when_nothing_is_pending(app: Atelier) -> None:
@@ -90,7 +90,7 @@ def test_claim_skips_generations_that_left_pending(app: Atelier) -> None:
     waiting = submit(app, "bob")
     app.cancel("alice", cancelled)
     claimed = app.claim("worker-1")
-    assert claimed is not None and claimed.generation.id == waiting
+    assert claimed is not None and claimed.generation_id == waiting
 
 
 # ---- end states and their tokens --------------------------------------------------------
@@ -103,7 +103,7 @@ def test_completion_records_results_and_captures_the_tokens(app: Atelier, clock:
 
     details = app.complete(gid, [RESULT, "https://cdn.example.com/results/2.png"])
 
-    assert details.generation.status == "completed"
+    assert details.status == "completed"
     done = generation(app, gid)
     assert done.result_images == [RESULT, "https://cdn.example.com/results/2.png"]
     assert done.completed_at == clock.now
@@ -118,7 +118,7 @@ def test_failure_records_the_reason_and_releases_the_tokens(app: Atelier) -> Non
 
     details = app.fail(gid, "  model   refused\nthe prompt ")
 
-    assert details.generation.status == "failed"
+    assert details.status == "failed"
     assert generation(app, gid).error == "model refused the prompt"
     assert tokens(app, "alice") == (10, 0, 10)
     assert event_names(app, account(app, "alice").id)[-1] == "TokensReleased"
@@ -132,7 +132,7 @@ def test_owner_cancels_a_pending_generation_releasing_tokens_and_queue_place(
 
     details = app.cancel("alice", gid)
 
-    assert details.generation.status == "cancelled"
+    assert details.status == "cancelled"
     assert queue_depth(app) == 0
     assert tokens(app, "alice") == (10, 0, 10)
     assert app.claim("worker-1") is None
@@ -168,7 +168,7 @@ def to_pending(app: Atelier, gid: UUID) -> None:
 
 def to_processing(app: Atelier, gid: UUID) -> None:
     claimed = app.claim("worker-1")
-    assert claimed is not None and claimed.generation.id == gid
+    assert claimed is not None and claimed.generation_id == gid
 
 
 def to_completed(app: Atelier, gid: UUID) -> None:
@@ -364,7 +364,7 @@ def test_a_generation_pending_longer_than_the_ttl_expires(app: Atelier, clock: C
     assert tokens(app, "alice") == (10, 0, 10)
     assert queue_depth(app) == 1
     claimed = app.claim("worker-1")
-    assert claimed is not None and claimed.generation.id == young
+    assert claimed is not None and claimed.generation_id == young
 
 
 def test_a_claim_expires_an_over_age_generation_instead_of_handing_it_out(
@@ -378,7 +378,7 @@ def test_a_claim_expires_an_over_age_generation_instead_of_handing_it_out(
     claimed = app.claim("worker-1")
 
     assert claimed is not None
-    assert claimed.generation.id == young
+    assert claimed.generation_id == young
     assert generation(app, old).status == "expired"
     assert event_names(app, old)[-1] == "GenerationExpired"
     assert tokens(app, "alice") == (10, 0, 10)
@@ -454,7 +454,7 @@ def test_token_totals_after_mixed_lifecycles(app: Atelier, clock: Clock) -> None
     for gid, fate in fates.items():
         if fate in {"complete", "fail", "time out"}:
             claimed = app.claim("worker-1")  # FIFO: exactly this one
-            assert claimed is not None and claimed.generation.id == gid
+            assert claimed is not None and claimed.generation_id == gid
     for gid, fate in fates.items():
         if fate == "complete":
             app.complete(gid, [RESULT])

@@ -52,5 +52,5 @@ def test_a_failed_save_writes_nothing_and_takes_no_snapshot(make_app: AppFactory
         stale.grant(1, "stale", app.clock())
     with pytest.raises(IntegrityError):
         app.save(stale)
-    assert app.get_account("alice").account.balance == 1
+    assert app.get_account("alice").record.balance == 1
     assert snapshot_versions(app, account_id("alice")) == []

@@ -56,7 +56,7 @@ def test_accepted_submission_reserves_tokens_and_records_generation(make_app: Ap
         1,
         9,
     )
-    generation = app.get_generation("alice", receipt.generation_id).generation
+    generation = app.get_generation("alice", receipt.generation_id)
     assert generation.custom_prompt == "on a beach"
     assert generation.prompt.endswith(
         ", on a beach, ultra high resolution, extremely detailed, professional studio lighting"
@@ -66,7 +66,7 @@ def test_accepted_submission_reserves_tokens_and_records_generation(make_app: Ap
         ("product", "shirts/blue-oxford"),
         ("model", "models/ana"),
     ]
-    account = app.get_account("alice").account
+    account = app.repository.get(account_id("alice"))
     assert (account.balance, account.reserved, account.available) == (5, 2, 3)
     assert account.reservations == {str(receipt.generation_id): 2}
 
@@ -123,11 +123,11 @@ def test_a_refused_submission_changes_nothing_stored(
     if "hourly_limit" in policy:
         app.submit_generation("alice", generation_request())  # uses up the hour
     before = stored_events(app)
-    reserved = app.get_account("alice").account.reserved
+    reserved = app.get_account("alice").record.reserved
     with pytest.raises(error):
         app.submit_generation("alice", generation_request(**changes))
     assert stored_events(app) == before
-    assert app.get_account("alice").account.reserved == reserved
+    assert app.get_account("alice").record.reserved == reserved
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_idempotent_replay_returns_the_original_and_reserves_nothing(
         first.token_cost,
     )
     assert stored_events(app) == before
-    assert app.get_account("alice").account.reserved == 1
+    assert app.get_account("alice").record.reserved == 1
 
 
 def test_replay_wins_even_when_limits_would_now_refuse(make_app: AppFactory) -> None:

@@ -166,4 +166,4 @@ def test_idempotent_replay_returns_the_original_201(client: TestClient) -> None:
     assert "idempotent-replayed" not in first.headers
     assert again.headers["location"] == first.headers["location"]
     assert stored_events(client) == events
-    assert atelier(client).get_account("alice").account.reserved == 1
+    assert atelier(client).get_account("alice").record.reserved == 1

@@ -29,7 +29,7 @@ def refused(
 ) -> dict[str, Any]:
     """POST, assert the documented refusal and that nothing was stored; return the body."""
     before = stored_events(client)
-    reserved = atelier(client).get_account(user).account.reserved if before else 0
+    reserved = atelier(client).get_account(user).record.reserved if before else 0
     all_headers = {**bearer(user), **(headers or {})}
     if content is not None:
         response = client.post("/api/generate", content=content, headers=all_headers)
@@ -44,7 +44,7 @@ def refused(
     assert response.headers["x-frame-options"] == "DENY"
     assert stored_events(client) == before
     if before:
-        assert atelier(client).get_account(user).account.reserved == reserved
+        assert atelier(client).get_account(user).record.reserved == reserved
     return error
 
 
@@ -308,7 +308,7 @@ def test_full_queue_is_503_with_retry_after(make_client: ClientFactory) -> None:
     assert response.json()["code"] == "QUEUE_FULL"
     assert int(response.headers["retry-after"]) > 0
     assert stored_events(client) == before
-    assert atelier(client).get_account("alice").account.reserved == 0
+    assert atelier(client).get_account("alice").record.reserved == 0
 
 
 def test_generation_switched_off_is_503(make_client: ClientFactory) -> None:

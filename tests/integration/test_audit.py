@@ -418,7 +418,7 @@ def test_a_running_generations_lease_is_compared_in_the_pending_queue(
                     "UPDATE {pending_queue} SET lease_expires_at = lease_expires_at + 1 "
                     "WHERE generation_id = ?"
                 ),
-                (str(running.generation.id),),
+                (str(running.generation_id),),
             )
         report = audited(settings, atelier)
     (mismatch,) = report.violations.kept

@@ -15,6 +15,7 @@ import pytest
 
 from application.service import Atelier
 from domain.generations import Generation
+from domain.identifiers import account_id
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
@@ -83,7 +84,7 @@ def test_tokens_never_overspent(store: SettingsFactory) -> None:
     assert Counter(r.status_code for r in responses) == {201: 5, 400: 35}
     assert {r.json()["code"] for r in responses if r.status_code == 400} == {"INSUFFICIENT_TOKENS"}
     with build_application(settings) as atelier:
-        account = atelier.get_account("alice").account
+        account = atelier.repository.get(account_id("alice"))
         assert (account.balance, account.reserved, account.available) == (5, 5, 0)
         stored = generations_stored(atelier)
         assert len(stored) == 5
@@ -103,7 +104,7 @@ def test_exactly_the_hourly_limit_is_accepted(store: SettingsFactory) -> None:
     assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)
     with build_application(settings) as atelier:
         assert len(generations_stored(atelier)) == 7
-        assert atelier.get_account("alice").account.reserved == 7
+        assert atelier.get_account("alice").record.reserved == 7
 
 
 def test_the_queue_never_holds_more_than_its_capacity(store: SettingsFactory) -> None:
@@ -123,7 +124,7 @@ def test_the_queue_never_holds_more_than_its_capacity(store: SettingsFactory) ->
     with build_application(settings) as atelier:
         assert len(generations_stored(atelier)) == 10
         assert atelier.load_queue().pending == 10
-        assert sum(atelier.get_account(u).account.reserved for u in users) == 10
+        assert sum(atelier.get_account(u).record.reserved for u in users) == 10
 
 
 def test_concurrent_duplicates_with_one_key_make_one_generation(store: SettingsFactory) -> None:
@@ -139,7 +140,7 @@ def test_concurrent_duplicates_with_one_key_make_one_generation(store: SettingsF
     assert replays == {None: 1, "true": 19}
     with build_application(settings) as atelier:
         assert len(generations_stored(atelier)) == 1
-        account = atelier.get_account("alice").account
+        account = atelier.repository.get(account_id("alice"))
         assert (account.reserved, len(account.accepted_at)) == (1, 1)
 
 
@@ -156,5 +157,5 @@ def test_concurrent_duplicate_grants_grant_once(store: SettingsFactory) -> None:
     assert Counter(r.status_code for r in responses) == {201: 20}
     assert {r.json()["data"]["balance"] for r in responses} == {25}
     with build_application(settings) as atelier:
-        account = atelier.get_account("alice").account
+        account = atelier.get_account("alice").record
         assert (account.balance, account.version) == (25, 2)

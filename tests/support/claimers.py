@@ -14,7 +14,7 @@ from infrastructure.settings import Settings
 def claim_until_empty(atelier: Atelier, worker_id: str) -> list[str]:
     claimed = []
     while (details := atelier.claim(worker_id)) is not None:
-        claimed.append(str(details.generation.id))
+        claimed.append(str(details.generation_id))
     return claimed
 
 

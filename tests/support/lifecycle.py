@@ -14,7 +14,7 @@ from uuid import UUID
 
 from starlette.testclient import TestClient
 
-from application.ports import BackgroundService
+from application.ports import BackgroundService, system_clock
 from application.service import Atelier
 from domain.accounts import TokenAccount
 from domain.generations import Generation
@@ -37,9 +37,7 @@ def wired_application(
 ) -> Iterator[Atelier]:
     """The server's application and background services (without the sweeper unless asked,
     so a test that moves the clock decides when sweeps happen)."""
-    atelier = build_application(settings, create_tables=create_tables)
-    if clock is not None:
-        atelier.clock = clock
+    atelier = build_application(settings, create_tables=create_tables, clock=clock or system_clock)
     services: list[BackgroundService] = [
         service
         for service in background_services(settings, atelier)
@@ -48,7 +46,7 @@ def wired_application(
     for service in services:
         service.start()
     try:
-        assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
+        assert atelier.queue_view is not None, "bootstrap wires the pending queue view"
         yield atelier
     finally:
         for service in reversed(services):
@@ -83,9 +81,7 @@ def event_names(atelier: Atelier, aggregate_id: UUID) -> list[str]:
 def lifecycle_client(settings: Settings, clock: Clock | None = None) -> Iterator[TestClient]:
     """The HTTP app as `atelier serve` builds it (lifespan and background services included),
     with the application's clock under the test's control."""
-    atelier = build_application(settings)
-    if clock is not None:
-        atelier.clock = clock
-    assert atelier.pending_generations is not None, "bootstrap wires the pending queue view"
+    atelier = build_application(settings, clock=clock or system_clock)
+    assert atelier.queue_view is not None, "bootstrap wires the pending queue view"
     with TestClient(app_from_settings(settings, atelier), raise_server_exceptions=False) as client:
         yield client

@@ -16,8 +16,7 @@ from uuid import UUID
 from starlette.testclient import TestClient
 
 from application.service import Atelier
-from infrastructure.bootstrap import build_read_models
-from infrastructure.persistence import event_store_env
+from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.read_models import ReadModels
 from infrastructure.settings import Settings
@@ -32,10 +31,9 @@ LEASE = timedelta(minutes=10)
 def application(settings: Settings, clock: Clock) -> Iterator[tuple[Atelier, ReadModels]]:
     """An Atelier on the settings' store with `clock`, and its read models (no runner: tests
     decide when views catch up)."""
-    atelier = Atelier(env=event_store_env(settings), policy=settings.policy(), clock=clock)
+    atelier = build_application(settings, clock=clock)
     models = build_read_models(settings, atelier)
     assert models is not None
-    models.create_tables()
     try:
         yield atelier, models
     finally:

@@ -28,10 +28,10 @@ CURSORS = Cursors("g1:")
 async def get_generation(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
-    details = await run_in_threadpool(
+    generation = await run_in_threadpool(
         atelier_of(request).get_generation, principal.user_id, generation_id
     )
-    return success(generation_json(details.record))
+    return success(generation_json(generation))
 
 
 @dataclass(frozen=True)

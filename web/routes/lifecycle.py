@@ -18,28 +18,28 @@ async def claim(request: Request) -> Response:
     """200 with the oldest pending generation, now processing under a lease; 204 when none."""
     worker_principal(request)
     body = await body_as(request, ClaimBody)
-    details = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
-    if details is None:
+    generation = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
+    if generation is None:
         return Response(status_code=204)
-    return success(worker_generation_json(details.record))
+    return success(worker_generation_json(generation))
 
 
 async def complete(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, CompleteBody)
-    details = await run_in_threadpool(
+    generation = await run_in_threadpool(
         atelier_of(request).complete, generation_id, body.result_images
     )
-    return success(worker_generation_json(details.record))
+    return success(worker_generation_json(generation))
 
 
 async def fail(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, FailBody)
-    details = await run_in_threadpool(atelier_of(request).fail, generation_id, body.reason)
-    return success(worker_generation_json(details.record))
+    generation = await run_in_threadpool(atelier_of(request).fail, generation_id, body.reason)
+    return success(worker_generation_json(generation))
 
 
 async def cancel(request: Request) -> Response:
@@ -47,8 +47,10 @@ async def cancel(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     await body_as(request, EmptyBody)
-    details = await run_in_threadpool(atelier_of(request).cancel, principal.user_id, generation_id)
-    return success(generation_json(details.record))
+    generation = await run_in_threadpool(
+        atelier_of(request).cancel, principal.user_id, generation_id
+    )
+    return success(generation_json(generation))
 
 
 routes = [
