@@ -1,10 +1,6 @@
 """The plan's CircuitBreaker: after repeated failures, stop calling a failing upstream for a while.
 
-Closed: calls go through and consecutive failures are counted. Open (at `failure_threshold`
-failures): calls are refused at once with CircuitOpen, without touching the upstream, until
-`reset_after` seconds have passed since the last failure. Half-open: one trial call goes through
-(the plan lets every call through; one at a time is what stops a recovering upstream from being
-hit by the whole backlog at once); its success closes the circuit, its failure opens it again.
+Closed, open (refusing at once), then half-open with one trial call (docs/lifecycle.md).
 """
 
 from __future__ import annotations
