@@ -56,7 +56,6 @@ class CircuitBreaker:
         return "open"
 
     def is_available(self) -> bool:
-        """Whether a call made now would be let through."""
         with self._lock:
             state = self._state()
             return state == "closed" or (state == "half-open" and not self._trial_in_flight)
@@ -74,14 +73,12 @@ class CircuitBreaker:
             raise CircuitOpen(max(0.0, wait))
 
     def record_success(self) -> None:
-        """The upstream answered properly: close the circuit and forget past failures."""
         with self._lock:
             self.failures = 0
             self._opened = False
             self._trial_in_flight = False
 
     def record_failure(self) -> None:
-        """The upstream failed: count it, and open the circuit at the threshold."""
         with self._lock:
             self.failures += 1
             self._last_failure_at = self.clock()

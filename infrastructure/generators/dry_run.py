@@ -20,8 +20,6 @@ QUALITIES = {"standard": "q_auto:good", "high": "q_auto:best", "ultra": "q_100"}
 
 
 class DryRunGenerator:
-    """Results are Cloudinary transformations of the product images: a labelled stand-in."""
-
     name = "dry-run"
 
     def __init__(self) -> None:
