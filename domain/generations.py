@@ -29,8 +29,8 @@ PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED = GenerationStatus
 STATUSES = tuple(GenerationStatus)
 END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
 TIMED_OUT = "timed out"
-DEFAULT_LEASE = timedelta(minutes=10)  # how long a worker holds a claimed generation
-DEFAULT_PENDING_TTL = timedelta(hours=1)  # how long a generation may wait for a worker
+DEFAULT_LEASE = timedelta(minutes=10)
+DEFAULT_PENDING_TTL = timedelta(hours=1)
 
 
 class Generation(Aggregate):
