@@ -1,10 +1,4 @@
-"""TokenAccount: a user's tokens, and the rules that must never break for one user.
-
-Available tokens never go below zero; each generation holds one reservation, resolved once; at
-most N generations are accepted in any rolling hour; an idempotency key answers with what it
-answered first. Every decision is made here, from the account's own events, so no code path can
-bypass it, and a concurrent writer is caught by the version check when the account is saved.
-"""
+"""TokenAccount: a user's tokens, reservations, rolling-hour limit and idempotency keys."""
 
 from __future__ import annotations
 
@@ -30,7 +24,7 @@ from domain.identifiers import USER_ID, account_id
 RATE_WINDOW = timedelta(hours=1)
 MAX_GRANT = 1_000_000
 DEFAULT_HOURLY_LIMIT = 10
-DEFAULT_IDEMPOTENCY_TTL = timedelta(days=1)  # how long an account remembers a key's answer
+DEFAULT_IDEMPOTENCY_TTL = timedelta(days=1)
 
 
 def seconds_until(moment: datetime, now: datetime) -> int:
@@ -84,7 +78,7 @@ class TokenAccount(Aggregate):
         self.user_id = user_id
         self.opened_at = at
         self.balance = tokens
-        self.reservations: dict[str, int] = {}  # generation id -> tokens it holds
+        self.reservations: dict[str, int] = {}
         self.accepted_at: list[datetime] = []  # acceptances inside the last rate window
         self.disabled_reason: str | None = None
         self.disabled = False
@@ -98,8 +92,6 @@ class TokenAccount(Aggregate):
         if tokens < 0 or tokens > MAX_GRANT:
             raise InvalidAmount(f"Opening tokens must be between 0 and {MAX_GRANT}.")
         return cls(user_id=user_id, tokens=tokens, at=at)
-
-    # ---- queries -----------------------------------------------------------------------
 
     @property
     def reserved(self) -> int:
@@ -123,10 +115,7 @@ class TokenAccount(Aggregate):
         return window[0] + RATE_WINDOW if window else None
 
     def recall(self, scope: str, key: str, fingerprint: str, now: datetime) -> str | None:
-        """What an idempotency key answered before, if it is still remembered at `now`.
-
-        Raises IdempotencyKeyReused when the key was used for a different request.
-        """
+        """The key's earlier answer while remembered; IdempotencyKeyReused for another request."""
         entry = self.remembered.get(f"{scope}:{key}")
         if entry is None or entry["expires_at"] <= now:
             return None
@@ -134,14 +123,11 @@ class TokenAccount(Aggregate):
             raise IdempotencyKeyReused
         return str(entry["answer"])
 
-    # ---- commands ----------------------------------------------------------------------
-
     def require_active(self) -> None:
         if self.disabled:
             raise errors.AccountDisabled(f"Account {self.user_id} is disabled.")
 
     def check_rate_limit(self, now: datetime, hourly_limit: int | None) -> None:
-        """Refuse when `hourly_limit` acceptances already count in the rolling hour."""
         if hourly_limit is None:
             return
         window = self.accepted_in_window(now)
@@ -151,8 +137,7 @@ class TokenAccount(Aggregate):
             raise RateLimitExceeded(hourly_limit, retry_after)
 
     def check_admission(self, cost: int, at: datetime, hourly_limit: int | None) -> None:
-        """Everything `reserve` decides, without recording anything: enabled, under the hourly
-        limit, and enough available tokens, in that order."""
+        """What `reserve` decides, recording nothing: enabled, hourly limit, tokens, in order."""
         self.require_active()
         self.check_rate_limit(at, hourly_limit)
         if cost > self.available:
@@ -166,11 +151,7 @@ class TokenAccount(Aggregate):
         hourly_limit: int | None,
         idempotency: dict[str, Any] | None = None,
     ) -> None:
-        """Accept a generation: count it in the hourly window and reserve its cost.
-
-        `idempotency` ({"key", "fingerprint", "expires_at"}) makes the key answer with this
-        generation's id until it expires.
-        """
+        """Count the generation in the hourly window, reserve its cost, remember its key."""
         self.check_admission(cost, at, hourly_limit)
         if str(generation_id) in self.reservations:
             raise InvalidTransition(f"Generation {generation_id} already holds a reservation.")
@@ -239,8 +220,6 @@ class TokenAccount(Aggregate):
     def _enabled(self, at: datetime) -> None:
         self.disabled = False
         self.disabled_reason = None
-
-    # ---- helpers -----------------------------------------------------------------------
 
     def _reservation_of(self, generation_id: UUID) -> int:
         try:

@@ -42,8 +42,6 @@ class AccountDisabled(DomainError):
 
 
 class RateLimitExceeded(DomainError):
-    """The user already has the allowed number of accepted generations in the rolling hour."""
-
     def __init__(self, limit: int, retry_after_seconds: int) -> None:
         super().__init__("Rate limit exceeded. Please wait before making another request.")
         self.limit = limit
@@ -51,8 +49,6 @@ class RateLimitExceeded(DomainError):
 
 
 class InsufficientTokens(DomainError):
-    """The account's available tokens do not cover the cost."""
-
     def __init__(self, required: int, available: int) -> None:
         super().__init__(f"Insufficient tokens. Required: {required}, Available: {available}")
         self.required = required
@@ -64,16 +60,12 @@ class InsufficientTokens(DomainError):
 
 
 class QueueFull(DomainError):
-    """The generation queue already holds its capacity of pending generations."""
-
     def __init__(self, capacity: int) -> None:
         super().__init__("Generation queue is at capacity. Please try again later.")
         self.capacity = capacity
 
 
 class IdempotencyKeyReused(DomainError):
-    """An idempotency key seen before arrived with a different request."""
-
     def __init__(self) -> None:
         super().__init__(
             "This Idempotency-Key was already used with a different request. "

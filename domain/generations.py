@@ -1,8 +1,4 @@
-"""Generation: one requested image generation and its life, pending to an end state.
-
-pending -> processing -> completed | failed; pending -> cancelled | expired. The aggregate
-refuses any other transition, so a generation ends exactly once.
-"""
+"""Generation: one requested image generation and its state machine, pending to an end state."""
 
 from __future__ import annotations
 
@@ -33,8 +29,8 @@ PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED = GenerationStatus
 STATUSES = tuple(GenerationStatus)
 END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
 TIMED_OUT = "timed out"
-DEFAULT_LEASE = timedelta(minutes=10)  # how long a worker holds a claimed generation
-DEFAULT_PENDING_TTL = timedelta(hours=1)  # how long a generation may wait for a worker
+DEFAULT_LEASE = timedelta(minutes=10)
+DEFAULT_PENDING_TTL = timedelta(hours=1)
 
 
 class Generation(Aggregate):
@@ -61,7 +57,7 @@ class Generation(Aggregate):
         order: int
         is_primary: bool
         public_id: str
-        format: str | None  # the plan's field name
+        format: str | None
         width: int | None
         height: int | None
 
@@ -113,7 +109,7 @@ class Generation(Aggregate):
         self.parameters = parameters
         self.prompt = prompt
         self.token_cost = token_cost
-        self.queue_position = queue_position  # where it stood when accepted
+        self.queue_position = queue_position
         self.requested_at = requested_at
         self.updated_at = requested_at
         self.status: GenerationStatus = PENDING
@@ -193,8 +189,6 @@ class Generation(Aggregate):
             }
         )
 
-    # ---- lifecycle ---------------------------------------------------------------------
-
     @property
     def is_pending(self) -> bool:
         return self.status == PENDING
@@ -204,8 +198,7 @@ class Generation(Aggregate):
         return self.status in END_STATES
 
     def lease_ran_out(self, now: datetime) -> bool:
-        """True when the generation is processing and its worker's lease ended at or before
-        `now`: from then on the only way out is failing it as timed out."""
+        """Processing with a lease that ended at or before `now`: it can only fail, timed out."""
         return (
             self.status == PROCESSING
             and self.lease_expires_at is not None
@@ -213,7 +206,7 @@ class Generation(Aggregate):
         )
 
     def waited_since(self, cutoff: datetime) -> bool:
-        """True when the generation is still pending and was requested at or before `cutoff`."""
+        """Still pending, and requested at or before `cutoff`."""
         return self.status == PENDING and self.requested_at <= cutoff
 
     def _require(self, *statuses: GenerationStatus) -> None:

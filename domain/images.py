@@ -1,9 +1,6 @@
-"""Cloudinary image URLs: the format rules of the contract and what a URL says about its image.
+"""Cloudinary image URLs: the contract's format rules and what a URL says about its image.
 
-A delivery URL looks like
-`https://res.cloudinary.com/<cloud>/image/upload/<transformations>/v<version>/<public id>.<ext>`.
-Transformations are comma-separated `key_value` parameters in path segments before the version;
-the public id is what remains without the version and the extension.
+Shape: `https://res.cloudinary.com/<cloud>/image/upload/<transformations>/v<version>/<id>.<ext>`.
 """
 
 from __future__ import annotations
@@ -145,10 +142,7 @@ def _check_address(url: str, allowed_clouds: Collection[str]) -> re.Match[str]:
 
 
 def parse_cloudinary_url(url: str, allowed_clouds: Collection[str] = ()) -> CloudinaryImage:
-    """Check `url` against the contract's format rules and read its public id, format and size.
-
-    `allowed_clouds` empty means any cloud name. Raises ImageUrlError saying what is wrong.
-    """
+    """Check `url` against the format rules (any cloud when `allowed_clouds` is empty)."""
     match = _check_address(url, allowed_clouds)
     cloud = match["cloud"]
     segments = match["rest"].split("/")
@@ -185,11 +179,7 @@ def link_images(
     model_images: Sequence[str],
     allowed_clouds: Collection[str] = (),
 ) -> list[LinkedImage]:
-    """Every image of a request, parsed and ordered; InvalidImages naming each offending field.
-
-    The first image of each role is its primary one. A URL repeated anywhere in the request is
-    refused at its second occurrence.
-    """
+    """Every image parsed, the first of each role primary; InvalidImages names each bad field."""
     problems: list[FieldProblem] = []
     linked: list[LinkedImage] = []
     first_seen: dict[str, str] = {}

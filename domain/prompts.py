@@ -1,5 +1,4 @@
-"""The custom prompt's cleaning and policy, and the prompt sent to the model (the plan's
-`generatePrompt`)."""
+"""The custom prompt's cleaning and banned words, and the prompt sent to the model."""
 
 from __future__ import annotations
 
@@ -27,15 +26,11 @@ _JAVASCRIPT_SCHEME = re.compile(r"javascript:", re.IGNORECASE)
 
 
 def clean_custom_prompt(text: str | None) -> str | None:
-    """Trim the prompt and remove script blocks and `javascript:`; None when nothing is left.
-
-    Removal repeats until nothing changes, so pieces that join up after a removal
-    (`javajavascript:script:`) are removed too.
-    """
+    """Trimmed, without script blocks or `javascript:`; None when nothing is left."""
     if text is None:
         return None
     previous = None
-    while previous != text:
+    while previous != text:  # pieces can join up after a removal: `javajavascript:script:`
         previous = text
         text = _JAVASCRIPT_SCHEME.sub("", _SCRIPT_BLOCK.sub("", text))
     text = text.strip()

@@ -1,10 +1,6 @@
 """GenerationQueue: the one aggregate that holds "at most QUEUE_MAX_SIZE pending" for every user.
 
-It counts pending generations rather than listing them, so its state, its snapshots and the
-copy the repository makes on every load stay constant in size however large the capacity. Every
-admission and every transition out of pending writes it, so two writers that race are caught by
-its version check and the loser decides again from fresh state. The position a generation is
-given on admission is exact: it is the count of pending generations including itself.
+It counts pending generations rather than listing them (docs/architecture.md says why).
 """
 
 from __future__ import annotations

@@ -36,11 +36,7 @@ class GenerationParameters:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """A generation request whose fields have the right types and ranges.
-
-    The content rules (prompt, model, image URLs) are checked by the submission use case, in the
-    contract's order, because some of them depend on settings (banned words, cloud names).
-    """
+    """A generation request of the right types and ranges; content rules are the use case's."""
 
     product_images: tuple[str, ...]
     style: Style

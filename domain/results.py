@@ -1,10 +1,4 @@
-"""Result images: what a worker may hand back as the outcome of a generation.
-
-The owner's client will load these URLs, so they must be absolute https addresses with a host
-and nothing that hides where they point (user information, whitespace, control characters).
-They are not restricted to Cloudinary: a generator may return its own storage's URLs (OpenAI's
-are on Azure blob storage). They are never fetched by the service.
-"""
+"""Result images: the https URLs a worker may hand back as a generation's outcome (any host)."""
 
 from __future__ import annotations
 

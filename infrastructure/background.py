@@ -17,22 +17,14 @@ MAX_BACKOFF_SECONDS = 30.0
 def backoff_seconds(
     failures: int, interval: float, cap: float = MAX_BACKOFF_SECONDS, draw: float | None = None
 ) -> float:
-    """The wait after `failures` failures in a row: doubling from `interval`, capped, jittered.
-
-    Full jitter over the upper half (`draw` in [0, 1), random when None), so loops that failed
-    together do not retry together.
-    """
+    """Doubling from `interval` per failure, capped, jittered over its upper half by `draw`."""
     ceiling = min(cap, interval * 2.0 ** min(failures, 32))
     return ceiling * (0.5 + 0.5 * (random.random() if draw is None else draw))  # noqa: S311
 
 
 @dataclass(frozen=True)
 class LoopHealth:
-    """How a background loop is doing: failures in a row and the last error (None: healthy).
-
-    For a follower, `position` is where it stands in the log when it fails: the event it fails
-    on comes after it.
-    """
+    """Failures in a row, the last error (None: healthy), and where a failing follower stands."""
 
     failures: int = 0
     error: str | None = None
@@ -40,8 +32,7 @@ class LoopHealth:
 
 
 class Backoff:
-    """The failures in a row of one loop or follower: when to try again, logged once per change
-    of state (when it starts failing, and when it recovers)."""
+    """One loop's or follower's failures in a row; logged when they start and when they end."""
 
     def __init__(self, name: str, interval: float) -> None:
         self.name = name
@@ -66,12 +57,7 @@ class Backoff:
 
 
 class PeriodicThread:
-    """Calls `tick` in a daemon thread every `interval` seconds until stopped.
-
-    `tick` returns True when it did work, and is then called again at once. A failing tick is
-    retried with capped, jittered backoff; the loop logs once when it starts failing and once
-    when it recovers, not at every attempt.
-    """
+    """Calls `tick` in a daemon thread every `interval` seconds, at once again if it did work."""
 
     def __init__(self, name: str, tick: Callable[[], bool], interval: float) -> None:
         self.name = name

@@ -1,8 +1,4 @@
-"""VERIFY_IMAGE_URLS: HEAD each image, concurrently, with a short timeout, staying on its host.
-
-Only URLs that already passed the format rules reach this checker, so it never requests an
-address a client made up (no SSRF); redirects are followed only to the same https host.
-"""
+"""VERIFY_IMAGE_URLS: HEAD each image, concurrently, with a short timeout, staying on its host."""
 
 from __future__ import annotations
 

@@ -8,12 +8,7 @@ SQLITE_LOCK_TIMEOUT_SECONDS = 10
 
 
 def event_store_env(settings: Settings, *, create_tables: bool = True) -> dict[str, str]:
-    """The eventsourcing environment for the application's store.
-
-    With create_tables the library creates what is missing, under the caller's table-creation
-    lock (processes creating tables at once can fail); processes started after a migrate step
-    (`atelier serve`'s workers) pass create_tables=False.
-    """
+    """The eventsourcing environment; create_tables only under the table-creation lock."""
     env = {
         "PERSISTENCE_MODULE": settings.persistence_module,
         "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),

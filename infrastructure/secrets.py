@@ -15,11 +15,7 @@ DEV_SECRET_FILE = "auth-secret"  # noqa: S105 - a file name, not a secret
 
 
 def auth_secret(settings: Settings) -> str:
-    """AUTH_SECRET if set; otherwise the data directory's development secret, made once.
-
-    The file is created atomically (written aside, then linked into place), so processes that
-    start together agree on one secret.
-    """
+    """AUTH_SECRET if set; otherwise the data directory's development secret, made once."""
     if settings.auth_secret is not None:
         return settings.auth_secret.get_secret_value()
     path = settings.data_dir / DEV_SECRET_FILE

@@ -1,8 +1,4 @@
-"""Configuration from the environment, validated once at start-up.
-
-A bad value stops start-up with a message naming the variable, rather than failing later in
-the middle of a request.
-"""
+"""Configuration from the environment, validated once at start-up."""
 
 from __future__ import annotations
 
@@ -21,7 +17,7 @@ from domain.prompts import DEFAULT_BANNED_WORDS
 from domain.queue import DEFAULT_CAPACITY
 
 MIN_SECRET_LENGTH = 32
-CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # what an image URL's cloud segment can be
+CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 class SettingsError(Exception):
@@ -34,8 +30,6 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     data_dir: Path = Path("./var")
-    # The memory store holds one process's events only and cannot be followed by the read
-    # models, so a server never runs on it; the tests build it directly.
     persistence_module: Literal["eventsourcing.sqlite", "eventsourcing.postgres"] = (
         "eventsourcing.sqlite"
     )
@@ -65,12 +59,11 @@ class Settings(BaseSettings):
     generator: Literal["openai", "dry-run"] = "dry-run"
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
-    # Read side (docs/projections.md). False: `atelier projections run` feeds the views.
     projections_in_process: bool = True
-    projections_wait_seconds: float = Field(2.0, ge=0, le=60)  # read-your-writes bound
-    projections_batch_size: int = Field(1000, ge=1, le=100_000)  # events per transaction
-    projections_poll_seconds: float = Field(0.02, gt=0, le=60)  # how often runners look
-    sweep_interval_seconds: float = Field(5.0, gt=0, le=3_600)  # lease and TTL checks
+    projections_wait_seconds: float = Field(2.0, ge=0, le=60)
+    projections_batch_size: int = Field(1000, ge=1, le=100_000)
+    projections_poll_seconds: float = Field(0.02, gt=0, le=60)
+    sweep_interval_seconds: float = Field(5.0, gt=0, le=3_600)
 
     @field_validator("auth_secret")
     @classmethod

@@ -1,9 +1,4 @@
-"""The sweeper: applies the time limits (lease, pending time to live) in the background.
-
-It runs in every server process and in every `atelier worker`, all at once if need be: each
-sweep asks the read model for candidates and lets the aggregates' version checks decide, so
-two sweepers never end a generation twice and a lost race is simply skipped.
-"""
+"""The sweeper: applies the time limits (lease, pending time to live) in the background."""
 
 from __future__ import annotations
 

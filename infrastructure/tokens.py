@@ -39,11 +39,7 @@ def mint_token(
 
 
 def verify_token(secret: str, token: str) -> Principal:
-    """The principal a token names, or InvalidToken.
-
-    Only HS256 is accepted (never `none` or another algorithm), the signature must match,
-    `exp` must be present and in the future, and `sub` must be a valid user id.
-    """
+    """The principal a token names, or InvalidToken (HS256 only; `exp` and a valid `sub` needed)."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
@@ -60,13 +56,7 @@ def verify_token(secret: str, token: str) -> Principal:
 
 
 class TokenVerifier:
-    """The TokenVerification port: verify_token with a small memory of tokens already verified.
-
-    A client sends the same token on every request; checking its HMAC each time costs more
-    than the rest of authentication. A remembered token is still refused once its `exp` has
-    passed. The memory is bounded (least recently used tokens are forgotten) and keyed by the
-    whole token, so a token that differs in one byte is verified from scratch.
-    """
+    """The TokenVerification port: verify_token with a bounded memory of tokens already verified."""
 
     def __init__(self, secret: str, size: int = 4096) -> None:
         self.secret = secret

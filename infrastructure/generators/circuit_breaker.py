@@ -1,10 +1,6 @@
 """The plan's CircuitBreaker: after repeated failures, stop calling a failing upstream for a while.
 
-Closed: calls go through and consecutive failures are counted. Open (at `failure_threshold`
-failures): calls are refused at once with CircuitOpen, without touching the upstream, until
-`reset_after` seconds have passed since the last failure. Half-open: one trial call goes through
-(the plan lets every call through; one at a time is what stops a recovering upstream from being
-hit by the whole backlog at once); its success closes the circuit, its failure opens it again.
+Closed, open (refusing at once), then half-open with one trial call (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -60,7 +56,6 @@ class CircuitBreaker:
         return "open"
 
     def is_available(self) -> bool:
-        """Whether a call made now would be let through."""
         with self._lock:
             state = self._state()
             return state == "closed" or (state == "half-open" and not self._trial_in_flight)
@@ -78,14 +73,12 @@ class CircuitBreaker:
             raise CircuitOpen(max(0.0, wait))
 
     def record_success(self) -> None:
-        """The upstream answered properly: close the circuit and forget past failures."""
         with self._lock:
             self.failures = 0
             self._opened = False
             self._trial_in_flight = False
 
     def record_failure(self) -> None:
-        """The upstream failed: count it, and open the circuit at the threshold."""
         with self._lock:
             self.failures += 1
             self._last_failure_at = self.clock()

@@ -1,8 +1,6 @@
-"""GENERATOR=dry-run: a deterministic, offline STAND-IN for an image model, for development and
-demos. It generates nothing: it completes a generation with Cloudinary transformation URLs of
-the generation's own product images (cropped to the aspect ratio, styled, and stamped with a
-visible "DRY-RUN" text overlay), so every screen and flow can be exercised without an API key.
-The same generation always gets the same URLs, and no network request is made.
+"""GENERATOR=dry-run: a deterministic, offline STAND-IN for an image model, which generates nothing.
+
+Results are Cloudinary transformations of the product images, stamped with a visible "DRY-RUN".
 """
 
 from __future__ import annotations
@@ -22,8 +20,6 @@ QUALITIES = {"standard": "q_auto:good", "high": "q_auto:best", "ultra": "q_100"}
 
 
 class DryRunGenerator:
-    """Results are Cloudinary transformations of the product images: a labelled stand-in."""
-
     name = "dry-run"
 
     def __init__(self) -> None:

@@ -1,13 +1,6 @@
 """GENERATOR=openai: the OpenAI Images API (`POST /images/generations`) through httpx.
 
-The request carries the generation's built prompt, the model, a size chosen from the aspect
-ratio and a quality from the generation's quality. Rate limits (429), server errors (5xx),
-timeouts and unreachable hosts are retried with exponential backoff and jitter (honouring
-Retry-After), but never past the claim's lease, whose end makes the work worthless. Every
-upstream failure also feeds a circuit breaker: after 5 in a row it refuses calls for 60 s, so a
-failing upstream is left alone, and a worker stops claiming work it could only fail. When the
-adapter gives up, GeneratorFailure carries a reason the generation's owner can read; it never
-contains the API key or the upstream's raw answer.
+Retries, the lease bound and the circuit breaker are described in docs/lifecycle.md.
 """
 
 from __future__ import annotations

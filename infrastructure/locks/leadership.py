@@ -16,8 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class PostgresLeadership:
-    """A session advisory lock taken with `pg_try_advisory_lock`: never waits, held until the
-    process lets it go or dies (the server releases it with the session)."""
+    """A session advisory lock, taken without waiting, held until released or the session ends."""
 
     def __init__(self, settings: Settings, purpose: str) -> None:
         self.key = advisory_key(settings.postgres_schema, purpose)
@@ -41,8 +40,7 @@ class PostgresLeadership:
         return self._leading
 
     def release(self) -> None:
-        """Let the lead go now: unlocked explicitly, since a closed connection's lock is only
-        freed once the server has noticed, and a standby asking at once would be refused."""
+        """Unlock explicitly: a closed session's lock is freed only once the server notices."""
         if self._leading:
             self._session.unlock(self.key)
         self._leading = False

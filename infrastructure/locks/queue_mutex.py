@@ -1,6 +1,5 @@
-"""The queue mutex: writers of the queue aggregate take turns across processes.
+"""The queue mutex: writers of the queue aggregate take turns across processes (an optimisation).
 
-An optimisation, not the rule: if it is lost, the version check still refuses a stale write.
 Both kinds first take a thread lock, since neither excludes one process's threads.
 """
 
@@ -33,8 +32,7 @@ class PostgresQueueMutex:
         try:
             self._session.execute("SELECT pg_advisory_lock(%s)", self.key)
         except psycopg.Error:
-            # Without the lock the writers race and the version check decides: slower, still
-            # correct. Reconnect next time.
+            # Without it the writers race and the version check decides: slower, still correct.
             logger.warning("queue mutex unavailable; writers will race", exc_info=True)
             self._session.drop()
 

@@ -10,24 +10,19 @@ import psycopg
 from infrastructure.settings import Settings
 
 LOCK_TIMEOUT_SECONDS = 10
-# A dead peer (host down, network broken) is noticed by both ends in about 20 s, and the server
-# then frees its locks (docs/projections.md): probe after 5 s of silence, every 5 s, 3 times.
+# A dead peer is noticed by both ends in about 20 s, and its locks freed (docs/projections.md).
 KEEPALIVE = {"idle": 5, "interval": 5, "count": 3}
 UNACKNOWLEDGED_MS = 20_000
 
 
 def advisory_key(schema: str, purpose: str = "queue") -> int:
-    """A stable signed 64-bit key per schema and purpose, so separate stores (and separate
-    locks of one store) never block each other."""
+    """A stable signed 64-bit key per schema and purpose: separate stores never block each other."""
     digest = hashlib.sha256(f"atelier.{purpose}.{schema}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class LockSession:
-    """A connection for session locks, which live exactly as long as it does.
-
-    Opened on first use and again after it is dropped; dropping it ends every lock it held.
-    """
+    """A connection for session locks, opened on first use; dropping it ends every lock it held."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -1,7 +1,4 @@
-"""The table-creation lock: processes (and threads) of one store create tables in turn.
-
-Why: docs/operations.md, "Several processes and hosts".
-"""
+"""The table-creation lock: processes (and threads) of one store create tables in turn."""
 
 from __future__ import annotations
 
@@ -21,8 +18,7 @@ class TablesBusy(RuntimeError):
 
 @contextmanager
 def table_creation_lock(settings: Settings) -> Iterator[None]:
-    """PostgreSQL: an advisory lock, waited for at most LOCK_TIMEOUT_SECONDS. SQLite: an
-    exclusive `flock` on a file beside the database. In memory: nothing (one process)."""
+    """An advisory lock (waited for LOCK_TIMEOUT_SECONDS at most) or a `flock` beside SQLite."""
     if settings.persistence_module == "eventsourcing.postgres":
         lock_session = session.LockSession(settings)
         try:
@@ -38,11 +34,11 @@ def table_creation_lock(settings: Settings) -> Iterator[None]:
                 ) from error
             yield
         finally:
-            lock_session.drop()  # ends the session, and with it the lock
+            lock_session.drop()
     elif settings.persistence_module == "eventsourcing.sqlite":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         with (settings.data_dir / "atelier.tables.lock").open("a+b") as file:
-            fcntl.flock(file.fileno(), fcntl.LOCK_EX)  # released when the file is closed
+            fcntl.flock(file.fileno(), fcntl.LOCK_EX)
             yield
     else:
         yield

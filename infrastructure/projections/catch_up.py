@@ -1,6 +1,4 @@
-"""Catching a follower up with the application's log: read, apply in batches, repeat.
-
-Pull-based, so it works on both stores (the library's subscriptions cannot follow SQLite)."""
+"""Catching a follower up with the application's log: read, apply in batches, repeat."""
 
 from __future__ import annotations
 
@@ -12,8 +10,6 @@ from eventsourcing.application import Application
 from infrastructure.projections.follower import Follower, PositionMoved
 
 DEFAULT_BATCH_SIZE = 1000
-# A rebuild has the whole log to apply and nothing to keep fresh: bigger batches spend less on
-# commits (each one an fsync on SQLite), at the price of holding the write lock longer.
 REBUILD_BATCH_SIZE = 5000
 
 
@@ -27,15 +23,10 @@ def catch_up(
     on_batch: Callable[[int, int], None] | None = None,
     keep_going: Callable[[], bool] = lambda: True,
 ) -> int:
-    """Apply every event `follower` follows up to `until` (default: the log's head now).
+    """Apply every followed event up to `until` (default: the head now); how many were applied.
 
-    Returns how many events this call applied. The position always ends at `until` or beyond,
-    even when none of the events since concern the follower, so a reader waiting for the head
-    never waits on an event it does not follow. `position`, when the caller knows it
-    (a runner that moved it last), saves reading it; if another runner has moved it since,
-    the first batch finds out and reads it. `on_batch(applied, position)` is told about each
-    committed batch; `keep_going()` is asked before each, so a runner that is stopping stops
-    between two batches (the position then ends short of `until`).
+    `position`, if known, saves a read; `keep_going()` is asked before each batch, `on_batch`
+    (applied, position) told after each commit.
     """
     recorder = application.recorder
     head = until if until is not None else recorder.max_notification_id() or 0

@@ -1,11 +1,4 @@
-"""Dashboard totals: generations by status, and tokens granted, reserved, captured, released.
-
-Counters only. Each event moves them by an amount its own type and payload decide (a
-generation can only fail from processing, be cancelled or expire from pending, ...), so the
-projection never reads, and a batch's increments are summed per counter and written once.
-`tokens.granted` includes opening grants; `tokens.reserved` is what is reserved now (reserved
-minus captured minus released).
-"""
+"""Dashboard totals: generations by status, and tokens granted, reserved, captured, released."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Side effects that follow the log: the messages each event calls for are stored exactly once,
-in the same transaction as the effect's tracking position, then delivered from there."""
+"""Tracked effects: an event's messages stored once beside the position, then delivered."""
 
 from __future__ import annotations
 
@@ -21,8 +20,7 @@ EffectHandler = Callable[[Any, int], Iterable[Message]]
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A stored message. Its `position` and `index` name it: a receiver told them can
-    recognise a message delivered twice (delivery is at least once)."""
+    """A stored message; `position` and `index` let a receiver spot one delivered twice."""
 
     position: int
     index: int
@@ -48,12 +46,7 @@ class Outbox(TableProjection):
 
 
 class TrackedEffect(ABC):
-    """A follower whose work is a side effect: write its handlers, registered like a view's
-    with `on(EventClass, handler)`, each returning the messages an event calls for.
-
-    `apply` stores the messages of a batch with the position moved by compare-and-set, so each
-    event's messages are stored once however many runners race; `deliver` sends them.
-    """
+    """A follower whose handlers (registered with `on`) return the messages each event calls for."""
 
     name: ClassVar[str]
 
@@ -92,8 +85,7 @@ class TrackedEffect(ABC):
         return [Outgoing(row["position"], row["n"], json.loads(row["message"])) for row in rows]
 
     def deliver(self, send: Callable[[Outgoing], None], limit: int = 100) -> int:
-        """Send up to `limit` pending messages in order, each removed once `send` returns; how
-        many were sent. If `send` raises, that message and the ones after it stay pending."""
+        """Send up to `limit` in order, each deleted once `send` returns; a raise stops there."""
         sent = 0
         for outgoing in self.pending(limit):
             send(outgoing)

@@ -1,5 +1,4 @@
-"""A follower: something that follows the event log with a tracking position and does its work,
-a SQL view (view.py) or a side effect (effects.py). See docs/projections.md, "Followers"."""
+"""A follower: follows the event log with a tracking position; a view or a tracked effect."""
 
 from __future__ import annotations
 
@@ -30,7 +29,4 @@ class Follower(Protocol):
         """The log position of the last event it has applied (0: none yet)."""
 
     def apply(self, events: Iterable[Followed], expected: int, reached: int) -> None:
-        """Do the work of `events` and move the position from `expected` to `reached`, atomically.
-
-        PositionMoved, with nothing done, if the position is no longer `expected`.
-        """
+        """Do the work, moving the position `expected` -> `reached` atomically, or PositionMoved."""

@@ -1,11 +1,4 @@
-"""Read-your-writes: wait, within a bound, for views to reach the log's head before reading.
-
-A read that follows the caller's own write must see it. The write is in the log by the time the
-read starts, so the read notes the log's head and waits until each view it uses has applied
-every event up to it. Runners advance a view's position to the head even when no event since
-concerned it, so the wait never hangs on an event the view does not follow. When the bound
-passes (no runner, or a long backlog), the read answers with what the view has.
-"""
+"""Read-your-writes: wait, within a bound, for views to reach the log's head before reading."""
 
 from __future__ import annotations
 

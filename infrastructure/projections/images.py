@@ -1,12 +1,4 @@
-"""Images: one row per image linked to a generation (the plan's `files` table).
-
-ImageLinked does not name the generation's owner; GenerationRequested, saved in the same
-transaction just before it, does. The projection keeps each generation's owner in
-`file_owners`; an image row takes its user id from the request in the same batch, or, when a
-batch boundary fell between the two, from `file_owners` by a subquery run after the batch's
-owner rows are written. So the projection never reads between events, and a batch's writes
-can be pipelined.
-"""
+"""Images: one row per image linked to a generation (the plan's `files` table), with its owner."""
 
 from __future__ import annotations
 
@@ -84,8 +76,7 @@ class Images:
         self.freshness = freshness
 
     def of(self, generation_ids: Iterable[UUID]) -> dict[UUID, list[dict[str, Any]]]:
-        """Each generation's images: product images first, each role in its order, in the
-        shape the Generation aggregate keeps them (and GET /api/generations/{id} shows)."""
+        """Each generation's images, product first, each role in order, as the aggregate has it."""
         ids = [str(generation_id) for generation_id in generation_ids]
         found: dict[UUID, list[dict[str, Any]]] = {UUID(i): [] for i in ids}
         if not ids:

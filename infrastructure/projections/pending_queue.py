@@ -1,11 +1,4 @@
-"""The pending queue: generations waiting for a worker or being worked on, in FIFO order.
-
-One row per generation from its GenerationRequested until it ends; the row's `seq` is the log
-position of GenerationRequested, which is acceptance order (the queue aggregate serialises
-admissions, and the log records commits in order). It answers the queue's depth, its
-processing count and oldest pending time, a generation's live queue position, and the
-candidates worker claims and the sweeper act on (the QueueView port).
-"""
+"""The pending queue: generations waiting for a worker or being worked on, in FIFO order."""
 
 from __future__ import annotations
 
@@ -66,10 +59,7 @@ class PendingQueueProjection(TableProjection):
 
 
 class PendingQueue:
-    """Questions about the queue, each answered after waiting for the view to catch up.
-
-    Implements the application's QueueView port.
-    """
+    """The application's QueueView port, each answer read-your-writes."""
 
     def __init__(self, view: ProjectionView, freshness: Freshness, capacity: int) -> None:
         self.view = view

@@ -19,12 +19,7 @@ COPY_AT_LEAST = 20  # rows: below this, COPY's extra round trips cost more than 
 
 
 class PostgresProjectionView(PostgresTrackingRecorder, ProjectionView):
-    """The library's PostgreSQL tracking recorder, with the projection's tables in its schema.
-
-    The tracking table is `<projection>_tracking`, the library's own naming for a projection,
-    in the application's schema; the row is keyed like SQLite's so both stores read alike.
-    It shares the application's connection pool.
-    """
+    """The library's PostgreSQL tracking recorder, with the projection's tables in its schema."""
 
     def __init__(
         self, datastore: PostgresDatastore, projection: TableProjection, application_name: str
@@ -45,8 +40,7 @@ class PostgresProjectionView(PostgresTrackingRecorder, ProjectionView):
             yield cursor
 
     def _execute_runs(self, cursor: Cursor, runs: Iterator[Run]) -> None:
-        """Many new rows go in by COPY (several times faster than INSERTs); every other run
-        is sent in pipeline mode, without waiting for each statement's answer."""
+        """Many new rows by COPY; every other run in pipeline mode."""
         assert isinstance(cursor, psycopg.Cursor)
         pending: list[Run] = []
         for run in runs:

@@ -1,13 +1,4 @@
-"""Rate-limit windows: each user's accepted generations in the rolling hour.
-
-One row per acceptance (TokensReserved) while it can still count. Rows that left the window as
-of the user's newest acceptance are dropped when that acceptance is applied, exactly as the
-account aggregate prunes its own list, so the view stays small and a rebuild equals the
-incremental build (pruning follows event time, never the clock; a batch folds its
-acceptances per account to the same result in two statements). GET /api/account keeps
-computing its figures from the aggregate; this view answers the same question for dashboards
-and cross-user queries, and the tests hold the two to agreement.
-"""
+"""Rate-limit windows: each user's accepted generations that still count in the rolling hour."""
 
 from __future__ import annotations
 
@@ -50,12 +41,9 @@ class RateLimitProjection(TableProjection):
         account.append((event.generation_id, micros(event.at)))
 
     def finish(self, writes: Writes) -> None:
-        """Each account's acceptances of the batch, pruned as one by one would have pruned.
+        """The batch's acceptances, pruned as one by one would (each at `a` drops `<= a - 1h`).
 
-        Applying them one by one, each acceptance at `a` drops every row accepted at or before
-        `a - 1h`. So rows from earlier batches go if at or before the latest such cutoff of the
-        batch, and an acceptance of the batch survives only if no later one's cutoff reaches
-        it (clocks of different processes need not agree, so times may not be in order).
+        Times need not be in order: clocks of different processes need not agree.
         """
         window = micros_in(RATE_WINDOW)
         accepted: dict[str, list[tuple[str, int]]] = writes.folding.get(ACCEPTED, {})

@@ -48,11 +48,7 @@ def view_on(atelier: AtelierBase, projection: TableProjection) -> ProjectionView
 
 
 class ReadModels:
-    """The views, the queries the routes and ports ask of them, and a runner to feed them.
-
-    Building one is cheap: the views share the application's datastore (no new connections).
-    Every query waits up to `wait_seconds` for its views to reach the log's head first.
-    """
+    """The views, the queries the routes and ports ask of them, and a runner to feed them."""
 
     def __init__(self, atelier: AtelierBase, wait_seconds: float) -> None:
         self.atelier = atelier
@@ -79,7 +75,6 @@ class ReadModels:
             view.create_table()
 
     def view(self, name: str) -> ProjectionView:
-        """The view of the projection called `name` (KeyError if there is none)."""
         return self.views[name]
 
     def status(self) -> list[ProjectionStatus]:

@@ -1,7 +1,4 @@
-"""The runner: keeps every follower (views, effects) caught up with the log, in background threads.
-
-A server process runs one as a background service; `atelier projections run` runs one on its
-own. Leadership, shared reads and backoff are explained in docs/projections.md."""
+"""The runner: keeps every follower (views, effects) caught up with the log, in the background."""
 
 from __future__ import annotations
 
@@ -36,11 +33,7 @@ class Leadership(Protocol):
 
 
 class ProjectionRunner:
-    """Polls the log's head and catches every follower up to it, the followers side by side.
-
-    A follower that fails backs off alone (its health says why, and where it stands); the
-    others go on.
-    """
+    """Polls the log's head and catches every follower up to it, the followers side by side."""
 
     name = "projections"
 
@@ -60,8 +53,7 @@ class ProjectionRunner:
         self.observer = observer
         self._topics = {f.name: frozenset(f.topics) for f in self.followers}
         self._backoffs = {f.name: Backoff(f"follower {f.name}", poll_interval) for f in followers}
-        # Where this runner left each follower, so an idle poll costs one query; forgotten
-        # every RECHECK_SECONDS, since another runner or a rebuild may have moved it.
+        # Where this runner left each follower; forgotten every RECHECK_SECONDS (a rebuild).
         self._known: dict[str, int] = {}
         self._known_since = time.monotonic()
         self._pool: ThreadPoolExecutor | None = None
@@ -74,15 +66,10 @@ class ProjectionRunner:
         return self._thread.health
 
     def follower_health(self) -> dict[str, LoopHealth]:
-        """Each follower's failures in a row, last error, and the position it failed at."""
         return {name: backoff.health for name, backoff in self._backoffs.items()}
 
     def run_once(self) -> bool:
-        """Catch every follower up to the head as of now.
-
-        True only when a follower applied a full batch, so more is waiting: the next round
-        starts at once. Otherwise the runner waits its poll interval (docs/projections.md).
-        """
+        """Catch every follower up to the head; True when a full batch was applied (more waits)."""
         if self.leadership is not None and not self.leadership.leads():
             return False
         head = self.application.recorder.max_notification_id() or 0
@@ -96,8 +83,7 @@ class ProjectionRunner:
             for follower in self.followers
             if self._known.get(follower.name, -1) < head and backoffs[follower.name].retry_at <= now
         ]
-        # Followers left at the same position step together, sharing one read and decoding;
-        # one whose position is not known here catches up on its own.
+        # Followers at one known position share a read and its decoding; the others go alone.
         together: dict[int, list[Follower]] = {}
         alone: list[Follower] = []
         for follower in behind:

@@ -1,9 +1,4 @@
-"""SQL that runs unchanged on SQLite and PostgreSQL: placeholders, table names and time values.
-
-Views are written once, with `?` placeholders and `{table}` names; the dialect turns them into
-what each driver expects (PostgreSQL: `%s` and schema-qualified names). Times are stored as
-integer microseconds since the epoch, which both stores sort and compare exactly.
-"""
+"""SQL that runs unchanged on SQLite and PostgreSQL: placeholders, table names and time values."""
 
 from __future__ import annotations
 
@@ -21,7 +16,6 @@ def micros(moment: datetime) -> int:
 
 
 def micros_in(duration: timedelta) -> int:
-    """A duration in whole microseconds."""
     return duration // MICROSECOND
 
 
@@ -30,7 +24,6 @@ def micros_or_none(moment: datetime | None) -> int | None:
 
 
 def from_micros(value: int) -> datetime:
-    """The UTC moment `value` microseconds after the epoch."""
     return EPOCH + value * MICROSECOND
 
 
@@ -53,8 +46,7 @@ class Dialect:
         return name if self.schema is None else f"{quoted(self.schema)}.{quoted(name)}"
 
     def compile(self, template: str, tables: Mapping[str, str]) -> str:
-        """`template` with `{name}` replaced by `tables[name]` (a table's real name, which this
-        dialect qualifies) and `?` by the driver's placeholder."""
+        """`template` with `{name}` as the qualified `tables[name]` and `?` as the placeholder."""
         names = {name: self.table(real) for name, real in tables.items()}
         statement = template.format(**names)
         return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)

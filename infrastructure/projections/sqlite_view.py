@@ -16,12 +16,7 @@ SQLITE_TRACKING_TABLE = "tracking"  # fixed by the library: one per file
 
 
 class SQLiteProjectionView(SQLiteTrackingRecorder, ProjectionView):
-    """The library's SQLite tracking recorder, with the projection's tables in its schema.
-
-    It shares the application's datastore (the same file and connection pool), so the pool's
-    one-writer lock orders view batches and submissions inside a process instead of leaving
-    them to SQLite's busy wait.
-    """
+    """The library's SQLite tracking recorder, with the projection's tables in its schema."""
 
     def __init__(
         self, datastore: SQLiteDatastore, projection: TableProjection, application_name: str

@@ -1,5 +1,4 @@
-"""A table projection: a named read model in SQL tables, the events it follows, and the rows
-each event writes."""
+"""A table projection: a read model in SQL tables, the events it follows, the rows each writes."""
 
 from __future__ import annotations
 
@@ -27,14 +26,7 @@ def on(
 
 
 class TableProjection(ABC):
-    """What a view is, independent of the store it lives in.
-
-    `tables` are the view's tables (cleared by a rebuild), each with its key columns (how
-    `Writes` folds a batch's changes per row); `schema` the statements that create them,
-    written with `{table}` names and `?` placeholders (see sql.Dialect). `handlers` maps
-    each followed event topic to what it writes; the topics double as the filter the runner
-    passes to `select_notifications`, so events nobody handles are never read.
-    """
+    """What a view is, whatever its store; `tables` name the key columns `Writes` folds rows by."""
 
     name: str
     tables: dict[str, tuple[str, ...]]

@@ -1,11 +1,4 @@
-"""User generations: each user's generations with their status and timestamps, newest first.
-
-One row per generation, carrying what GET /api/generations/{id} shows except the images (read
-from the images view) and the queue position (read from the pending queue), so the list route
-answers from read models alone. Rows are ordered by `seq`, the log position of the
-generation's GenerationRequested: unique, and larger for every later acceptance, which is what
-makes the list's cursor stable while new generations arrive.
-"""
+"""User generations: each user's generations with their status and timestamps, newest first."""
 
 from __future__ import annotations
 
@@ -143,13 +136,7 @@ class UserGenerations:
     def page(
         self, user_id: str, status: str | None, limit: int, before: int | None
     ) -> GenerationPage:
-        """Up to `limit` of the user's generations (with `status`, if given) accepted before
-        the one at `before`, newest first.
-
-        Keyset pagination on `seq`: a generation accepted after the first page was read has a
-        larger seq than every cursor handed out, so it never shifts a later page (nothing is
-        repeated or skipped); it shows up on a new first page.
-        """
+        """Up to `limit` (of `status`, if given) accepted before `seq` `before`, newest first."""
         self.freshness.wait(self.view)
         conditions: list[str] = ["user_id = ?"]
         params: list[Any] = [user_id]

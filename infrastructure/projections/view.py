@@ -1,6 +1,4 @@
-"""A projection's view: its tables and tracking position in the event store's database, moved
-by compare-and-set with each batch's writes (docs/projections.md, "Exactly once, with batches").
-The store-specific classes are sqlite_view and postgres_view."""
+"""A projection's view: its tables and a tracking position moved by compare-and-set per batch."""
 
 from __future__ import annotations
 
@@ -40,21 +38,12 @@ class Cursor(Protocol):
 
 
 def tracking_key(application_name: str, projection_name: str) -> str:
-    """The tracking row of one projection of one application (`Atelier.pending_queue`).
-
-    SQLite's tracking table is one per database file, keyed by application name, so two
-    projections of the same application would share one position; keying the row by the
-    projection as well gives each its own, in the same file and transaction as its rows.
-    """
+    """The tracking row of one projection of one application (`Atelier.pending_queue`)."""
     return f"{application_name}.{projection_name}"
 
 
 class ProjectionView:
-    """A projection's tables and tracking position; mixed into a store's tracking recorder.
-
-    Listed after the recorder in the store classes' bases, so the recorder's own methods
-    (`max_tracking_id`) implement the hooks declared here.
-    """
+    """Mixed in after a store's tracking recorder, whose methods implement the hooks here."""
 
     projection: TableProjection
     dialect: Dialect
@@ -89,8 +78,6 @@ class ProjectionView:
     def create_statements(self) -> list[str]:
         return [self.sql(statement) for statement in self.projection.schema]
 
-    # ---- store hooks -------------------------------------------------------------------
-
     @abstractmethod
     def _write_transaction(self) -> AbstractContextManager[Cursor]: ...
 
@@ -108,28 +95,21 @@ class ProjectionView:
     def create_table(self) -> None:
         """Create the tracking table and the view's tables if they do not exist."""
 
-    # ---- tracking ----------------------------------------------------------------------
-
     def position(self) -> int:
         """The log position of the last event this view has applied (0: none yet)."""
         return self.max_tracking_id(self.tracking_key) or 0
 
     def apply(self, events: Iterable[Followed], expected: int, reached: int) -> None:
-        """The Follower's step: the projection's writes for `events`, committed (see commit)."""
         self.commit(self.projection.writes_for(events), expected, reached)
 
     def commit(self, writes: Writes, expected: int, position: int) -> None:
-        """Apply `writes` and move the position from `expected` to `position`, atomically.
-
-        PositionMoved, with nothing written, if the position is no longer `expected`.
-        """
+        """Apply `writes` and move the position from `expected` atomically, or PositionMoved."""
         with self._write_transaction() as cursor:
             self._advance(cursor, expected, position)
             self._execute_runs(cursor, writes.runs())
 
     def _advance(self, cursor: Cursor, expected: int, position: int) -> None:
-        # Written first, so the transaction takes the write lock (SQLite) or the tracking row's
-        # lock (PostgreSQL) before anything else, and a loser waits and then writes nothing.
+        # First, so a loser waits on the write lock or the row lock, then writes nothing.
         if expected == 0:
             cursor.execute(self.sql(FIRST_POSITION), (self.tracking_key, position))
         else:
@@ -149,10 +129,7 @@ class ProjectionView:
         with self._write_transaction() as cursor:
             cursor.execute(self.sql(template), params)
 
-    # ---- reading -----------------------------------------------------------------------
-
     def fetch(self, template: str, *params: Any) -> list[dict[str, Any]]:
-        """Rows of a query, as dicts keyed by column name."""
         with self._read_cursor() as cursor:
             cursor.execute(self.sql(template), params)
             return [dict(row) for row in cursor.fetchall()]

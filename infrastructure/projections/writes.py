@@ -1,17 +1,4 @@
-"""The SQL one batch of events turns into: folded per row, so it runs in few statements.
-
-A projection describes what each event does to a row (insert, update, delete by key) and the
-batch folds those changes: a row inserted then updated in the same batch is inserted once in
-its final state; a row inserted and deleted in the same batch (a generation that was queued
-and claimed) is never written at all. Then the rows are written with one `executemany` per
-table and shape. Folding is exact, because a batch is applied in one transaction: only its
-end state is ever visible.
-
-Writes run in this order, which projections rely on: keyed rows, table by table in the order
-the projection lists its tables; then statements added with `add`, in the order added (for
-changes that are not keyed by row, or that read rows written above); then sums (`add_to`),
-which commute with everything.
-"""
+"""The SQL one batch of events turns into: folded per row, so it runs in few statements."""
 
 from __future__ import annotations
 
@@ -25,23 +12,21 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Run:
-    """One statement and the rows it runs for, in order. Runs that only insert new rows name
-    their table and columns, so a store may load them in bulk (PostgreSQL's COPY) instead."""
+    """One statement and its rows; `table` and `columns` when it only inserts (for COPY)."""
 
-    template: str  # `{table}` names and `?` placeholders
+    template: str
     rows: list[Params]
-    table: str | None = None  # set when the run only inserts rows
+    table: str | None = None
     columns: tuple[str, ...] = ()
 
 
 @dataclass
 class RowChange:
-    """What a batch does to one row: delete it first (`replace`), then insert `row`, or
-    update the columns in `changes`; `delete` alone removes it."""
+    """What a batch does to one row: `delete` it, then insert `row`, or update `changes`."""
 
-    row: Row | None = None  # insert this (the row did not exist before the batch)
-    changes: Row = field(default_factory=dict)  # or update these columns of an existing row
-    delete: bool = False  # delete the existing row (before inserting `row`, if any)
+    row: Row | None = None
+    changes: Row = field(default_factory=dict)
+    delete: bool = False
 
 
 class Writes:
@@ -52,11 +37,8 @@ class Writes:
         self._rows: dict[str, dict[Params, RowChange]] = {table: {} for table in tables}
         self._statements: list[tuple[str, list[Params]]] = []
         self._sums: dict[tuple[str, Params], int] = {}
-        # What a projection remembers while it folds one batch (e.g. each account's
-        # acceptances); it lives as long as the batch, so runners in threads never share it.
+        # What a projection remembers while folding this batch (so threads never share it).
         self.folding: dict[str, Any] = {}
-
-    # ---- keyed rows --------------------------------------------------------------------
 
     def insert(self, table: str, row: Row) -> None:
         """A new row (the batch keeps `row` itself: pass a dict nobody else changes)."""
@@ -83,8 +65,6 @@ class Writes:
         else:
             self._rows[table][key] = RowChange(delete=True)
 
-    # ---- ordered statements and sums ---------------------------------------------------
-
     def add(self, template: str, *params: Any) -> None:
         """A statement with `{table}` names and `?` placeholders, run in the order added."""
         if self._statements and self._statements[-1][0] == template:
@@ -96,10 +76,8 @@ class Writes:
         """Sum `amount` into the counter `key`; `template` takes (*key, total)."""
         self._sums[template, key] = self._sums.get((template, key), 0) + amount
 
-    # ---- what to run -------------------------------------------------------------------
-
     def runs(self) -> Iterator[Run]:
-        """What to run, in the order it must run."""
+        """Keyed rows table by table as listed, then `add` statements as added, then sums."""
         for table, changes in self._rows.items():
             yield from self._table_runs(table, changes)
         for template, rows in self._statements:
