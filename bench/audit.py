@@ -15,7 +15,7 @@ completing and failing, owners cancelling, generations expiring, grants) of at l
 - the same all in the audit's own process (for comparison).
 
 Everything timed runs as `atelier audit` does, with the cycle collector paused (see
-infrastructure/audit/collector.py): the raw read too, so the ceiling is as fast as it can be.
+infrastructure/audit/children.py): the raw read too, so the ceiling is as fast as it can be.
 
 Target: audit events/s >= 50% of the raw read rate.
 
@@ -47,11 +47,10 @@ from application.audit.state import Life
 from application.service import Atelier
 from bench.synthetic import HistoryShape, write_history
 from domain.accounts import TokenAccount
-from infrastructure.audit.collector import collector_paused
+from infrastructure.audit.children import collector_paused
 from infrastructure.audit.consistent_read import consistent_read
 from infrastructure.audit.log_reader import LogInChild
-from infrastructure.audit.parallel import audit_in_parallel, parse_json
-from infrastructure.audit.read_models import view_checks
+from infrastructure.audit.parallel import audit_in_parallel, parse_json, view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.settings import Settings

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-from infrastructure.audit.collector import collector_paused
+from infrastructure.audit.children import collector_paused
 from infrastructure.audit.parallel import audit_in_parallel
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application

@@ -1,8 +1,4 @@
-"""The audit: replay the whole event log and prove every invariant of accounts and generations.
-
-`checks/` is what is checked; `reading` how the log is read fast; `registry` what the audit
-answers for. Rationale, rules and figures: docs/audit.md.
-"""
+"""The audit: replay the whole event log and prove every invariant (docs/audit.md)."""
 
 from application.audit.replay import Replay
 from application.audit.report import AuditReport, TokenTotals

@@ -167,7 +167,10 @@ def log_batches(
     prefetch: bool = True,
 ) -> Iterator[Sequence[LoggedEvent]]:
     """The log's events in (after, upto], oldest first, in batches (prefetched by a thread)."""
-    batches = _batches(recorder, after, upto, batch_size)
+    batches = (
+        [LoggedEvent.of(notification) for notification in batch]
+        for batch in notification_batches(recorder, after, upto, batch_size)
+    )
     return read_ahead(batches, depth=2, name="audit-log-reader") if prefetch else batches
 
 
@@ -210,9 +213,9 @@ def read_ahead(source: Iterator[T], depth: int, name: str) -> Generator[T, None,
         producer.join()
 
 
-def _batches(
+def notification_batches(
     recorder: ApplicationRecorder, after: int, upto: int | None, batch_size: int
-) -> Iterator[Sequence[LoggedEvent]]:
+) -> Iterator[Sequence[Notification]]:
     position = after
     while upto is None or position < upto:
         batch = recorder.select_notifications(
@@ -220,5 +223,5 @@ def _batches(
         )
         if not batch:
             return
-        yield [LoggedEvent.of(notification) for notification in batch]
+        yield batch
         position = batch[-1].id

@@ -1,7 +1,4 @@
-"""What the audit answers for: the aggregates whose events it checks, the read models it compares.
-
-Events of any other aggregate are counted, not checked; other read models are not compared.
-"""
+"""What the audit answers for: the aggregates whose events it checks, the views it compares."""
 
 from __future__ import annotations
 
@@ -16,5 +13,4 @@ VIEWS = ("pending_queue", "rate_limits", "user_generations", "images", "dashboar
 
 
 def is_checked(event_class: type) -> bool:
-    """Whether the event belongs to an aggregate the audit answers for."""
     return any(issubclass(event_class, aggregate.Event) for aggregate in AGGREGATES)

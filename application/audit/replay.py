@@ -33,8 +33,6 @@ class Follower(Protocol):
 
 
 class Replay(AccountEvents, GenerationEvents, QueueEvents):
-    """Consumes the log's events in order and keeps what the checks need."""
-
     def __init__(
         self,
         decoder: EventDecoder,
@@ -65,7 +63,6 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
         self._routes: dict[str, tuple[Handler, type[Any]]] = {}
 
     def apply_all(self, notifications: Iterable[LoggedEvent]) -> None:
-        """Check a run of events, oldest first."""
         routes = self._routes
         batch = notifications if isinstance(notifications, Sequence) else list(notifications)
         self.by_topic.update(map(attrgetter("topic"), batch))  # counted in C, not per event
@@ -82,7 +79,6 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
                 self.flag(rule.UNREADABLE_EVENT, notification, f"{name} cannot be read: {error}")
 
     def note_positions(self, first: int, last: int) -> None:
-        """The range of positions read so far (for the report)."""
         if not self.first_position:
             self.first_position = first
         self.last_position = last

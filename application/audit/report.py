@@ -10,8 +10,6 @@ from application.audit.violations import Violations
 
 @dataclass
 class TokenTotals:
-    """Tokens in each state, summed over every account."""
-
     granted: int = 0  # opening grants and grants
     reserved: int = 0  # reserved now, not yet captured or released
     captured: int = 0
@@ -23,8 +21,6 @@ class TokenTotals:
 
 @dataclass(frozen=True)
 class Comparison:
-    """How one read model compared with the replay."""
-
     name: str
     position: int | None  # the log position both were compared at; None: not compared
     differences: int

@@ -13,11 +13,8 @@ from application.base import AtelierBase
 
 
 class ReplayObserver:
-    """Follows the replay (`observe`), then compares what it followed (`compare`) at one position.
-
-    `compare` may replay further (`session.replay_to`) to meet a read model where it stands, and
-    adds a violation to `session.replay.found` for every difference.
-    """
+    """Follows the replay (`observe`), then compares what it followed (`compare`), which may
+    replay further (`session.replay_to`) to meet a read model where it stands."""
 
     name = "observer"
     event_classes: frozenset[type[Any]] = frozenset()
@@ -56,7 +53,6 @@ class AuditSession:
         self.read_log = read_log or self._read_here
 
     def head(self) -> int:
-        """The newest position in the log now."""
         return self.atelier.recorder.max_notification_id() or 0
 
     def replay_to(self, position: int) -> None:

@@ -31,8 +31,6 @@ POSITION_MASK = (1 << POSITION_BITS) - 1
 
 @dataclass(slots=True)
 class Ledger:
-    """An account as its events say it is."""
-
     user_id: str
     balance: int
     version: int = 1
@@ -73,7 +71,6 @@ def unpack(value: Settled) -> tuple[str, int, int]:
 
 
 def generation(key: int) -> str:
-    """How a violation names a generation."""
     return f"generation {UUID(int=key)}"
 
 

@@ -21,10 +21,8 @@ class AuditUseCases(AtelierBase):
         parse_json: JsonParser = json.loads,
         read_log: LogReader | None = None,
     ) -> AuditReport:
-        """Replay the log up to its head now, under the current policy's limits; then each
-        observer compares. `progress` hears the position after each batch; `read_ahead`
-        prefetches batches in a thread; `parse_json` may be faster than the standard one (what
-        it refuses goes through the mapper); `read_log` replaces the recorder (in order)."""
+        """Replay the log up to its head now, then each observer compares. `progress` hears the
+        position after each batch; `read_log` replaces the recorder (docs/audit.md)."""
         session = AuditSession(
             self, observers, progress, batch_size, read_ahead, parse_json, read_log
         )

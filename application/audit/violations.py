@@ -35,8 +35,6 @@ MAX_KEPT = 1_000  # details kept; beyond that only the count per rule grows
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: which, about what, why, and the log positions that show it."""
-
     rule: str
     subject: str  # "account alice", "generation 6dc6...", "queue", "read model images"
     message: str

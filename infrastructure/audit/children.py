@@ -1,11 +1,14 @@
-"""The audit's child processes, spawned (never forked), daemons, started and stopped alike."""
+"""The audit's child processes: spawned (never forked), daemons, started and stopped alike."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from types import TracebackType
@@ -41,7 +44,6 @@ def start_child(
 
 
 def _widen(end: Connection) -> None:
-    """Ask for SOCKET_BUFFER_BYTES of sending buffer on one end of a socket pair."""
     try:
         with socket.fromfd(end.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
             duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
@@ -75,3 +77,20 @@ class ClosedOnExit:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
+
+
+def ignore_interrupts() -> None:
+    """For the audit's children: Ctrl-C is the audit's own process's to handle."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

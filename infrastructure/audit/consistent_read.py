@@ -15,15 +15,12 @@ PAGE_SIZE = 5_000
 
 
 class ViewReader:
-    """Queries on one view, all within one transaction."""
-
     def __init__(self, view: ProjectionView, cursor: Any, streams: bool) -> None:
         self.view = view
         self.cursor = cursor
         self.streams = streams  # the cursor yields a large result a page at a time (SQLite)
 
     def values(self, template: str, *params: Any) -> list[tuple[Any, ...]]:
-        """The rows of a query as tuples, in the order of its columns."""
         self.cursor.execute(self.view.sql(template), params)
         rows: list[tuple[Any, ...]] = self.cursor.fetchall()
         return rows

@@ -18,8 +18,6 @@ def fingerprint(row: Sequence[Any]) -> int:
 
 
 class RowSums:
-    """Per key: the sum of the fingerprints of its rows."""
-
     def __init__(self) -> None:
         self.sums: dict[int, int] = {}
 

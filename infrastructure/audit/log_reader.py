@@ -11,9 +11,20 @@ from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
 
-from application.audit.reading import BATCH_SIZE, LoggedEvent, log_batches, read_ahead
-from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
-from infrastructure.audit.collector import collector_paused, ignore_interrupts
+from application.audit.reading import (
+    BATCH_SIZE,
+    LoggedEvent,
+    log_batches,
+    notification_batches,
+    read_ahead,
+)
+from infrastructure.audit.children import (
+    ClosedOnExit,
+    collector_paused,
+    ignore_interrupts,
+    start_child,
+    stop_child,
+)
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 
@@ -112,7 +123,6 @@ class LogInChild(ClosedOnExit):
             yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
 
     def _give_up(self, why: str) -> None:
-        """From now on the log is read here."""
         logger.warning("reading the log in a child process failed (%s); reading it here", why)
         self.close()
 
@@ -131,7 +141,6 @@ class LogInChild(ClosedOnExit):
 
 
 def _payloads(connection: Connection) -> Iterator[bytes]:
-    """The messages of one range, up to its end marker (a failure ends in EOFError)."""
     while True:
         payload = connection.recv_bytes()
         yield payload
@@ -140,7 +149,6 @@ def _payloads(connection: Connection) -> Iterator[bytes]:
 
 
 def _unpickle(payload: bytes) -> Any:
-    """A message of our own child (as `Connection.recv` would unpickle it, without a copy)."""
     return pickle.loads(payload)  # noqa: S301
 
 
@@ -180,13 +188,7 @@ def _rows(
 ) -> Iterator[list[tuple[int, int, int, str, bytes]]]:
     """Batches of the log in (after, upto] as LoggedEvent's fields, in plain tuples."""
     topics: dict[str, str] = {}  # one string per topic: pickled once per batch, not per event
-    position = after
-    while position < upto:
-        batch = recorder.select_notifications(
-            start=position, limit=batch_size, stop=upto, inclusive_of_start=False
-        )
-        if not batch:
-            return
+    for batch in notification_batches(recorder, after, upto, batch_size):
         yield [
             (
                 n.id,
@@ -197,4 +199,3 @@ def _rows(
             )
             for n in batch
         ]
-        position = batch[-1].id

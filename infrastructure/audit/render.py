@@ -14,7 +14,6 @@ def comparison_text(comparison: Comparison) -> str:
 
 
 def report_text(report: AuditReport) -> str:
-    """The human report `atelier audit` prints."""
     statuses = ", ".join(f"{name} {count:,}" for name, count in report.generation_statuses.items())
     tokens = report.tokens
     limit = (

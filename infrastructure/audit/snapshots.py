@@ -13,8 +13,13 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
 from typing import TYPE_CHECKING, Any
 
-from infrastructure.audit.children import ClosedOnExit, start_child, stop_child
-from infrastructure.audit.collector import collector_paused, ignore_interrupts
+from infrastructure.audit.children import (
+    ClosedOnExit,
+    collector_paused,
+    ignore_interrupts,
+    start_child,
+    stop_child,
+)
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
 from infrastructure.audit.view_claims import (
     CHILD,
@@ -54,11 +59,7 @@ Outcome = Snapshot | str
 
 class ViewSnapshots(ClosedOnExit):
     """Snapshots of read models, read by a child from now on; `take` hands each over once.
-
-    Views are read in compare order, each claimed first (view_claims.py); rather than wait for
-    the child, the audit reads the next unclaimed view itself (`read_here`). Without `share`
-    the child reads every view.
-    """
+    Rather than wait, the audit reads the next unclaimed view itself (`read_here`)."""
 
     def __init__(
         self,
@@ -155,7 +156,6 @@ class ViewSnapshots(ClosedOnExit):
             wait = False
 
     def _give_up(self, why: str) -> None:
-        """From now on every view not yet received is read here."""
         logger.warning(
             "reading the read models in a child process failed (%s); reading them in this one",
             why,
@@ -165,7 +165,6 @@ class ViewSnapshots(ClosedOnExit):
         self.close()
 
     def close(self) -> None:
-        """Stop the child unless it has said its last, reap it; then its thread and pipe."""
         if self._process is not None:
             stop_child(self._process, still_working=not self._child_done.is_set())
             self._process = None
@@ -253,6 +252,5 @@ def caught_up(atelier: Any, view: ProjectionView, until: int) -> str:
 
 
 def snapshot(view: ProjectionView, read: Reader) -> Snapshot:
-    """The view as it stands, position and content read in one go."""
     with consistent_read(view) as reader:
         return Snapshot(reader.position(), read(reader))

@@ -47,5 +47,4 @@ def unclaimed(claims: SynchronizedArray[int], index: int) -> bool:
 
 
 def unlocked(claims: SynchronizedArray[int]) -> Any:
-    """The claims themselves (a ctypes array of bytes), without their lock."""
     return claims.get_obj()

@@ -26,8 +26,7 @@ from domain.accounts import TokenAccount
 from domain.generations import Generation
 from infrastructure.audit.checks import CHECKS
 from infrastructure.audit.log_reader import LogInChild
-from infrastructure.audit.parallel import audit_in_parallel
-from infrastructure.audit.read_models import view_checks
+from infrastructure.audit.parallel import audit_in_parallel, view_checks
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up

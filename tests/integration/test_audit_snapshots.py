@@ -27,7 +27,7 @@ from infrastructure.audit import snapshots as snapshots_module
 from infrastructure.audit.checks import CHECKS
 from infrastructure.audit.children import STOP_SECONDS
 from infrastructure.audit.consistent_read import ViewReader
-from infrastructure.audit.read_models import view_checks, view_checks_in_child
+from infrastructure.audit.parallel import view_checks, view_checks_in_child
 from infrastructure.audit.snapshots import Outcome, Reader, Snapshot, ViewSnapshots, read_view
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up

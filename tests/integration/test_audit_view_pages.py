@@ -12,7 +12,7 @@ import pytest
 from infrastructure.audit import consistent_read as reading
 from infrastructure.audit.checks.images import FILES, FILES_KEY
 from infrastructure.audit.consistent_read import consistent_read
-from infrastructure.audit.read_models import view_checks
+from infrastructure.audit.parallel import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from tests.conftest import SettingsFactory

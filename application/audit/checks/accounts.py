@@ -62,10 +62,8 @@ class AccountEvents(RollingHour):
         if ledger is None:
             return
         data = self.data(notification, cls)
-        key = generation_key(data["generation_id"])
-        amount = int(data["amount"])
-        position = notification.id
-        add = self.found.add
+        key, amount = generation_key(data["generation_id"]), int(data["amount"])
+        position, add = notification.id, self.found.add
         if ledger.disabled:
             why = "tokens reserved while the account was disabled"
             add(rule.RESERVED_WHILE_DISABLED, f"account {ledger.user_id}", why, position)
@@ -107,19 +105,14 @@ class AccountEvents(RollingHour):
         if ledger is None:
             return
         data = self.data(notification, cls)
-        key = generation_key(data["generation_id"])
-        amount = int(data["amount"])
-        position = notification.id
-        add = self.found.add
+        key, amount = generation_key(data["generation_id"]), int(data["amount"])
+        position, add = notification.id, self.found.add
         held = ledger.outstanding.pop(key, None)
         life = self.generations.get(key)
         if held is None:
-            if isinstance(life, int):
-                add(
-                    rule.RESOLVED_TWICE, generation(key), f"{kind} again", unpack(life)[2], position
-                )
-            elif life is not None and life.resolution is not None:
-                add(rule.RESOLVED_TWICE, generation(key), f"{kind} again", life.resolved, position)
+            first = unpack(life)[2] if isinstance(life, int) else life and life.resolved
+            if first:
+                add(rule.RESOLVED_TWICE, generation(key), f"{kind} again", first, position)
             else:
                 why = f"{kind} on account {ledger.user_id}, which holds no reservation for it"
                 add(rule.RESOLVED_UNRESERVED, generation(key), why, position)

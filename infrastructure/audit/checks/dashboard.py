@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from application.audit import violations as rule
 from application.audit.replay import Replay
 from application.audit.state import END_OF_CODE, STATUSES
-from infrastructure.audit.checks.view_check import ViewCheck
+from infrastructure.audit.checks.view_check import ViewCheck, unequal
 from infrastructure.audit.consistent_read import ViewReader
 
 
@@ -39,14 +38,8 @@ class DashboardCheck(ViewCheck):
 
     def differences(self, held: dict[str, int], replay: Replay) -> int:
         expected = replayed_totals(replay)
-        count = 0
-        for metric in sorted(set(held) | set(expected)):
+        metrics = unequal(held, expected, 0)
+        for metric in metrics:
             theirs, ours = held.get(metric, 0), expected.get(metric, 0)
-            if theirs != ours:
-                count += 1
-                replay.found.add(
-                    rule.PROJECTION_MISMATCH,
-                    f"read model {self.name}",
-                    f"{metric} is {theirs:,}; the replay makes it {ours:,}",
-                )
-        return count
+            self.mismatch(replay, f"{metric} is {theirs:,}; the replay makes it {ours:,}")
+        return len(metrics)

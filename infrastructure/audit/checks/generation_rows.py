@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from application.audit.checks.generations import TRANSITIONS
 from application.audit.reading import moment_micros
+from application.audit.state import PROCESSING
 from application.service import Atelier
 from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck
@@ -12,39 +14,30 @@ from infrastructure.audit.fingerprints import RowSums
 from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.projections.view import ProjectionView
 
-# The user-generations row without its key (the generation id), in the read model's order.
-FINGERPRINTED = (
-    "user_id",
-    "seq",
-    "status",
+# The user-generations row without its key (the generation id), in the read model's order;
+# the fields of GenerationRequested copied into it as they are.
+COPIED: tuple[str, ...] = (
     "product_images",
     "model_images",
     "style",
     "aspect_ratio",
     "quality",
     "model",
-    "custom_prompt",
-    "parameters",
-    "prompt",
-    "token_cost",
+)
+COPIED += ("custom_prompt", "parameters", "prompt", "token_cost")
+FINGERPRINTED: tuple[str, ...] = (
+    "user_id",
+    "seq",
+    "status",
+    *COPIED,
     "created_at",
     "updated_at",
     "started_at",
-    "completed_at",
-    "result_images",
-    "error",
 )
+FINGERPRINTED += ("completed_at", "result_images", "error")
 USER_ID, SEQ, STATUS = 0, 1, 2
 CREATED_AT, UPDATED_AT, STARTED_AT, COMPLETED_AT, RESULT_IMAGES, ERROR = range(13, 19)
-ENDS: dict[type[Any], str] = {
-    Generation.GenerationCompleted: "completed",
-    Generation.GenerationFailed: "failed",
-    Generation.GenerationCancelled: "cancelled",
-    Generation.GenerationExpired: "expired",
-}
-EVENT_CLASSES: frozenset[type[Any]] = frozenset(
-    {Generation.GenerationRequested, Generation.GenerationStarted, *ENDS}
-)
+EVENT_CLASSES: frozenset[type[Any]] = frozenset({Generation.GenerationRequested, *TRANSITIONS})
 
 
 class GenerationRows:
@@ -63,39 +56,19 @@ class GenerationRows:
         self.position = position
         if cls is Generation.GenerationRequested:
             at = moment_micros(data["requested_at"])
-            self.running[key] = [
-                data["user_id"],
-                position,  # seq
-                "pending",
-                data["product_images"],
-                data["model_images"],
-                data["style"],
-                data["aspect_ratio"],
-                data["quality"],
-                data["model"],
-                data["custom_prompt"],
-                data["parameters"],
-                data["prompt"],
-                data["token_cost"],
-                at,  # created_at
-                at,  # updated_at
-                None,  # started_at
-                None,  # completed_at
-                (),  # result_images
-                None,  # error
-            ]
+            copied = [data[field] for field in COPIED]
+            self.running[key] = [data["user_id"], position, "pending", *copied, at, at]
+            self.running[key] += [None, None, (), None]
             return
         row = self.running.get(key)
         if row is None:
             return
-        at = moment_micros(data["at"])
-        row[UPDATED_AT] = at
-        if cls is Generation.GenerationStarted:
-            row[STATUS] = "processing"
+        row[STATUS] = status = TRANSITIONS[cls][1]
+        row[UPDATED_AT] = at = moment_micros(data["at"])
+        if status == PROCESSING:
             row[STARTED_AT] = at
             self.leases[key] = moment_micros(data["lease_expires_at"])
             return
-        row[STATUS] = ENDS[cls]
         row[COMPLETED_AT] = at
         if cls is Generation.GenerationCompleted:
             row[RESULT_IMAGES] = data["result_images"]
@@ -115,8 +88,6 @@ class GenerationRows:
 
 
 class GenerationRowsCheck(ViewCheck):
-    """A read model made of generation rows, followed in the `GenerationRows` it shares."""
-
     event_classes = EVENT_CLASSES
 
     def __init__(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from application.audit import violations as rule
 from application.audit.replay import Replay
 from infrastructure.audit.checks.generation_rows import (
     CREATED_AT,
@@ -14,8 +14,10 @@ from infrastructure.audit.checks.generation_rows import (
     USER_ID,
     GenerationRowsCheck,
 )
+from infrastructure.audit.checks.view_check import unequal
 from infrastructure.audit.consistent_read import ViewReader
 
+KEPT = itemgetter(USER_ID, SEQ, STATUS, CREATED_AT)  # of a row, beside its id and lease
 COLUMNS = ("generation_id", "user_id", "seq", "status", "requested_at", "lease_expires_at")
 
 
@@ -26,24 +28,13 @@ class PendingQueueCheck(GenerationRowsCheck):
         return {row[0]: tuple(row) for row in reader.values(query)}
 
     def differences(self, held: dict[str, tuple[Any, ...]], replay: Replay) -> int:
-        leases = self.rows.leases
         expected: dict[str, tuple[Any, ...]] = {}
-        for number, live in self.rows.running.items():
-            generation_id = str(UUID(int=number))
-            expected[generation_id] = (
-                generation_id,
-                live[USER_ID],
-                live[SEQ],
-                live[STATUS],
-                live[CREATED_AT],
-                leases.get(number),
-            )
-        count = 0
-        for key in sorted(set(held) | set(expected)):
+        for number, row in self.rows.running.items():
+            key = str(UUID(int=number))
+            expected[key] = (key, *KEPT(row), self.rows.leases.get(number))
+        keys = unequal(held, expected)
+        for key in keys:
             ours, actual = expected.get(key), held.get(key)
-            if ours == actual:
-                continue
-            count += 1
             if actual is None:
                 why = "missing a generation the replay has waiting or running"
             elif ours is None:
@@ -55,12 +46,5 @@ class PendingQueueCheck(GenerationRowsCheck):
                     if theirs != mine
                 ]
                 why = "differs in " + ", ".join(changed)
-            row = ours or actual
-            assert row is not None
-            replay.found.add(
-                rule.PROJECTION_MISMATCH,
-                f"read model {self.name}",
-                f"generation {key}: {why}",
-                row[2],
-            )
-        return count
+            self.mismatch(replay, f"generation {key}: {why}", (ours or actual or ())[2])
+        return len(keys)

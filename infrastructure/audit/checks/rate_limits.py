@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from application.audit import violations as rule
 from application.audit.reading import moment_micros
 from application.audit.replay import Replay
 from domain.accounts import TokenAccount
-from infrastructure.audit.checks.view_check import ViewCheck
+from infrastructure.audit.checks.view_check import ViewCheck, unequal
 from infrastructure.audit.consistent_read import ViewReader
 
 HOUR_MICROS = 3_600_000_000
@@ -43,23 +42,18 @@ class RateLimitCheck(ViewCheck):
     def differences(self, held: dict[str, set[tuple[str, int]]], replay: Replay) -> int:
         # The view's ids as the projection writes them: an id spelt otherwise is a difference.
         windows = {str(UUID(int=key)): window for key, window in self.windows.items()}
-        count = 0
-        for account in sorted(set(held) | set(windows)):
-            expected = windows.get(account, set())
-            actual = held.get(account, set())
-            if expected == actual:
-                continue
-            count += 1
+        accounts = unequal(held, windows, set())
+        for account in accounts:
+            expected, actual = windows.get(account, set()), held.get(account, set())
             ledger = replay.accounts.get(UUID(account).int) if _is_uuid(account) else None
             who = ledger.user_id if ledger is not None else account
             missing, extra = len(expected - actual), len(actual - expected)
-            replay.found.add(
-                rule.PROJECTION_MISMATCH,
-                f"read model {self.name}",
+            self.mismatch(
+                replay,
                 f"account {who}: {missing} acceptances of its last hour missing, "
                 f"{extra} that should not be there",
             )
-        return count
+        return len(accounts)
 
 
 def _is_uuid(text: str) -> bool:

@@ -22,8 +22,6 @@ MAX_ROUNDS = 20  # a view that moves on every round belongs to a store too busy 
 
 
 class ViewCheck(ReplayObserver):
-    """Follows the events a read model is built from, and compares the read model with them."""
-
     def __init__(
         self, atelier: Atelier, view: ProjectionView, snapshots: ViewSnapshots | None = None
     ) -> None:
@@ -39,7 +37,10 @@ class ViewCheck(ReplayObserver):
 
     @abstractmethod
     def differences(self, held: Any, replay: Replay) -> int:
-        """A violation for each difference from the replay; how many."""
+        """A violation for each difference from the replay (`mismatch`); how many."""
+
+    def mismatch(self, replay: Replay, why: str, *positions: int) -> None:
+        replay.found.add(rule.PROJECTION_MISMATCH, f"read model {self.name}", why, *positions)
 
     def compare(self, session: AuditSession) -> None:
         snapshot = self.snapshots.take(self.name) if self.snapshots is not None else None
@@ -58,8 +59,6 @@ class ViewCheck(ReplayObserver):
         self.comparison = Comparison(self.name, snapshot.position, differences)
 
     def _compare_here(self, session: AuditSession) -> None:
-        found = session.replay.found
-        subject = f"read model {self.name}"
         for _ in range(MAX_ROUNDS):
             with consistent_read(self.view) as reader:
                 position = reader.position()
@@ -70,16 +69,23 @@ class ViewCheck(ReplayObserver):
                 try:
                     catch_up(self.atelier, self.view, until=session.position)
                 except Exception as error:  # a projection that cannot apply the log
-                    self._unverified(found, subject, f"cannot apply the log: {error}")
+                    self._unverified(session.replay, f"cannot apply the log: {error}")
                     return
             else:
                 session.replay_to(position)
-        self._unverified(found, subject, "kept moving on; audit again when writes pause")
+        self._unverified(session.replay, "kept moving on; audit again when writes pause")
 
-    def _unverified(self, found: Any, subject: str, why: str) -> None:
+    def _unverified(self, replay: Replay, why: str) -> None:
         self.following = False
-        found.add(rule.PROJECTION_UNVERIFIED, subject, f"not compared: {why}")
+        subject = f"read model {self.name}"
+        replay.found.add(rule.PROJECTION_UNVERIFIED, subject, f"not compared: {why}")
         self.comparison = Comparison(self.name, None, 0, why)
+
+
+def unequal(held: dict[Any, Any], expected: dict[Any, Any], absent: Any = None) -> list[Any]:
+    """The keys, sorted, whose values differ (a missing key's value is `absent`)."""
+    keys = sorted(set(held) | set(expected))
+    return [key for key in keys if held.get(key, absent) != expected.get(key, absent)]
 
 
 def generation_positions(replay: Replay, key: int) -> tuple[int, ...]:
