@@ -88,13 +88,9 @@ class AccountUseCases(AtelierBase):
             raise AccountNotFound(user_id)
         return self.summarise(account, as_of=account.modified_on)
 
-    def require_active_account(self, user_id: str) -> TokenAccount:
-        """The user's account, or AccountNotFound / AccountDisabled unless they may use the
-        service. The copy returned can be handed on to `submit_generation`, so a submission
-        reads its account once."""
-        account = self.load_account(user_id)
-        account.require_active()
-        return account
+    def require_active_account(self, user_id: str) -> None:
+        """AccountNotFound / AccountDisabled unless the user may use the service."""
+        self.load_account(user_id).require_active()
 
     def summarise(self, account: TokenAccount, as_of: datetime | None = None) -> AccountSummary:
         """The account with its rate-limit window now, or as it stood at `as_of` (an old

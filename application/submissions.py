@@ -6,7 +6,7 @@ then the account and the queue in the next group commit (application/group_commi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +27,9 @@ from domain.pricing import estimated_time, token_cost
 from domain.prompts import build_prompt, checked_custom_prompt
 from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
+
+# Parses the request body: the request and its Idempotency-Key, or a refusal.
+RequestReader = Callable[[], tuple[GenerationRequest, str | None]]
 
 
 @dataclass(frozen=True)
@@ -59,23 +62,21 @@ class SubmissionUseCases(AtelierBase):
             raise SubmissionsClosed
 
     def submit_generation(
-        self,
-        user_id: str,
-        request: GenerationRequest,
-        idempotency_key: str | None = None,
-        account: TokenAccount | None = None,
+        self, user_id: str, request: GenerationRequest, idempotency_key: str | None = None
     ) -> Receipt:
-        """Accept a generation, or raise the domain error refusing it.
-
-        `account`, when the caller already loaded it (`require_active_account`), saves reading
-        it again. The rate limit is checked here too, before the image reachability check.
-        """
+        """Accept a generation, or raise the domain error refusing it."""
         self.require_submissions_open()
+        return self.submit_read(user_id, lambda: (request, idempotency_key))
+
+    def submit_read(self, user_id: str, read: RequestReader) -> Receipt:
+        """`submit_generation` for a request still to be parsed: `read` runs after the account
+        and switch checks, as the contract orders them, and the account is read once."""
+        account = self.load_account(user_id)
+        account.require_active()
+        self.require_submissions_open()
+        request, idempotency_key = read()
         policy = self.policy
         key = IdempotencyKey(idempotency_key, request.fingerprint()) if idempotency_key else None
-        if account is None or account.user_id != user_id:
-            account = self.load_account(user_id)
-        account.require_active()
         if key is not None:
             replay = self._replay(account, key, self.clock())
             if replay is not None:

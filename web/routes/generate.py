@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from application.principals import Principal
 from application.views import Receipt
+from domain.requests import GenerationRequest
 from web.auth import authenticate
 from web.body import parse_json_object, read_limited_body
 from web.errors import ApiError
@@ -54,15 +55,15 @@ def _submit(
     request: Request, principal: Principal, raw: bytes, too_large: ApiError | None
 ) -> Receipt:
     """Everything after reading the body, in one worker thread."""
-    atelier = atelier_of(request)
-    account = atelier.require_active_account(principal.user_id)
-    atelier.require_submissions_open()
-    if too_large is not None:
-        raise too_large
-    body = parse_json_object(raw)
-    key = idempotency_key_from(request)
-    generation_request = generation_request_from(body, request)
-    return atelier.submit_generation(principal.user_id, generation_request, key, account)
+
+    def read() -> tuple[GenerationRequest, str | None]:
+        if too_large is not None:
+            raise too_large
+        body = parse_json_object(raw)
+        key = idempotency_key_from(request)
+        return generation_request_from(body, request), key
+
+    return atelier_of(request).submit_read(principal.user_id, read)
 
 
 async def health(request: Request) -> Response:
