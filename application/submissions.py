@@ -1,8 +1,5 @@
-"""Submission use cases: accept a generation request, and read a generation back.
-
-The contract's checks run top to bottom: those needing no shared state in the request thread,
-then the account and the queue in the next group commit (application/group_commit.py).
-"""
+"""Submission use cases: accept a generation request (the contract's checks top to bottom),
+and read a generation back."""
 
 from __future__ import annotations
 
@@ -44,8 +41,6 @@ class Submission:
 
 
 class SubmissionUseCases(AtelierBase):
-    """POST /api/generate and GET /api/generations/{id}, without the HTTP."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.group_commit = GroupCommit[Submission, Receipt](self._decide_batch, self.queue_lock)
@@ -65,11 +60,7 @@ class SubmissionUseCases(AtelierBase):
         idempotency_key: str | None = None,
         account: TokenAccount | None = None,
     ) -> Receipt:
-        """Accept a generation, or raise the domain error refusing it.
-
-        `account`, when the caller already loaded it (`require_active_account`), saves reading
-        it again. The rate limit is checked here too, before the image reachability check.
-        """
+        """`account`, when the caller already loaded it, saves reading it again."""
         self.require_submissions_open()
         policy = self.policy
         key = IdempotencyKey(idempotency_key, request.fingerprint()) if idempotency_key else None
@@ -108,7 +99,6 @@ class SubmissionUseCases(AtelierBase):
     def _decide_batch(
         self, batch: list[Submission], first_attempt: bool
     ) -> list[Receipt | BaseException]:
-        """Decide each submission in order on shared aggregates, then save them all at once."""
         queue = self.load_queue()
         accounts: dict[str, TokenAccount] = {}
         generations: dict[UUID, Generation] = {}
@@ -131,8 +121,7 @@ class SubmissionUseCases(AtelierBase):
     def _batch_account(
         self, submission: Submission, accounts: dict[str, TokenAccount], first_attempt: bool
     ) -> TokenAccount:
-        """The batch's copy of the account. On a first attempt, the one the request thread
-        loaded unless this process saved a newer one since; after a lost race, read again."""
+        """The request thread's copy unless a newer one was saved since or a race was lost."""
         account = accounts.get(submission.user_id)
         if account is None:
             account = submission.account
@@ -149,8 +138,7 @@ class SubmissionUseCases(AtelierBase):
         generations: dict[UUID, Generation],
         now: datetime,
     ) -> Receipt:
-        """Check the hourly limit, the tokens and the queue's room, then reserve, queue and
-        record the pending generation; a refusal leaves the batch's aggregates untouched."""
+        """A refusal leaves the batch's aggregates untouched."""
         policy = self.policy
         account.check_admission(submission.cost, now, policy.hourly_limit)
         queue.check_room(policy.queue_capacity)
@@ -187,8 +175,7 @@ class SubmissionUseCases(AtelierBase):
         now: datetime,
         batch_generations: Mapping[UUID, Generation] | None = None,
     ) -> Receipt | None:
-        """The original 201 when `key` already admitted this request (perhaps earlier in this
-        very batch), None when the key is new or absent."""
+        """The original 201 when `key` already admitted this request, perhaps in this batch."""
         if key is None:
             return None
         answer = account.recall("generate", key.key, key.fingerprint, now)
@@ -208,7 +195,6 @@ class SubmissionUseCases(AtelierBase):
         )
 
     def get_generation(self, user_id: str, generation_id: UUID) -> GenerationRecord:
-        """The caller's generation; GenerationNotFound for another user's or an unknown id."""
         generation = self.load_generation(generation_id, owner=user_id)
         position = None
         if generation.is_pending and self.queue_view is not None:
