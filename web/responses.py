@@ -23,8 +23,6 @@ def iso_or_none(moment: datetime | None) -> str | None:
 
 
 class ApiJSONResponse(JSONResponse):
-    """JSON with an explicit UTF-8 charset, compact, non-ASCII kept as is."""
-
     media_type = "application/json; charset=utf-8"
 
     def render(self, content: Any) -> bytes:

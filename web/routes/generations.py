@@ -38,15 +38,10 @@ async def get_generation(request: Request) -> Response:
 class ListQuery:
     status: str | None
     limit: int
-    before: int | None  # the list continues with generations accepted before this position
+    before: int | None
 
 
 def list_query_from(request: Request) -> ListQuery:
-    """`status`, `limit` and `cursor`, or 400 VALIDATION_ERROR naming each bad parameter.
-
-    An empty value counts as absent (`?status=&limit=` is the list's default); an unknown or
-    repeated parameter is refused, as unknown body fields are.
-    """
     problems: list[FieldProblem] = []
     paging = paging_from(request, CURSORS, LIST_PARAMETERS, DEFAULT_LIMIT, MAX_LIMIT, problems)
     status = request.query_params.get("status") or None
@@ -58,8 +53,6 @@ def list_query_from(request: Request) -> ListQuery:
 
 
 async def list_generations(request: Request) -> Response:
-    """The caller's generations, newest first, a page at a time (read models, after waiting
-    for them to include the caller's latest writes)."""
     principal = await user_principal(request)
     query = list_query_from(request)
     generations = read_side_of(request).generations
