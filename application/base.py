@@ -115,7 +115,7 @@ class AtelierBase(Application[UUID]):
     def load_generation_and_account(
         self, generation_id: UUID, owner: str | None = None
     ) -> tuple[Generation, TokenAccount]:
-        """The account is read first (docs/lifecycle.md, "Tokens and atomicity")."""
+        """`owner`, if given, must own it; the account is read first (docs/lifecycle.md)."""
         user_id = owner if owner is not None else self.load_generation(generation_id).user_id
         account = self.load_account(user_id)
         generation = self.load_generation(generation_id)

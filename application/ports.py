@@ -28,7 +28,7 @@ class BackgroundService(Protocol):
 
 
 class ImageChecker(Protocol):
-    """VERIFY_IMAGE_URLS."""
+    """Whether images can be fetched (VERIFY_IMAGE_URLS)."""
 
     def unreachable(self, images: Sequence[tuple[str, str]]) -> list[FieldProblem]:
         """For (field, url) pairs, one problem per URL that did not answer 2xx."""
@@ -43,7 +43,7 @@ class QueueView(Protocol):
         ...
 
     def oldest_pending(self, limit: int) -> list[UUID]:
-        """After catching up to the log head (bounded wait)."""
+        """FIFO order, after catching up to the log head (bounded wait)."""
         ...
 
     def expired_leases(self, now: datetime, limit: int) -> list[UUID]:
