@@ -56,14 +56,14 @@ class HistoryUseCases(AtelierBase):
     def generation_history(
         self, user_id: str, generation_id: UUID, after: int = 0, limit: int = MAX_PAGE
     ) -> HistoryPage:
-        first = next(iter(self.events.get(generation_id, lte=1)), None)
+        first = self._first_event(generation_id)
         if not isinstance(first, Generation.GenerationRequested) or first.user_id != user_id:
             raise GenerationNotFound
         return self._page(generation_id, "generation", after, limit)
 
     def account_history(self, user_id: str, after: int = 0, limit: int = MAX_PAGE) -> HistoryPage:
         page = self._page(account_id(user_id), "account", after, limit)
-        if not page.entries and not self._exists(account_id(user_id)):
+        if not page.entries and self._first_event(account_id(user_id)) is None:
             raise AccountNotFound(user_id)
         return page
 
@@ -74,10 +74,12 @@ class HistoryUseCases(AtelierBase):
         try:
             aggregate_id = UUID(identifier)
         except ValueError:
-            aggregate_id = None
-        if aggregate_id is not None and self._exists(aggregate_id):
-            return self._page(aggregate_id, self._kind_of(aggregate_id), after, limit)
-        return self.account_history(identifier, after, limit)
+            return self.account_history(identifier, after, limit)
+        first = self._first_event(aggregate_id)
+        if first is None:
+            return self.account_history(identifier, after, limit)
+        kind = KINDS.get(type(first), type(first).__qualname__.partition(".")[0])
+        return self._page(aggregate_id, kind, after, limit)
 
     def _page(self, aggregate_id: UUID, kind: str, after: int, limit: int) -> HistoryPage:
         limit = max(1, min(limit, MAX_PAGE))
@@ -91,9 +93,5 @@ class HistoryUseCases(AtelierBase):
             next_after=entries[-1].version if more and entries else None,
         )
 
-    def _exists(self, aggregate_id: UUID) -> bool:
-        return next(iter(self.events.get(aggregate_id, lte=1)), None) is not None
-
-    def _kind_of(self, aggregate_id: UUID) -> str:
-        first = next(iter(self.events.get(aggregate_id, lte=1)))
-        return KINDS.get(type(first), type(first).__qualname__.partition(".")[0])
+    def _first_event(self, aggregate_id: UUID) -> Any | None:
+        return next(iter(self.events.get(aggregate_id, lte=1)), None)

@@ -147,7 +147,7 @@ class SubmissionUseCases(AtelierBase):
         remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
         account.reserve(generation_id, submission.cost, now, policy.hourly_limit, remember)
         position = queue.admit(generation_id, policy.queue_capacity, now)
-        generations[generation_id] = Generation.request(
+        generation = Generation.request(
             generation_id,
             submission.user_id,
             submission.request,
@@ -158,15 +158,8 @@ class SubmissionUseCases(AtelierBase):
             submission.images,
             now,
         )
-        return Receipt(
-            generation_id=generation_id,
-            status="pending",
-            token_cost=submission.cost,
-            estimated_time=estimated_time(submission.request.quality),
-            queue_position=position,
-            replayed=False,
-            rate_limit=RateLimitStatus.of(account, policy.hourly_limit, now),
-        )
+        generations[generation_id] = generation
+        return self._receipt(generation, account, now, replayed=False)
 
     def _replay(
         self,
@@ -184,13 +177,19 @@ class SubmissionUseCases(AtelierBase):
         generation = (batch_generations or {}).get(UUID(answer))
         if generation is None:
             generation = self.repository.get(UUID(answer))
+        return self._receipt(generation, account, now, replayed=True)
+
+    def _receipt(
+        self, generation: Generation, account: TokenAccount, now: datetime, replayed: bool
+    ) -> Receipt:
+        """The 201 of an acceptance; a replay answers what the original said."""
         return Receipt(
             generation_id=generation.id,
-            status="pending",  # what the original 201 said
+            status="pending",
             token_cost=generation.token_cost,
             estimated_time=estimated_time(generation.quality),
             queue_position=generation.queue_position,
-            replayed=True,
+            replayed=replayed,
             rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
         )
 
