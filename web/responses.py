@@ -35,6 +35,10 @@ def success(
     return ApiJSONResponse({"success": True, "data": data}, status_code, headers=headers)
 
 
+def success_page(items: list[Any], next_cursor: str | None) -> ApiJSONResponse:
+    return ApiJSONResponse({"success": True, "data": items, "nextCursor": next_cursor})
+
+
 def error_response(
     status_code: int,
     code: str,

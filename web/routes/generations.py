@@ -15,7 +15,7 @@ from web.auth import user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
-from web.responses import ApiJSONResponse, success
+from web.responses import success, success_page
 from web.routes.queue import read_side_of
 from web.schemas import invalid
 
@@ -59,13 +59,8 @@ async def list_generations(request: Request) -> Response:
     page = await run_in_threadpool(
         generations.page, principal.user_id, query.status, query.limit, query.before
     )
-    return ApiJSONResponse(
-        {
-            "success": True,
-            "data": [generation_json(record) for record in page.items],
-            "nextCursor": CURSORS.encode(page.next_before),
-        }
-    )
+    items = [generation_json(record) for record in page.items]
+    return success_page(items, CURSORS.encode(page.next_before))
 
 
 routes = [

@@ -15,7 +15,7 @@ from web.auth import admin_principal, user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
 from web.requests import atelier_of, generation_id_from
-from web.responses import ApiJSONResponse
+from web.responses import success_page
 from web.routes.admin import on_existing_account
 from web.schemas import invalid
 
@@ -40,13 +40,8 @@ def events_query_from(request: Request) -> EventsQuery:
 
 
 def events_response(page: HistoryPage) -> Response:
-    return ApiJSONResponse(
-        {
-            "success": True,
-            "data": [history_entry_json(entry) for entry in page.entries],
-            "nextCursor": CURSORS.encode(page.next_after),
-        }
-    )
+    items = [history_entry_json(entry) for entry in page.entries]
+    return success_page(items, CURSORS.encode(page.next_after))
 
 
 async def generation_events(request: Request) -> Response:
