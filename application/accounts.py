@@ -18,10 +18,7 @@ from domain.requests import fingerprint
 
 
 class AccountUseCases(AtelierBase):
-    """What an operator (or the CLI) does with accounts, and what a user reads of theirs."""
-
     def open_account(self, user_id: str, tokens: int = 0) -> AccountSummary:
-        """Open a user's account with an opening grant; AccountExists if it is already open."""
         now = self.clock()
         account = TokenAccount.open(user_id, tokens, now)
         try:
@@ -34,11 +31,7 @@ class AccountUseCases(AtelierBase):
     def grant_tokens(
         self, user_id: str, amount: int, reason: str, idempotency_key: str | None = None
     ) -> tuple[AccountSummary, bool]:
-        """Add tokens; returns the account right after the grant and whether it was a replay.
-
-        With an idempotency key, the same key and the same grant answer with the account as it
-        was after the first grant, and grant nothing again.
-        """
+        """The account right after the grant, and whether this was an idempotent replay."""
         key = None
         if idempotency_key is not None:
             key = IdempotencyKey(idempotency_key, fingerprint(("grant", amount, reason)))
@@ -77,7 +70,6 @@ class AccountUseCases(AtelierBase):
         return retry_on_conflict(decide_and_save)
 
     def get_account(self, user_id: str, version: int | None = None) -> AccountSummary:
-        """The account now, or as it was at `version` (AccountNotFound if there is no such)."""
         if version is None:
             return self.summarise(self.load_account(user_id))
         try:
@@ -93,8 +85,6 @@ class AccountUseCases(AtelierBase):
         self.load_account(user_id).require_active()
 
     def summarise(self, account: TokenAccount, as_of: datetime | None = None) -> AccountSummary:
-        """The account with its rate-limit window now, or as it stood at `as_of` (an old
-        version is shown with the window it had then)."""
         now = as_of or self.clock()
         rate_limit = RateLimitStatus.of(account, self.policy.hourly_limit, now)
         return AccountSummary(AccountRecord.of(account), rate_limit)

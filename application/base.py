@@ -26,10 +26,7 @@ QUEUE_SNAPSHOT_INTERVAL = 500
 
 
 class AtelierBase(Application[UUID]):
-    """The Application the use-case mixins share: policy, clock, ports, loading and saving.
-
-    `application.service.Atelier` combines the mixins.
-    """
+    """The Application the use-case mixins of `application.service.Atelier` share."""
 
     name = "Atelier"
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
@@ -47,22 +44,19 @@ class AtelierBase(Application[UUID]):
         queue_mutex: AbstractContextManager[Any] | None = None,
         queue_view: Callable[[AtelierBase], QueueView] | None = None,
     ) -> None:
-        """`queue_view` builds the pending-queue read model on this application's store (it
-        exists only once the store does); without one, claims are refused and sweeps find
-        nothing."""
+        """`queue_view` builds the pending-queue view once the store exists; without it,
+        claims are refused and sweeps find nothing."""
         super().__init__(env)
         self.policy = policy or Policy()
         self.clock = clock
         self.image_checker = image_checker
-        # Held by every writer of the queue from reading it to saving (docs/architecture.md,
-        # "The queue invariant"): across processes the infrastructure's mutex, alone a thread lock.
+        # Held by every queue writer from reading the queue to saving it (docs/architecture.md).
         self.queue_lock: AbstractContextManager[Any] = queue_mutex or threading.Lock()
         self.saved_versions = SavedVersions()
         self.queue_view = queue_view(self) if queue_view is not None else None
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        """The library's `save()`, leaner (docs/architecture.md, "Saving"), and noting the
-        accounts' new versions (application/saved_versions.py)."""
+        """The library's `save()`, leaner (docs/architecture.md, "Saving")."""
         processing = ProcessingEvent[UUID]()
         for obj in objs:
             if isinstance(obj, Aggregate):
@@ -82,7 +76,6 @@ class AtelierBase(Application[UUID]):
         return recordings
 
     def _snapshot_when_due(self, processing: ProcessingEvent[UUID]) -> None:
-        """Snapshot each aggregate whose versions just crossed a multiple of its interval."""
         if self.snapshots is None:
             return
         first_new: dict[UUID, int] = {}
@@ -122,8 +115,7 @@ class AtelierBase(Application[UUID]):
     def load_generation_and_account(
         self, generation_id: UUID, owner: str | None = None
     ) -> tuple[Generation, TokenAccount]:
-        """The generation and its owner's account, the account read first (docs/lifecycle.md,
-        "Tokens and atomicity"). `owner`, when given, must own it."""
+        """`owner`, if given, must own it; the account is read first (docs/lifecycle.md)."""
         user_id = owner if owner is not None else self.load_generation(generation_id).user_id
         account = self.load_account(user_id)
         generation = self.load_generation(generation_id)
@@ -132,7 +124,7 @@ class AtelierBase(Application[UUID]):
         return generation, account
 
     def load_queue(self) -> GenerationQueue:
-        """The queue aggregate; a new, unsaved one the first time anything is queued."""
+        """A new, unsaved queue the first time anything is queued."""
         try:
             queue: GenerationQueue = self.repository.get(queue_id())
         except AggregateNotFoundError:
@@ -140,5 +132,4 @@ class AtelierBase(Application[UUID]):
         return queue
 
     def ping(self) -> int:
-        """The position of the newest event: proves the event store answers."""
         return self.recorder.max_notification_id() or 0

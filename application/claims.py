@@ -14,8 +14,8 @@ from application.queries import GenerationRecord
 from application.retries import retry_on_conflict
 from domain.generations import Generation
 
-CLAIM_CANDIDATES = 10  # how many of the oldest pending a claim tries before asking again
-CLAIM_ROUNDS = 5  # how many times a claim asks the read model before answering "none"
+CLAIM_CANDIDATES = 10  # the oldest pending ids kept per process (docs/lifecycle.md, "Workers")
+CLAIM_ROUNDS = 5  # read-model asks per claim before answering "none"
 
 
 class ClaimUseCases(EndingUseCases):
@@ -23,17 +23,11 @@ class ClaimUseCases(EndingUseCases):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        # The oldest pending ids the read model gave this process, not yet tried
-        # (docs/lifecycle.md, "Workers").
         self._claim_candidates: deque[UUID] = deque()
         self._claim_candidates_lock = threading.Lock()
 
     def claim(self, worker_id: str) -> GenerationRecord | None:
-        """The oldest pending generation, now processing under `worker_id`'s lease; or None.
-
-        The read model may lag, so it only names candidates in FIFO order: version checks
-        decide each race, and a claim that loses one, or finds it no longer pending, goes on.
-        """
+        """The oldest pending generation, now processing under `worker_id`'s lease; or None."""
         view = self._pending_view()
         for _ in range(CLAIM_ROUNDS):
             while (generation_id := self._next_candidate()) is not None:
@@ -58,14 +52,12 @@ class ClaimUseCases(EndingUseCases):
             return self._claim_candidates.popleft() if self._claim_candidates else None
 
     def _claim_one(self, generation_id: UUID, worker_id: str) -> Generation | None:
-        """Claim this candidate if it is still pending; a lost race reloads and decides again."""
         return retry_on_conflict(lambda: self._claim_if_pending(generation_id, worker_id))
 
     def _claim_if_pending(self, generation_id: UUID, worker_id: str) -> Generation | None:
-        """Claim the candidate if it is still pending. One that waited past the pending time
-        to live is expired instead, as the sweeper would have, and not handed out."""
+        """One that waited past the pending time to live is expired instead, not handed out."""
         with self.queue_lock:
-            queue = self.load_queue()  # before the generation: see load_generation_and_account
+            queue = self.load_queue()  # before the generation (docs/lifecycle.md)
             try:
                 generation, account = self.load_generation_and_account(generation_id)
             except GenerationNotFound:

@@ -1,8 +1,4 @@
-"""How a generation ends: completed, failed, cancelled, timed out or expired, with its tokens.
-
-Every end is saved in one transaction with its token effect and, out of pending, the queue's
-count (docs/lifecycle.md, "Tokens and atomicity").
-"""
+"""How a generation ends: completed, failed, cancelled, timed out or expired, with its tokens."""
 
 from __future__ import annotations
 
@@ -23,29 +19,21 @@ MAX_REASON_LENGTH = 500
 
 
 class EndingUseCases(AtelierBase):
-    """Complete, fail and cancel, and the endings the time limits impose."""
-
     def complete(self, generation_id: UUID, result_images: list[str]) -> GenerationRecord:
-        """A processing generation completes with its result images; its tokens are captured."""
         urls = check_result_images(result_images)
         return self._end_processing(generation_id, lambda g, now: g.complete(urls, now))
 
     def fail(self, generation_id: UUID, reason: str) -> GenerationRecord:
-        """A processing generation failed for `reason`; its tokens are released."""
         reason = " ".join(reason.split())[:MAX_REASON_LENGTH] or "Generation failed."
         return self._end_processing(generation_id, lambda g, now: g.fail(reason, now))
 
     def cancel(self, user_id: str, generation_id: UUID) -> GenerationRecord:
-        """The owner cancels a pending generation: its tokens are released, it leaves the queue.
-
-        GenerationNotFound for another user's or an unknown id; InvalidTransition unless it is
-        pending.
-        """
+        """GenerationNotFound unless `user_id` owns it; InvalidTransition unless it is pending."""
 
         def decide_and_save() -> GenerationRecord:
             now = self.clock()
             with self.queue_lock:
-                queue = self.load_queue()  # before the generation: see load_generation_and_account
+                queue = self.load_queue()  # before the generation (docs/lifecycle.md)
                 generation, account = self.load_generation_and_account(generation_id, user_id)
                 generation.cancel(now)
                 self._record_end(generation, account, now, queue)
@@ -56,8 +44,7 @@ class EndingUseCases(AtelierBase):
     def _end_processing(
         self, generation_id: UUID, end: Callable[[Generation, datetime], None]
     ) -> GenerationRecord:
-        """A worker's report. After the lease ran out it is refused (InvalidTransition) and the
-        generation failed as timed out there and then, exactly as the sweeper would have."""
+        """A worker's report; after the lease ran out, InvalidTransition (and timed out)."""
 
         def decide_and_save() -> GenerationRecord:
             now = self.clock()
@@ -72,7 +59,6 @@ class EndingUseCases(AtelierBase):
     def _refuse_after_lease(
         self, generation: Generation, account: TokenAccount, now: datetime
     ) -> None:
-        """InvalidTransition, after failing it as timed out, if the generation's lease ran out."""
         if not generation.lease_ran_out(now):
             return
         ran_out = generation.lease_expires_at
@@ -99,8 +85,7 @@ class EndingUseCases(AtelierBase):
         now: datetime,
         queue: GenerationQueue | None = None,
     ) -> None:
-        """Save the generation's end with its tokens (captured on completion, else released)
-        and, when it ends while pending, with the queue it leaves."""
+        """Save the end with its tokens and, out of pending, the queue it leaves."""
         if generation.status == COMPLETED:
             account.capture(generation.id, now)
         else:

@@ -6,30 +6,26 @@ from domain.errors import DomainError
 
 
 class AccountNotFound(DomainError):
-    """No account is open for this user."""
-
     def __init__(self, user_id: str) -> None:
         super().__init__("User not found")
         self.user_id = user_id
 
 
 class AccountExists(DomainError):
-    """An account is already open for this user."""
-
     def __init__(self, user_id: str) -> None:
         super().__init__(f"An account for {user_id} already exists.")
         self.user_id = user_id
 
 
 class GenerationNotFound(DomainError):
-    """No generation with this id belongs to the caller (unknown and foreign look the same)."""
+    """Unknown, or another user's: the two look the same."""
 
     def __init__(self) -> None:
         super().__init__("Generation not found")
 
 
 class SubmissionsClosed(DomainError):
-    """Generation is switched off (GENERATION_ENABLED=false)."""
+    """GENERATION_ENABLED=false."""
 
     def __init__(self) -> None:
         super().__init__("Generation is temporarily unavailable. Please try again later.")

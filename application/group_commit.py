@@ -1,6 +1,6 @@
 """Group commit: one thread per process decides the waiting submissions as a batch, one save.
 
-Why, and what it guarantees: docs/architecture.md, "Submission".
+Why: docs/architecture.md, "Submission".
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ Answer = TypeVar("Answer")
 
 @dataclass
 class _Waiting(Generic[Item, Answer]):
-    """One request thread's item, and the answer it waits for."""
-
     item: Item
     outcome: Answer | BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
@@ -64,7 +62,6 @@ class GroupCommit(Generic[Item, Answer]):
         self._starting = threading.Lock()
 
     def submit(self, item: Item) -> Answer:
-        """Decide `item` in the next batch; its answer, or the error refusing it."""
         self._ensure_running()
         waiting = _Waiting[Item, Answer](item)
         self._waiting.put(waiting)
@@ -113,7 +110,6 @@ class GroupCommit(Generic[Item, Answer]):
                         each.settle(error)
 
     def _commit(self, batch: list[_Waiting[Item, Answer]]) -> None:
-        """Decide and save the batch, again from fresh state after each lost version race."""
         items = [waiting.item for waiting in batch]
         for attempt in range(MAX_ATTEMPTS):
             with self.lock:

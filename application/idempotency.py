@@ -9,11 +9,9 @@ from typing import Any
 
 @dataclass(frozen=True)
 class IdempotencyKey:
-    """A client's Idempotency-Key with the fingerprint of the request it came with."""
-
     key: str
     fingerprint: str
 
     def remembered_until(self, now: datetime, ttl: timedelta) -> dict[str, Any]:
-        """The event payload that makes an aggregate remember this key until `now + ttl`."""
+        """The event payload that remembers this key until `now + ttl`."""
         return {"key": self.key, "fingerprint": self.fingerprint, "expires_at": now + ttl}

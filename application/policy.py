@@ -13,8 +13,6 @@ from domain.queue import DEFAULT_CAPACITY
 
 @dataclass(frozen=True)
 class Policy:
-    """Everything configurable about what the service accepts and how long things last."""
-
     hourly_limit: int | None = DEFAULT_HOURLY_LIMIT  # None: rate limiting is off
     queue_capacity: int = DEFAULT_CAPACITY
     banned_words: tuple[str, ...] = DEFAULT_BANNED_WORDS

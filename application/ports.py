@@ -14,13 +14,11 @@ Clock = Callable[[], datetime]
 
 
 def system_clock() -> datetime:
-    """The current time, timezone-aware, in UTC."""
     return datetime.now(UTC)
 
 
 class BackgroundService(Protocol):
-    """Work a process does besides its requests (projection runners, sweepers): started when
-    the process starts, stopped (and joined) when it stops."""
+    """Work beside the requests (projection runners, sweepers), started and stopped with them."""
 
     name: str
 
@@ -30,7 +28,7 @@ class BackgroundService(Protocol):
 
 
 class ImageChecker(Protocol):
-    """Checks that images can be fetched (the contract's VERIFY_IMAGE_URLS)."""
+    """Whether images can be fetched (VERIFY_IMAGE_URLS)."""
 
     def unreachable(self, images: Sequence[tuple[str, str]]) -> list[FieldProblem]:
         """For (field, url) pairs, one problem per URL that did not answer 2xx."""
@@ -38,8 +36,7 @@ class ImageChecker(Protocol):
 
 
 class QueueView(Protocol):
-    """The pending queue as a read model sees it: positions for readers, candidates for worker
-    claims and the sweeper."""
+    """The pending-queue read model: positions for readers, candidates for claims and sweeps."""
 
     def position_of(self, generation_id: UUID) -> int | None:
         """1-based FIFO position, or None if the generation is not pending."""
@@ -60,11 +57,7 @@ class QueueView(Protocol):
 
 @dataclass(frozen=True)
 class GenerationJob:
-    """What an image generator is told about a claimed generation: plain values, no aggregate.
-
-    `lease_expires_at` is when the claim runs out; work still running then is wasted, because
-    the generation will have been failed as timed out.
-    """
+    """What an image generator is told about a claimed generation."""
 
     generation_id: UUID
     prompt: str
@@ -87,15 +80,12 @@ class GeneratorFailure(Exception):
 
 
 class ImageGenerator(Protocol):
-    """Turns a claimed generation into result image URLs (OpenAI, or the dry-run stand-in)."""
-
     name: str
 
     def is_available(self) -> bool:
-        """False while the generator knows a call would fail (its circuit breaker is open), so
-        a worker stops claiming work it could only fail."""
+        """False while a call would fail (circuit breaker open): the worker stops claiming."""
         ...
 
     def generate(self, job: GenerationJob) -> list[str]:
-        """1-4 https result URLs, or GeneratorFailure with a reason fit for the owner to read."""
+        """1-4 https result URLs, or GeneratorFailure with a reason for the owner."""
         ...

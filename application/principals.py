@@ -7,13 +7,11 @@ from typing import Protocol
 
 
 class InvalidToken(Exception):
-    """The token is missing, malformed, unsigned, wrongly signed, expired or incomplete."""
+    """Missing, malformed, unsigned, wrongly signed, expired or incomplete."""
 
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the token's subject and role, until the token expires."""
-
     user_id: str
     role: str
     expires_at: float = float("inf")  # the token's `exp`, seconds since the epoch

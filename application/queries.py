@@ -12,8 +12,6 @@ from domain.generations import Generation
 
 @dataclass(frozen=True)
 class QueueStatus:
-    """GET /api/queue: how many wait, how many may, how many run, since when the oldest waits."""
-
     depth: int
     capacity: int
     processing: int
@@ -22,16 +20,12 @@ class QueueStatus:
 
 @dataclass(frozen=True)
 class Totals:
-    """The dashboard's figures: generations per status, tokens per figure."""
-
     generations: dict[str, int]
     tokens: dict[str, int]
 
 
 @dataclass(frozen=True)
 class ProjectionStatus:
-    """How far one view has got: its position in the log and how many positions it lags."""
-
     name: str
     position: int
     lag: int
@@ -39,7 +33,7 @@ class ProjectionStatus:
 
 @dataclass(frozen=True)
 class GenerationRecord:
-    """A generation as the contract shows it, read from its aggregate or from the views."""
+    """A generation as the contract shows it, from its aggregate or from the views."""
 
     generation_id: UUID
     user_id: str
@@ -61,7 +55,7 @@ class GenerationRecord:
     completed_at: datetime | None
     result_images: list[str]
     error: str | None
-    queue_position: int | None  # while pending
+    queue_position: int | None
     worker_id: str | None = None  # known from the aggregate only
     lease_expires_at: datetime | None = None
 
@@ -96,7 +90,7 @@ class GenerationRecord:
 
 @dataclass(frozen=True)
 class GenerationPage:
-    """One page of a user's generations; `next_before` continues the list, None at its end."""
+    """`next_before` continues the list, None at its end."""
 
     items: list[GenerationRecord]
     next_before: int | None
@@ -110,8 +104,7 @@ class GenerationList(Protocol):
     def page(
         self, user_id: str, status: str | None, limit: int, before: int | None
     ) -> GenerationPage:
-        """Up to `limit` of the user's generations (with `status`, if given) accepted before
-        the one at `before`, newest first."""
+        """Newest first, accepted before the one at `before`."""
         ...
 
 
@@ -120,7 +113,7 @@ class DashboardQuery(Protocol):
 
 
 class ReadSide(Protocol):
-    """The read models' queries, each answered once the views have caught up (bounded wait)."""
+    """Each query answers once the views have caught up (bounded wait)."""
 
     @property
     def pending_queue(self) -> QueueQuery: ...
@@ -131,6 +124,4 @@ class ReadSide(Protocol):
     @property
     def dashboard(self) -> DashboardQuery: ...
 
-    def status(self) -> list[ProjectionStatus]:
-        """Each view's position and lag behind the log's head, as of now."""
-        ...
+    def status(self) -> list[ProjectionStatus]: ...

@@ -19,11 +19,7 @@ MAX_DELAY_SECONDS = 0.05
 
 
 def retry_on_conflict(decide_and_save: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
-    """Run `decide_and_save` until its save wins, reloading state each time.
-
-    `decide_and_save` must load what it decides on, so a retry sees what the winner wrote.
-    Domain errors pass straight through: they are answers, not races.
-    """
+    """`decide_and_save` must load what it decides on, so a retry sees what the winner wrote."""
     for attempt in range(attempts):
         try:
             return decide_and_save()
@@ -33,6 +29,6 @@ def retry_on_conflict(decide_and_save: Callable[[], T], attempts: int = MAX_ATTE
 
 
 def back_off(attempt: int) -> None:
-    """Wait before retry `attempt + 1`: exponential with full jitter, so racers spread out."""
+    """Exponential backoff with full jitter, so racers spread out."""
     ceiling = min(MAX_DELAY_SECONDS, BASE_DELAY_SECONDS * 2**attempt)
     time.sleep(random.uniform(0, ceiling))  # noqa: S311 - jitter, not a secret

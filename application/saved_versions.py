@@ -1,11 +1,5 @@
-"""The newest version of each account this process has saved, so a copy loaded a moment ago
-can be trusted without reading it again.
-
-It is a hint, never a rule: a copy newer than anything noted here may still be stale because
-another process wrote since, and that is caught by the version check when it is saved. What it
-saves is a read per submission in the group commit's single thread, where each read would
-also wait for the interpreter lock behind every busy request thread.
-"""
+"""The newest account versions this process saved: a hint that spares the group commit a read
+(docs/architecture.md, "Submission")."""
 
 from __future__ import annotations
 
@@ -17,8 +11,6 @@ DEFAULT_SIZE = 10_000
 
 
 class SavedVersions:
-    """A bounded, thread-safe map of aggregate id to the newest version saved in-process."""
-
     def __init__(self, maxsize: int = DEFAULT_SIZE) -> None:
         self.maxsize = maxsize
         self._versions: OrderedDict[UUID, int] = OrderedDict()
@@ -33,6 +25,5 @@ class SavedVersions:
                 self._versions.popitem(last=False)
 
     def newest(self, aggregate_id: UUID) -> int:
-        """The newest version saved here, 0 when none is remembered."""
         with self._lock:
             return self._versions.get(aggregate_id, 0)

@@ -22,7 +22,6 @@ class Atelier(
     HistoryUseCases,
     AuditUseCases,
 ):
-    """Every use case in one app. One instance per process, shared by its threads; build it
-    after forking."""
+    """One instance per process, shared by its threads; build it after forking."""
 
     name = "Atelier"

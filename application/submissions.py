@@ -1,8 +1,5 @@
-"""Submission use cases: accept a generation request, and read a generation back.
-
-The contract's checks run top to bottom: those needing no shared state in the request thread,
-then the account and the queue in the next group commit (application/group_commit.py).
-"""
+"""Submission use cases: accept a generation request (the contract's checks top to bottom),
+and read a generation back."""
 
 from __future__ import annotations
 
@@ -47,8 +44,6 @@ class Submission:
 
 
 class SubmissionUseCases(AtelierBase):
-    """POST /api/generate and GET /api/generations/{id}, without the HTTP."""
-
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.group_commit = GroupCommit[Submission, Receipt](self._decide_batch, self.queue_lock)
@@ -109,7 +104,6 @@ class SubmissionUseCases(AtelierBase):
     def _decide_batch(
         self, batch: list[Submission], first_attempt: bool
     ) -> list[Receipt | BaseException]:
-        """Decide each submission in order on shared aggregates, then save them all at once."""
         queue = self.load_queue()
         accounts: dict[str, TokenAccount] = {}
         generations: dict[UUID, Generation] = {}
@@ -132,8 +126,7 @@ class SubmissionUseCases(AtelierBase):
     def _batch_account(
         self, submission: Submission, accounts: dict[str, TokenAccount], first_attempt: bool
     ) -> TokenAccount:
-        """The batch's copy of the account. On a first attempt, the one the request thread
-        loaded unless this process saved a newer one since; after a lost race, read again."""
+        """The request thread's copy unless a newer one was saved since or a race was lost."""
         account = accounts.get(submission.user_id)
         if account is None:
             account = submission.account
@@ -150,8 +143,7 @@ class SubmissionUseCases(AtelierBase):
         generations: dict[UUID, Generation],
         now: datetime,
     ) -> Receipt:
-        """Check the hourly limit, the tokens and the queue's room, then reserve, queue and
-        record the pending generation; a refusal leaves the batch's aggregates untouched."""
+        """A refusal leaves the batch's aggregates untouched."""
         policy = self.policy
         account.check_admission(submission.cost, now, policy.hourly_limit)
         queue.check_room(policy.queue_capacity)
@@ -160,7 +152,7 @@ class SubmissionUseCases(AtelierBase):
         remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
         account.reserve(generation_id, submission.cost, now, policy.hourly_limit, remember)
         position = queue.admit(generation_id, policy.queue_capacity, now)
-        generations[generation_id] = Generation.request(
+        generation = Generation.request(
             generation_id,
             submission.user_id,
             submission.request,
@@ -171,15 +163,8 @@ class SubmissionUseCases(AtelierBase):
             submission.images,
             now,
         )
-        return Receipt(
-            generation_id=generation_id,
-            status="pending",
-            token_cost=submission.cost,
-            estimated_time=estimated_time(submission.request.quality),
-            queue_position=position,
-            replayed=False,
-            rate_limit=RateLimitStatus.of(account, policy.hourly_limit, now),
-        )
+        generations[generation_id] = generation
+        return self._receipt(generation, account, now, replayed=False)
 
     def _replay(
         self,
@@ -188,8 +173,7 @@ class SubmissionUseCases(AtelierBase):
         now: datetime,
         batch_generations: Mapping[UUID, Generation] | None = None,
     ) -> Receipt | None:
-        """The original 201 when `key` already admitted this request (perhaps earlier in this
-        very batch), None when the key is new or absent."""
+        """The original 201 when `key` already admitted this request, perhaps in this batch."""
         if key is None:
             return None
         answer = account.recall("generate", key.key, key.fingerprint, now)
@@ -198,18 +182,23 @@ class SubmissionUseCases(AtelierBase):
         generation = (batch_generations or {}).get(UUID(answer))
         if generation is None:
             generation = self.repository.get(UUID(answer))
+        return self._receipt(generation, account, now, replayed=True)
+
+    def _receipt(
+        self, generation: Generation, account: TokenAccount, now: datetime, replayed: bool
+    ) -> Receipt:
+        """The 201 of an acceptance; a replay answers what the original said."""
         return Receipt(
             generation_id=generation.id,
-            status="pending",  # what the original 201 said
+            status="pending",
             token_cost=generation.token_cost,
             estimated_time=estimated_time(generation.quality),
             queue_position=generation.queue_position,
-            replayed=True,
+            replayed=replayed,
             rate_limit=RateLimitStatus.of(account, self.policy.hourly_limit, now),
         )
 
     def get_generation(self, user_id: str, generation_id: UUID) -> GenerationRecord:
-        """The caller's generation; GenerationNotFound for another user's or an unknown id."""
         generation = self.load_generation(generation_id, owner=user_id)
         position = None
         if generation.is_pending and self.queue_view is not None:

@@ -14,12 +14,12 @@ from application.retries import retry_on_conflict
 
 logger = logging.getLogger(__name__)
 
-SWEEP_BATCH = 100  # generations each sweep of each kind handles at most
+SWEEP_BATCH = 100
 
 
 @dataclass(frozen=True)
 class SweepReport:
-    """What one sweep changed; `busy` when a full batch was handled and more may be due."""
+    """`busy` when a full batch was handled and more may be due."""
 
     timed_out: list[UUID] = field(default_factory=list)
     expired: list[UUID] = field(default_factory=list)
@@ -27,15 +27,8 @@ class SweepReport:
 
 
 class SweepUseCases(EndingUseCases):
-    """The sweeper's one use case, safe in any number of processes at once."""
-
     def sweep(self, now: datetime | None = None, limit: int = SWEEP_BATCH) -> SweepReport:
-        """Fail generations whose lease ran out ("timed out") and expire those pending longer
-        than the pending time to live, releasing their tokens.
-
-        Each candidate is reloaded and decided again, so one ended first elsewhere is skipped,
-        and a lost version race is retried, never reported as an error.
-        """
+        """Time out ran-out leases and expire stale pending ones (docs/lifecycle.md)."""
         view = self.queue_view
         if view is None:
             return SweepReport()
@@ -55,7 +48,6 @@ class SweepUseCases(EndingUseCases):
     def _sweep_one(
         self, decide: Callable[[UUID, datetime], bool], generation_id: UUID, now: datetime
     ) -> bool:
-        """Run one sweep decision; a generation that stays contended is left for next time."""
         try:
             return retry_on_conflict(lambda: decide(generation_id, now))
         except GenerationNotFound:
@@ -73,7 +65,7 @@ class SweepUseCases(EndingUseCases):
 
     def _expire_if_due(self, generation_id: UUID, now: datetime) -> bool:
         with self.queue_lock:
-            queue = self.load_queue()  # before the generation: see load_generation_and_account
+            queue = self.load_queue()  # before the generation (docs/lifecycle.md)
             generation, account = self.load_generation_and_account(generation_id)
             if not generation.waited_since(now - self.policy.pending_ttl):
                 return False

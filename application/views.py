@@ -12,11 +12,11 @@ from domain.accounts import TokenAccount
 
 @dataclass(frozen=True)
 class RateLimitStatus:
-    """A user's position in the rolling-hour window at one moment."""
+    """A user's place in the rolling-hour window at one moment; `limit` None: no limit."""
 
-    limit: int | None  # None: rate limiting is off
+    limit: int | None
     used: int
-    resets_at: datetime | None  # when the oldest counted acceptance leaves the window
+    resets_at: datetime | None
     now: datetime
 
     @property
@@ -25,7 +25,6 @@ class RateLimitStatus:
 
     @property
     def reset_seconds(self) -> int:
-        """Whole seconds until the oldest counted request leaves the window (0 if none)."""
         if self.resets_at is None:
             return 0
         return max(0, math.ceil((self.resets_at - self.now).total_seconds()))
@@ -42,8 +41,6 @@ class RateLimitStatus:
 
 @dataclass(frozen=True)
 class Receipt:
-    """The answer to an accepted (or idempotently replayed) submission."""
-
     generation_id: UUID
     status: str
     token_cost: int
@@ -55,8 +52,6 @@ class Receipt:
 
 @dataclass(frozen=True)
 class AccountRecord:
-    """An account's figures at one version, as the routes and the CLI show them."""
-
     user_id: str
     status: str
     balance: int
@@ -82,7 +77,5 @@ class AccountRecord:
 
 @dataclass(frozen=True)
 class AccountSummary:
-    """A user's account as the account routes show it: its figures and its rate-limit window."""
-
     record: AccountRecord
     rate_limit: RateLimitStatus

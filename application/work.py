@@ -20,8 +20,6 @@ UNUSABLE_RESULTS = "The image generator returned unusable result images."
 
 @dataclass(frozen=True)
 class WorkOutcome:
-    """What became of one generation a worker claimed and ran."""
-
     generation_id: UUID
     status: str
     error: str | None
@@ -29,14 +27,8 @@ class WorkOutcome:
 
 
 class WorkUseCases(ClaimUseCases):
-    """`atelier worker`'s loop body, without the process around it."""
-
     def work_once(self, worker_id: str, generator: ImageGenerator) -> WorkOutcome | None:
-        """Claim one generation, run it through `generator`, and record how it ended.
-
-        None when there was nothing to claim, or when the generator cannot work now (its
-        circuit breaker is open), so the queue waits rather than draining into failures.
-        """
+        """None when nothing was claimed, or the generator is unavailable (docs/lifecycle.md)."""
         if not generator.is_available():
             return None
         claimed = self.claim(worker_id)
@@ -65,7 +57,7 @@ class WorkUseCases(ClaimUseCases):
             return self._outcome(lambda: self.fail(job.generation_id, UNUSABLE_RESULTS), job)
 
     def _outcome(self, end: Callable[[], GenerationRecord], job: GenerationJob) -> WorkOutcome:
-        """Record a worker's end state; if the lease ran out first, report what it became."""
+        """If the lease ran out first, what the generation became instead."""
         try:
             generation = end()
         except InvalidTransition as refused:
@@ -80,7 +72,6 @@ class WorkUseCases(ClaimUseCases):
 
 
 def job_of(generation: GenerationRecord) -> GenerationJob:
-    """The plain values a generator needs from a claimed generation."""
     if generation.lease_expires_at is None:
         raise InvalidTransition("Only a claimed generation can be run.")
     return GenerationJob(

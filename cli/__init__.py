@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; configuration problems exit with status 2 and say which variable."""
+    """Configuration problems exit with status 2 and name the variable."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
@@ -35,8 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"atelier: {error}", file=sys.stderr)
         return 2
     except BrokenPipeError:
-        # `atelier audit --json | head`: the reader has all it wanted. Without this, Python
-        # prints a traceback, and complains again when it flushes stdout at exit.
+        # `atelier audit --json | head`: else Python complains again when it flushes at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return status

@@ -26,7 +26,6 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run(args: argparse.Namespace) -> int:
-    """0 when the history keeps every invariant, 1 when the report names a violation."""
     settings = load_settings()
     atelier = build_application(settings)
     try:
@@ -44,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
 @contextmanager
 def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm bar on stderr when it is a terminal; nothing at all otherwise (pipes, CI, logs)."""
+    """A tqdm bar on stderr when it is a terminal; nothing otherwise."""
     if not sys.stderr.isatty():
         yield None
         return

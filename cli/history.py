@@ -1,7 +1,4 @@
-"""`atelier history ID`: an aggregate's events as a readable timeline, oldest first.
-
-ID is a generation id (or any aggregate id), or a user id, whose account it shows.
-"""
+"""`atelier history ID`: an aggregate's events as a readable timeline, oldest first."""
 
 from __future__ import annotations
 
@@ -48,7 +45,6 @@ def all_pages(atelier: Atelier, identifier: str) -> list[HistoryPage]:
 
 
 def timeline_text(pages: list[HistoryPage]) -> str:
-    """A heading naming the aggregate, then each event: its version, time, type and fields."""
     entries = [entry for page in pages for entry in page.entries]
     first = pages[0]
     owner = entries[0].data.get("user_id") if entries else None

@@ -1,11 +1,5 @@
-"""`atelier projections run|rebuild [NAME]|status`: operate the read models outside the server.
-
-`run` feeds every view until stopped, so server processes can leave projection work to it
-(PROJECTIONS_IN_PROCESS=false). `rebuild` drops a view's rows and position and replays the log
-into it from the first event, with a progress bar on a terminal. `status` prints how far each
-view has got. All three are safe while servers and other runners are working: the tracking
-compare-and-set keeps every event applied exactly once (docs/projections.md).
-"""
+"""`atelier projections run|rebuild [NAME]|status`: operate the read models outside the server
+(docs/projections.md)."""
 
 from __future__ import annotations
 
@@ -81,7 +75,7 @@ def run_until_stopped(settings: Settings, models: ReadModels) -> None:
 
 
 def rebuild(atelier: Atelier, views: list[ProjectionView], batch_size: int) -> None:
-    """Reset each view, then replay the log up to its head as of the start, batch by batch."""
+    """Replays each view up to the log's head as of its start."""
     for view in views:
         view.reset()
         head = atelier.recorder.max_notification_id() or 0

@@ -21,19 +21,13 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def positive(text: str) -> int:
-    """A whole number of at least 1, for argparse."""
     if not text.isascii() or not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
     return int(text)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate settings, create tables and the development secret once, then start workers.
-
-    Doing the start-up work here, before uvicorn forks, means N workers never race to create
-    the same PostgreSQL tables or secret file; each worker then builds its own application,
-    with table creation off.
-    """
+    """Tables and the development secret are made once, before uvicorn forks its workers."""
     settings = load_settings()
     migrate(settings)
     auth_secret(settings)

@@ -1,12 +1,5 @@
-"""`atelier worker [--once]`: claim generations and run them through the configured generator.
-
-A worker process runs the same background services as a server process: the projection runner
-that keeps the pending-queue view fresh (unless PROJECTIONS_IN_PROCESS=false) and the sweeper,
-so a fleet of workers keeps the time limits even with no server running. SIGTERM or SIGINT
-stops the loop after the generation in hand is recorded; a worker killed outright leaves its
-generation processing until the lease runs out, when a sweeper fails it as timed out and
-releases its tokens.
-"""
+"""`atelier worker [--once]`: claim generations and run them through the configured generator
+(docs/lifecycle.md, "Workers")."""
 
 from __future__ import annotations
 
@@ -49,11 +42,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run(args: argparse.Namespace) -> int:
-    """Build everything first, so a configuration problem stops the worker before any claim.
-
-    Tables are created unless ATELIER_CREATE_TABLES=n; workers started together take turns at
-    it (the table-creation lock), and with creation off they skip even that wait.
-    """
+    """Everything is built first, so a configuration problem stops the worker before any claim."""
     stopping = threading.Event()
     if not args.once:
         stop_on_signals(stopping)  # before the slow start-up, so an early SIGTERM is clean
@@ -82,8 +71,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def stop_on_signals(stopping: threading.Event) -> None:
-    """SIGTERM and SIGINT ask the loop to stop once the generation in hand is recorded."""
-
     def stop(signum: int, frame: FrameType | None) -> None:
         logger.info("worker stops after the generation in hand (signal %d)", signum)
         stopping.set()
@@ -99,7 +86,6 @@ def work_forever(
     poll_seconds: float,
     stopping: threading.Event,
 ) -> int:
-    """Claim and run until `stopping` is set; wait `poll_seconds` whenever there is no work."""
     while not stopping.is_set():
         try:
             outcome = atelier.work_once(worker_id, generator)
@@ -114,7 +100,6 @@ def work_forever(
 
 
 def print_outcome(outcome: WorkOutcome | None) -> None:
-    """One JSON line per generation run (`{"generationId": null}` when there was none)."""
     if outcome is None:
         record: dict[str, object] = {"generationId": None}
     else:

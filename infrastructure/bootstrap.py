@@ -20,11 +20,10 @@ from infrastructure.sweeper import sweeper
 def build_application(
     settings: Settings, *, create_tables: bool = True, clock: Clock = system_clock
 ) -> Atelier:
-    """An Atelier on the configured store, with the policy, adapters and pending-queue view
-    the settings ask for, and its tables (events, snapshots, views) made unless
-    `create_tables` is off. A store the views cannot follow fails here (UnsupportedStore)."""
+    """An Atelier on the configured store, its tables made unless `create_tables` is off.
+    A store the views cannot follow fails here (UnsupportedStore)."""
     checker = HttpImageChecker() if settings.verify_image_urls else None
-    # One turn at the table-creation lock for all of this process's tables, events and views.
+    # One turn at the table-creation lock for all of this process's tables.
     with table_creation_lock(settings) if create_tables else nullcontext():
         atelier = Atelier(
             env=event_store_env(settings, create_tables=create_tables),
@@ -42,11 +41,7 @@ def build_application(
 
 
 def build_read_models(settings: Settings, atelier: AtelierBase) -> ReadModels | None:
-    """The application's read models; None on a memory store, which SQL views cannot follow.
-
-    Cheap, and safe to call more than once: the views share the application's connections and
-    hold no state of their own. Their tables are build_application's to make.
-    """
+    """None on a memory store. Cheap: the views share the application's connections."""
     try:
         return ReadModels(atelier, settings.projections_wait_seconds)
     except UnsupportedStore:
@@ -54,16 +49,11 @@ def build_read_models(settings: Settings, atelier: AtelierBase) -> ReadModels | 
 
 
 def migrate(settings: Settings) -> None:
-    """Create every table (events, snapshots, read models) once, before processes start.
-
-    `atelier serve` runs this first and its workers start with table creation off: each would
-    otherwise wait its turn for the table-creation lock only to find nothing to create.
-    """
+    """Create every table once, before `atelier serve` forks workers that skip creation."""
     build_application(settings, create_tables=True).close()
 
 
 def background_services(settings: Settings, atelier: Atelier) -> list[BackgroundService]:
-    """What a server process runs beside its requests, started and stopped with the app."""
     services: list[BackgroundService] = []
     models = build_read_models(settings, atelier)
     if models is not None and settings.projections_in_process:

@@ -33,8 +33,8 @@ def create_app(
     max_request_bytes: int,
     services: Sequence[BackgroundService] = (),
 ) -> Starlette:
-    """The HTTP application; `read_side` is None on a memory store (its routes answer 503).
-    `services` start with the app and stop, in reverse order, before the Atelier closes."""
+    """`read_side` is None on a memory store (its routes answer 503); `services` start with
+    the app and stop, in reverse order, before the Atelier closes."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

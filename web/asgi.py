@@ -1,8 +1,5 @@
 """The HTTP service's composition root: settings and adapters in, the Starlette app out.
-
-uvicorn calls a factory here in each worker process, after the fork, so that each worker has
-its own connections.
-"""
+uvicorn calls a factory here in each worker process, after the fork."""
 
 from __future__ import annotations
 
@@ -19,7 +16,6 @@ from web.app import create_app
 def app_from_settings(
     settings: Settings | None = None, atelier: Atelier | None = None
 ) -> Starlette:
-    """The HTTP application. Without arguments it reads the environment and builds the store."""
     settings = settings or load_settings()
     atelier = atelier or build_application(settings)
     services = background_services(settings, atelier)
@@ -39,6 +35,6 @@ def app_factory() -> Starlette:
 
 
 def app_on_migrated_store() -> Starlette:
-    """What `atelier serve` starts in each worker: it created every table before forking."""
+    """What `atelier serve` starts in each worker, having created every table before forking."""
     settings = load_settings()
     return app_from_settings(settings, build_application(settings, create_tables=False))

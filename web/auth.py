@@ -12,7 +12,6 @@ UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
 
 
 def authenticate(request: Request) -> Principal:
-    """The principal of the request's bearer token, or 401 AUTHENTICATION_REQUIRED."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -32,7 +31,6 @@ def authenticate(request: Request) -> Principal:
 
 
 def require_role(request: Request, *roles: str) -> Principal:
-    """An authenticated principal with one of `roles`, or 403 FORBIDDEN."""
     principal = authenticate(request)
     if principal.role not in roles:
         raise ApiError(403, "FORBIDDEN", "This route needs the role " + " or ".join(roles))
@@ -40,7 +38,7 @@ def require_role(request: Request, *roles: str) -> Principal:
 
 
 async def user_principal(request: Request) -> Principal:
-    """A caller with an open, enabled account: 401 "User not found" or 403 ACCOUNT_DISABLED."""
+    """A caller with an open, enabled account."""
     principal = authenticate(request)
     await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
     return principal

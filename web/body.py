@@ -17,11 +17,7 @@ def too_large(limit: int) -> ApiError:
 
 
 async def read_limited_body(request: Request, limit: int) -> bytes:
-    """The body, or 413 as soon as it is known to exceed `limit`.
-
-    A declared Content-Length over the limit is refused before reading anything; a body sent
-    without one (chunked) is read chunk by chunk and abandoned at the first byte over the limit.
-    """
+    """The body, or 413 as soon as it is known to exceed `limit` (declared or streamed)."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -43,7 +39,6 @@ def _refuse_constant(name: str) -> None:
 
 
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or 400 VALIDATION_ERROR."""
     try:
         value = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):  # nested too deep to parse

@@ -72,7 +72,6 @@ STORE_RETRY_AFTER_SECONDS = 5
 
 
 def api_error_for(error: DomainError) -> ApiError:
-    """The contract's answer to a domain refusal, with its details and headers."""
     for cls in type(error).__mro__:
         if cls in ERROR_TABLE:
             status_code, code = ERROR_TABLE[cls]
@@ -124,8 +123,7 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def handle_store_failure(request: Request, exc: Exception) -> Response:
-    """The event store is out of reach (connection lost, pool exhausted, database locked):
-    503 with Retry-After, never a 500; the details go to the log, not the client."""
+    """The event store is out of reach: 503, never a 500, and the details only in the log."""
     logger.error("event store failure: %r", exc)
     return render_api_error(
         request,
@@ -139,7 +137,7 @@ async def handle_store_failure(request: Request, exc: Exception) -> Response:
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 (unknown route, wrong method) in the contract's error body."""
+    """Starlette's own 404/405 in the contract's error body."""
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, "SERVER_ERROR")
     message = "Not found" if exc.status_code == 404 else str(exc.detail)

@@ -1,5 +1,5 @@
 """Every response: a request id, the security headers, no caching of API answers, and a 500 that
-leaks nothing when a handler fails unexpectedly."""
+leaks nothing."""
 
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ SECURITY_HEADERS = {
 
 
 def request_id_from(scope: Scope) -> str:
-    """The client's X-Request-ID when it is a sane token; a fresh one otherwise."""
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
@@ -35,8 +34,6 @@ def request_id_from(scope: Scope) -> str:
 
 
 class ApiMiddleware:
-    """Pure ASGI, so it costs one function call per response rather than a task per request."""
-
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

@@ -1,9 +1,4 @@
-"""Paged lists: `limit`, and the opaque `cursor` a previous page handed out as `nextCursor`.
-
-A cursor is a versioned prefix and a position, base64url-encoded, so its inside can change
-without breaking clients. Only cursors this service could have made are accepted: ASCII
-digits, at most 18 of them (a position fits a signed 64-bit column), never zero.
-"""
+"""Paged lists: `limit`, and the opaque `cursor` a previous page handed out as `nextCursor`."""
 
 from __future__ import annotations
 
@@ -17,24 +12,23 @@ from starlette.requests import Request
 from domain.errors import FieldProblem
 
 LIMIT_DIGITS = re.compile(r"^[0-9]{1,6}$")
-POSITION_DIGITS = re.compile(r"^[0-9]{1,18}$")
+POSITION_DIGITS = re.compile(r"^[0-9]{1,18}$")  # fits a signed 64-bit column
 
 
 @dataclass(frozen=True)
 class Cursors:
-    """Encodes and decodes one list's cursors."""
+    """One list's cursors: a versioned prefix and a position, base64url-encoded."""
 
     prefix: str
 
     def encode(self, position: int | None) -> str | None:
-        """The cursor of the next page; None when there is none."""
         if position is None:
             return None
         text = f"{self.prefix}{position}"
         return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
     def decode(self, cursor: str) -> int | None:
-        """The position a cursor names, or None if it is not one of this list's."""
+        """None unless this list could have handed the cursor out."""
         padded = cursor + "=" * (-len(cursor) % 4)
         try:
             text = base64.b64decode(padded, altchars=b"-_", validate=True).decode("ascii")
@@ -48,8 +42,6 @@ class Cursors:
 
 @dataclass(frozen=True)
 class Paging:
-    """A page request: how many, and where the previous page stopped (None: the start)."""
-
     limit: int
     position: int | None
 
@@ -62,8 +54,7 @@ def paging_from(
     max_limit: int,
     problems: list[FieldProblem],
 ) -> Paging:
-    """`limit` and `cursor` from the query; appends a problem for each bad, unknown or
-    repeated parameter (an empty value counts as absent)."""
+    """Appends to `problems` each bad, unknown or repeated parameter; empty counts as absent."""
     params = request.query_params
     problems += [
         FieldProblem(name, "Unknown query parameter; use " + " or ".join(allowed))

@@ -23,7 +23,7 @@ def receipt_json(receipt: Receipt) -> dict[str, Any]:
 
 
 def rate_limit_headers(status: RateLimitStatus) -> dict[str, str]:
-    """RateLimit-* headers (none when rate limiting is off)."""
+    """None when rate limiting is off."""
     if status.limit is None or status.remaining is None:
         return {}
     return {
@@ -43,7 +43,7 @@ def rate_limit_json(status: RateLimitStatus) -> dict[str, Any]:
 
 
 def account_fields(account: AccountRecord) -> dict[str, Any]:
-    """What every view of an account shows: the HTTP routes' and `atelier accounts`."""
+    """Shared by the HTTP routes and `atelier accounts`."""
     return {
         "userId": account.user_id,
         "status": account.status,
@@ -54,12 +54,10 @@ def account_fields(account: AccountRecord) -> dict[str, Any]:
 
 
 def account_json(summary: AccountSummary) -> dict[str, Any]:
-    """GET /api/account."""
     return {**account_fields(summary.record), "rateLimit": rate_limit_json(summary.rate_limit)}
 
 
 def admin_account_json(summary: AccountSummary) -> dict[str, Any]:
-    """The admin routes' account: the user's view plus its version and history markers."""
     account = summary.record
     return {
         **account_json(summary),
@@ -70,7 +68,6 @@ def admin_account_json(summary: AccountSummary) -> dict[str, Any]:
 
 
 def generation_json(record: GenerationRecord) -> dict[str, Any]:
-    """GET /api/generations/{id}, and each item of GET /api/generations."""
     return {
         "_id": str(record.generation_id),
         "userId": record.user_id,
@@ -97,7 +94,6 @@ def generation_json(record: GenerationRecord) -> dict[str, Any]:
 
 
 def worker_generation_json(record: GenerationRecord) -> dict[str, Any]:
-    """The worker routes' generation: the user's view plus who holds it and until when."""
     return {
         **generation_json(record),
         "workerId": record.worker_id,
@@ -106,7 +102,6 @@ def worker_generation_json(record: GenerationRecord) -> dict[str, Any]:
 
 
 def queue_json(status: QueueStatus) -> dict[str, Any]:
-    """GET /api/queue."""
     return {
         "depth": status.depth,
         "capacity": status.capacity,
@@ -118,7 +113,6 @@ def queue_json(status: QueueStatus) -> dict[str, Any]:
 def stats_json(
     totals: Totals, queue: QueueStatus, projections: list[ProjectionStatus]
 ) -> dict[str, Any]:
-    """GET /api/admin/stats."""
     return {
         "generations": dict(totals.generations),
         "tokens": dict(totals.tokens),
@@ -130,8 +124,6 @@ def stats_json(
 
 
 def history_entry_json(entry: HistoryEntry) -> dict[str, Any]:
-    """One event of an aggregate's history: its type, version, time, and its data as plain
-    JSON (camelCase names, as everywhere in the contract; `parameters` kept as sent)."""
     return {
         "type": entry.type,
         "version": entry.version,
@@ -146,7 +138,6 @@ def _camel(name: str) -> str:
 
 
 def _plain(value: Any, name: str = "") -> Any:
-    """Event values as JSON: datetimes as the contract's timestamps, ids as strings."""
     if isinstance(value, datetime):
         return iso_timestamp(value)
     if isinstance(value, UUID):

@@ -27,7 +27,7 @@ def max_request_bytes_of(request: Request) -> int:
 
 
 async def json_body(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, read within MAX_REQUEST_BYTES (an absent body is `{}`)."""
+    """An absent body is `{}`."""
     raw = await read_limited_body(request, max_request_bytes_of(request))
     return parse_json_object(raw) if raw.strip() else {}
 
@@ -37,7 +37,7 @@ async def body_as(request: Request, model: type[M]) -> M:
 
 
 def generation_id_from(request: Request) -> UUID:
-    """The path's generation id; a malformed one is as unknown as a missing one (404)."""
+    """A malformed id is as unknown as a missing one (404)."""
     try:
         return UUID(request.path_params["generation_id"])
     except ValueError:

@@ -23,8 +23,6 @@ def iso_or_none(moment: datetime | None) -> str | None:
 
 
 class ApiJSONResponse(JSONResponse):
-    """JSON with an explicit UTF-8 charset, compact, non-ASCII kept as is."""
-
     media_type = "application/json; charset=utf-8"
 
     def render(self, content: Any) -> bytes:
@@ -35,6 +33,10 @@ def success(
     data: Any, status_code: int = 200, headers: Mapping[str, str] | None = None
 ) -> ApiJSONResponse:
     return ApiJSONResponse({"success": True, "data": data}, status_code, headers=headers)
+
+
+def success_page(items: list[Any], next_cursor: str | None) -> ApiJSONResponse:
+    return ApiJSONResponse({"success": True, "data": items, "nextCursor": next_cursor})
 
 
 def error_response(

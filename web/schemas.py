@@ -1,8 +1,4 @@
-"""Request bodies as pydantic models, and their translation into the domain's request.
-
-Schema problems come back as `validationErrors`, one per problem, each named by its JSON path
-as the client sent it (legacy `productImage` included).
-"""
+"""Request bodies as pydantic models, and their translation into the domain's request."""
 
 from __future__ import annotations
 
@@ -50,8 +46,6 @@ class ParametersBody(BaseModel):
 
 
 class GenerateBody(BaseModel):
-    """The plan's GenerationRequestBody."""
-
     model_config = STRICT
 
     product_images: list[str] = Field(alias="productImages", min_length=1, max_length=5)
@@ -102,16 +96,12 @@ class EmptyBody(BaseModel):
 
 
 class ClaimBody(BaseModel):
-    """POST /api/worker/claim: who claims (recorded on the generation and its lease)."""
-
     model_config = STRICT
 
     worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
 
 
 class CompleteBody(BaseModel):
-    """POST /api/worker/generations/{id}/complete; the URL rules are the domain's."""
-
     model_config = STRICT
 
     result_images: list[str] = Field(
@@ -120,8 +110,6 @@ class CompleteBody(BaseModel):
 
 
 class FailBody(BaseModel):
-    """POST /api/worker/generations/{id}/fail: the reason its owner will read."""
-
     model_config = STRICT
 
     reason: str = Field(min_length=1, max_length=500)
@@ -141,7 +129,6 @@ def invalid(problems: list[FieldProblem]) -> ApiError:
 
 
 def validate(model: type[M], body: dict[str, Any]) -> M:
-    """`body` as `model`, or 400 VALIDATION_ERROR with one entry per problem."""
     try:
         return model.model_validate(body)
     except ValidationError as error:
@@ -149,8 +136,7 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
 
 
 def generation_request_from(body: dict[str, Any], request: Request) -> GenerationRequest:
-    """The domain request from a submission body, accepting the plan's legacy single-image
-    fields; records on the request which field names the client used, for error paths."""
+    """Accepts the legacy single-image fields, and notes on the request which names were used."""
     body = dict(body)
     aliases: dict[str, str] = {}
     problems: list[FieldProblem] = []
@@ -185,7 +171,6 @@ def generation_request_from(body: dict[str, Any], request: Request) -> Generatio
 
 
 def idempotency_key_from(request: Request) -> str | None:
-    """The Idempotency-Key header, or 400 VALIDATION_ERROR when it is malformed."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return None

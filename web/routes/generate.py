@@ -24,13 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 async def submit_generation(request: Request) -> Response:
-    """The contract's checks in order: authentication, account, switch, size, JSON and schema
-    here; prompt, model, images, rate limit, tokens and queue in the use case.
-
-    The body is read (never past the limit) before the account is looked up, so that one trip
-    to the thread pool does the rest; a body found too large is only reported after the
-    account check, so the answer is the one the contract's order gives.
-    """
+    """Reads the body first, but answers 413 in the contract's order (docs/architecture.md)."""
     principal = authenticate(request)
     try:
         raw, too_large = (
@@ -67,7 +61,6 @@ def _submit(
 
 
 async def health(request: Request) -> Response:
-    """Healthy when the event store answers. No authentication."""
     try:
         await run_in_threadpool(atelier_of(request).ping)
     except Exception:

@@ -15,7 +15,7 @@ from web.auth import user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
-from web.responses import ApiJSONResponse, success
+from web.responses import success, success_page
 from web.routes.queue import read_side_of
 from web.schemas import invalid
 
@@ -38,15 +38,10 @@ async def get_generation(request: Request) -> Response:
 class ListQuery:
     status: str | None
     limit: int
-    before: int | None  # the list continues with generations accepted before this position
+    before: int | None
 
 
 def list_query_from(request: Request) -> ListQuery:
-    """`status`, `limit` and `cursor`, or 400 VALIDATION_ERROR naming each bad parameter.
-
-    An empty value counts as absent (`?status=&limit=` is the list's default); an unknown or
-    repeated parameter is refused, as unknown body fields are.
-    """
     problems: list[FieldProblem] = []
     paging = paging_from(request, CURSORS, LIST_PARAMETERS, DEFAULT_LIMIT, MAX_LIMIT, problems)
     status = request.query_params.get("status") or None
@@ -58,21 +53,14 @@ def list_query_from(request: Request) -> ListQuery:
 
 
 async def list_generations(request: Request) -> Response:
-    """The caller's generations, newest first, a page at a time (read models, after waiting
-    for them to include the caller's latest writes)."""
     principal = await user_principal(request)
     query = list_query_from(request)
     generations = read_side_of(request).generations
     page = await run_in_threadpool(
         generations.page, principal.user_id, query.status, query.limit, query.before
     )
-    return ApiJSONResponse(
-        {
-            "success": True,
-            "data": [generation_json(record) for record in page.items],
-            "nextCursor": CURSORS.encode(page.next_before),
-        }
-    )
+    items = [generation_json(record) for record in page.items]
+    return success_page(items, CURSORS.encode(page.next_before))
 
 
 routes = [

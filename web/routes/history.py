@@ -1,8 +1,4 @@
-"""Event histories: a generation's for its owner, an account's for an admin.
-
-Both are read from the aggregate's own events, oldest first, a page at a time: `limit` (1-1000,
-default 100) and the opaque `cursor` a previous page handed out as `nextCursor`.
-"""
+"""Event histories, a page at a time: a generation's for its owner, an account's for an admin."""
 
 from __future__ import annotations
 
@@ -19,7 +15,7 @@ from web.auth import admin_principal, user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
 from web.requests import atelier_of, generation_id_from
-from web.responses import ApiJSONResponse
+from web.responses import success_page
 from web.routes.admin import on_existing_account
 from web.schemas import invalid
 
@@ -32,11 +28,10 @@ CURSORS = Cursors("e1:")
 @dataclass(frozen=True)
 class EventsQuery:
     limit: int
-    after: int  # the page continues with the events after this aggregate version
+    after: int  # an aggregate version
 
 
 def events_query_from(request: Request) -> EventsQuery:
-    """`limit` and `cursor`, or 400 VALIDATION_ERROR naming each bad parameter."""
     problems: list[FieldProblem] = []
     paging = paging_from(request, CURSORS, PARAMETERS, DEFAULT_LIMIT, MAX_LIMIT, problems)
     if problems:
@@ -45,17 +40,11 @@ def events_query_from(request: Request) -> EventsQuery:
 
 
 def events_response(page: HistoryPage) -> Response:
-    return ApiJSONResponse(
-        {
-            "success": True,
-            "data": [history_entry_json(entry) for entry in page.entries],
-            "nextCursor": CURSORS.encode(page.next_after),
-        }
-    )
+    items = [history_entry_json(entry) for entry in page.entries]
+    return success_page(items, CURSORS.encode(page.next_after))
 
 
 async def generation_events(request: Request) -> Response:
-    """GET /api/generations/{id}/events: the owner's generation's events; 404 for anyone else."""
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     query = events_query_from(request)
@@ -70,7 +59,6 @@ async def generation_events(request: Request) -> Response:
 
 
 async def account_events(request: Request) -> Response:
-    """GET /api/admin/accounts/{userId}/events: an account's events; 404 if it has none."""
     admin_principal(request)
     query = events_query_from(request)
     page = await on_existing_account(

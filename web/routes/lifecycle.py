@@ -15,7 +15,6 @@ from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody
 
 
 async def claim(request: Request) -> Response:
-    """200 with the oldest pending generation, now processing under a lease; 204 when none."""
     worker_principal(request)
     body = await body_as(request, ClaimBody)
     generation = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
@@ -43,7 +42,6 @@ async def fail(request: Request) -> Response:
 
 
 async def cancel(request: Request) -> Response:
-    """The owner's pending generation becomes cancelled; anyone else's is 404."""
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     await body_as(request, EmptyBody)

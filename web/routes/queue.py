@@ -17,7 +17,7 @@ from web.responses import success
 
 
 def read_side_of(request: Request) -> ReadSide:
-    """The process's read models, or 503 when the store cannot hold them (memory)."""
+    """503 on a store the views cannot follow (memory)."""
     read_side: ReadSide | None = request.app.state.read_side
     if read_side is None:
         raise ApiError(
@@ -27,7 +27,7 @@ def read_side_of(request: Request) -> ReadSide:
 
 
 async def queue_reader(request: Request) -> Principal:
-    """Users with an open, enabled account; admins and workers, who need no account."""
+    """Admins and workers need no account."""
     principal = authenticate(request)
     if principal.role == "user":
         await run_in_threadpool(atelier_of(request).require_active_account, principal.user_id)

@@ -15,7 +15,7 @@ from web.routes.queue import read_side_of
 
 
 def gather(models: ReadSide) -> Response:
-    # Positions last, so they are at least as far as the figures above them were read at.
+    # Positions last, so they are at least as far as the figures were read at.
     totals = models.dashboard.totals()
     queue = models.pending_queue.status()
     return success(stats_json(totals, queue, models.status()))
