@@ -26,9 +26,18 @@ class Totals:
 
 @dataclass(frozen=True)
 class ProjectionStatus:
+    """A view's position and lag; while it fails, its error, since when, and where it stands."""
+
     name: str
     position: int
     lag: int
+    error: str | None = None
+    failed_at_position: int | None = None
+    failing_since: datetime | None = None
+
+    @property
+    def failing(self) -> bool:
+        return self.error is not None
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+from eventsourcing.application import AggregateNotFoundError
+
 from application.base import AtelierBase
 from application.errors import SubmissionsClosed
 from application.group_commit import GroupCommit
@@ -41,6 +43,8 @@ class Submission:
     prompt: str
     cost: int
     images: list[LinkedImage]
+    generation_id: UUID  # fixed before the first attempt, so a retry finds a lost commit's
+    request_id: str | None
 
 
 class SubmissionUseCases(AtelierBase):
@@ -57,13 +61,19 @@ class SubmissionUseCases(AtelierBase):
             raise SubmissionsClosed
 
     def submit_generation(
-        self, user_id: str, request: GenerationRequest, idempotency_key: str | None = None
+        self,
+        user_id: str,
+        request: GenerationRequest,
+        idempotency_key: str | None = None,
+        request_id: str | None = None,
     ) -> Receipt:
         """Accept a generation, or raise the domain error refusing it."""
         self.require_submissions_open()
-        return self.submit_read(user_id, lambda: (request, idempotency_key))
+        return self.submit_read(user_id, lambda: (request, idempotency_key), request_id)
 
-    def submit_read(self, user_id: str, read: RequestReader) -> Receipt:
+    def submit_read(
+        self, user_id: str, read: RequestReader, request_id: str | None = None
+    ) -> Receipt:
         """`submit_generation` for a request still to be parsed: `read` runs after the account
         and switch checks, as the contract orders them, and the account is read once."""
         account = self.load_account(user_id)
@@ -90,6 +100,8 @@ class SubmissionUseCases(AtelierBase):
             prompt=build_prompt(request.style, request.quality, custom_prompt),
             cost=token_cost(request.quality),
             images=images,
+            generation_id=uuid4(),
+            request_id=request_id,
         )
         return self.group_commit.submit(submission)
 
@@ -110,6 +122,10 @@ class SubmissionUseCases(AtelierBase):
         outcomes: list[Receipt | BaseException] = []
         for submission in batch:
             now = self.clock()
+            saved = None if first_attempt else self._saved_by_a_lost_commit(submission, now)
+            if saved is not None:
+                outcomes.append(saved)
+                continue
             try:
                 account = self._batch_account(submission, accounts, first_attempt)
                 outcome = self._replay(account, submission.key, now, generations) or self._accept(
@@ -122,6 +138,15 @@ class SubmissionUseCases(AtelierBase):
         if generations:  # all refused or replayed: nothing to write
             self.save(*accounts.values(), *generations.values(), queue)
         return outcomes
+
+    def _saved_by_a_lost_commit(self, submission: Submission, now: datetime) -> Receipt | None:
+        """Its answer if an earlier attempt saved it but its acknowledgement was lost."""
+        try:
+            generation: Generation = self.repository.get(submission.generation_id)
+        except AggregateNotFoundError:
+            return None
+        account = self.load_account(submission.user_id)
+        return self._receipt(generation, account, now, replayed=False)
 
     def _batch_account(
         self, submission: Submission, accounts: dict[str, TokenAccount], first_attempt: bool
@@ -147,7 +172,7 @@ class SubmissionUseCases(AtelierBase):
         policy = self.policy
         account.check_admission(submission.cost, now, policy.hourly_limit)
         queue.check_room(policy.queue_capacity)
-        generation_id = uuid4()
+        generation_id = submission.generation_id
         key = submission.key
         remember = key.remembered_until(now, policy.idempotency_ttl) if key else None
         account.reserve(generation_id, submission.cost, now, policy.hourly_limit, remember)
@@ -162,6 +187,7 @@ class SubmissionUseCases(AtelierBase):
             position,
             submission.images,
             now,
+            submission.request_id,
         )
         generations[generation_id] = generation
         return self._receipt(generation, account, now, replayed=False)

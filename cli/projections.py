@@ -94,5 +94,10 @@ def print_status(models: ReadModels) -> None:
     statuses = models.status()
     print(f"{'projection':<20} {'position':>12} {'lag':>12}")
     for status in statuses:
-        print(f"{status.name:<20} {status.position:>12} {status.lag:>12}")
+        failing = ""
+        if status.failing:
+            since = status.failing_since.isoformat() if status.failing_since else "?"
+            at = status.failed_at_position
+            failing = f"  FAILING after position {at} since {since}: {status.error}"
+        print(f"{status.name:<20} {status.position:>12} {status.lag:>12}{failing}")
     print(f"{'log head':<20} {models.freshness.head():>12}")

@@ -37,6 +37,8 @@ class Generation(Aggregate):
     """A user's request for generated photos, its images, and what became of it."""
 
     class GenerationRequested(Aggregate.Created):
+        class_version = 2  # v2: request_id
+
         user_id: str
         product_images: list[str]
         model_images: list[str]
@@ -50,6 +52,11 @@ class Generation(Aggregate):
         token_cost: int
         queue_position: int
         requested_at: datetime
+        request_id: str | None  # the X-Request-ID it came with (None: before v2, or no HTTP)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["request_id"] = None
 
     class ImageLinked(Aggregate.Event):
         url: str
@@ -97,8 +104,10 @@ class Generation(Aggregate):
         token_cost: int,
         queue_position: int,
         requested_at: datetime,
+        request_id: str | None,
     ) -> None:
         self.user_id = user_id
+        self.request_id = request_id
         self.product_images = product_images
         self.model_images = model_images
         self.style = style
@@ -133,6 +142,7 @@ class Generation(Aggregate):
         queue_position: int,
         images: list[LinkedImage],
         at: datetime,
+        request_id: str | None = None,
     ) -> Generation:
         """A new pending generation with one ImageLinked event per image of the request."""
         generation = cls(
@@ -150,6 +160,7 @@ class Generation(Aggregate):
             token_cost=token_cost,
             queue_position=queue_position,
             requested_at=at,
+            request_id=request_id,
         )
         for image in images:
             generation._image_linked(

@@ -222,6 +222,7 @@ class Story:
             token_cost=cost,
             queue_position=1,
             requested_at=self.clock,
+            request_id=None,
         )
         self.stored.append(self.mapper.to_stored_event(event))
         return generation_id, len(self.stored)

@@ -117,10 +117,21 @@ def stats_json(
         "generations": dict(totals.generations),
         "tokens": dict(totals.tokens),
         "queue": queue_json(queue),
-        "projections": [
-            {"name": p.name, "position": p.position, "lag": p.lag} for p in projections
-        ],
+        "projections": [projection_json(p) for p in projections],
     }
+
+
+def projection_json(status: ProjectionStatus) -> dict[str, Any]:
+    """The failure's fields only while it fails, so a healthy answer is as it always was."""
+    shown: dict[str, Any] = {"name": status.name, "position": status.position, "lag": status.lag}
+    if status.failing:
+        shown |= {
+            "failing": True,
+            "error": status.error,
+            "failedAtPosition": status.failed_at_position,
+            "failingSince": iso_or_none(status.failing_since),
+        }
+    return shown
 
 
 def history_entry_json(entry: HistoryEntry) -> dict[str, Any]:

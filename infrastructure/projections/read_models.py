@@ -10,6 +10,7 @@ from application.queries import ProjectionStatus
 from infrastructure.projections.catch_up import DEFAULT_BATCH_SIZE
 from infrastructure.projections.dashboard import Dashboard, DashboardProjection
 from infrastructure.projections.freshness import Freshness
+from infrastructure.projections.health import FollowerHealthTable
 from infrastructure.projections.images import Images, ImagesProjection
 from infrastructure.projections.pending_queue import PendingQueue, PendingQueueProjection
 from infrastructure.projections.postgres_view import PostgresProjectionView
@@ -53,7 +54,8 @@ class ReadModels:
     def __init__(self, atelier: AtelierBase, wait_seconds: float) -> None:
         self.atelier = atelier
         self.views = {cls.name: view_on(atelier, cls()) for cls in PROJECTIONS}
-        self.freshness = Freshness(atelier.recorder, wait_seconds)
+        self.health = FollowerHealthTable(next(iter(self.views.values())), atelier.name)
+        self.freshness = Freshness(atelier.recorder, wait_seconds, self.health.failing)
         policy = atelier.policy
         self.pending_queue = PendingQueue(
             self.views[PendingQueueProjection.name], self.freshness, policy.queue_capacity
@@ -78,12 +80,26 @@ class ReadModels:
         return self.views[name]
 
     def status(self) -> list[ProjectionStatus]:
-        """Each view's position and lag behind the log's head, as of now."""
+        """Each view's position and lag behind the log's head, and its failure, as of now."""
+        failures = self.health.failures()
         head = self.freshness.head()
-        return [
-            ProjectionStatus(name, position, max(0, head - position))
-            for name, position in ((name, view.position()) for name, view in self.views.items())
-        ]
+        statuses = []
+        for name, view in self.views.items():
+            position = view.position()
+            failure = failures.get(name)
+            statuses.append(
+                ProjectionStatus(name, position, max(0, head - position))
+                if failure is None
+                else ProjectionStatus(
+                    name,
+                    position,
+                    max(0, head - position),
+                    failure.error,
+                    failure.position,
+                    failure.since,
+                )
+            )
+        return statuses
 
     def runner(
         self,
@@ -99,4 +115,5 @@ class ReadModels:
             poll_interval,
             observer,
             leadership,
+            self.health,
         )

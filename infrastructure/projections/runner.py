@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any, Protocol
 
@@ -22,6 +23,16 @@ RECHECK_SECONDS = 1.0
 
 # Told (follower name, position) after each batch a runner commits: for metrics and the bench.
 BatchObserver = Callable[[str, int], None]
+
+
+class HealthLog(Protocol):
+    """Where a follower's change of state is recorded for other processes (health.py)."""
+
+    def record(self, name: str, health: LoopHealth, now: datetime) -> None: ...
+
+
+# What is published of a follower: None when healthy, else its error and stuck position.
+Published = tuple[str, int | None] | None
 
 
 class Leadership(Protocol):
@@ -45,8 +56,11 @@ class ProjectionRunner:
         poll_interval: float,
         observer: BatchObserver | None = None,
         leadership: Leadership | None = None,
+        health_log: HealthLog | None = None,
     ) -> None:
         self.application = application
+        self.health_log = health_log
+        self._published: dict[str, Published] = {}  # absent: not yet written by this runner
         self.leadership = leadership  # None: this runner works whether or not others do
         self.followers = list(followers)
         self.batch_size = batch_size
@@ -92,7 +106,24 @@ class ProjectionRunner:
         applied = [self._step_together(group, start, head) for start, group in together.items()]
         follow = partial(self._follow, head=head)
         applied += self._pool.map(follow, alone) if self._pool else map(follow, alone)
+        self._publish()
         return max(applied, default=0) >= self.batch_size
+
+    def _publish(self) -> None:
+        """Write each follower's state where it differs from what was last written."""
+        if self.health_log is None:
+            return
+        for name, backoff in self._backoffs.items():
+            health = backoff.health
+            state = (health.error, health.position) if health.error is not None else None
+            if name in self._published and self._published[name] == state:
+                continue
+            try:
+                self.health_log.record(name, health, datetime.now(UTC))
+            except Exception:  # the store may be what fails: tried again next round
+                logger.debug("could not record %s's health", name, exc_info=True)
+                continue
+            self._published[name] = state
 
     def _step_together(self, followers: list[Follower], start: int, head: int) -> int:
         """Catch `followers`, all at `start`, up to `head` with shared reads; the most applied."""

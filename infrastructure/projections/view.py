@@ -12,7 +12,12 @@ from infrastructure.projections.sql import Dialect
 from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.writes import Run, Writes
 
+CREATE_HEALTH = (
+    "CREATE TABLE IF NOT EXISTS {follower_health} ("
+    "name TEXT PRIMARY KEY, error TEXT NOT NULL, position BIGINT, since BIGINT NOT NULL)"
+)
 TRACKING = "tracking"  # the template name of the view's tracking table
+HEALTH = "follower_health"  # the template name of the followers' health table (health.py)
 
 FIRST_POSITION = (
     "INSERT INTO {tracking} (application_name, notification_id) VALUES (?, ?) "
@@ -57,7 +62,10 @@ class ProjectionView:
         self.dialect = dialect
         self.tracking_key = key
         self.tracking_table = tracking
-        self._names = {name: name for name in projection.tables} | {TRACKING: tracking}
+        self._names = {name: name for name in projection.tables} | {
+            TRACKING: tracking,
+            HEALTH: HEALTH,
+        }
         self._compiled: dict[str, str] = {}
 
     @property
@@ -76,7 +84,7 @@ class ProjectionView:
         return compiled
 
     def create_statements(self) -> list[str]:
-        return [self.sql(statement) for statement in self.projection.schema]
+        return [self.sql(statement) for statement in (*self.projection.schema, CREATE_HEALTH)]
 
     @abstractmethod
     def _write_transaction(self) -> AbstractContextManager[Cursor]: ...

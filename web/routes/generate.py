@@ -14,7 +14,7 @@ from application.views import Receipt
 from domain.requests import GenerationRequest
 from web.auth import authenticate
 from web.body import parse_json_object, read_limited_body
-from web.errors import ApiError
+from web.errors import ApiError, request_id_of
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, max_request_bytes_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
@@ -57,7 +57,7 @@ def _submit(
         key = idempotency_key_from(request)
         return generation_request_from(body, request), key
 
-    return atelier_of(request).submit_read(principal.user_id, read)
+    return atelier_of(request).submit_read(principal.user_id, read, request_id_of(request))
 
 
 async def health(request: Request) -> Response:
