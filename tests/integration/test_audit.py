@@ -87,8 +87,8 @@ def make_mixed_history(atelier: Atelier, clock: Clock) -> None:
     expiring = submit(atelier, "bob")
     assert atelier.claim("worker-1") is not None
     assert atelier.claim("worker-1") is not None
-    atelier.complete(done, ["https://cdn.example/done.png"])
-    atelier.fail(failed, "model error")
+    atelier.complete(done, "worker-1", ["https://cdn.example/done.png"])
+    atelier.fail(failed, "worker-1", "model error")
     atelier.cancel("alice", cancelled)
     clock.advance(hours=2)
     report = atelier.sweep()
