@@ -76,7 +76,8 @@ class Simulation:
         generation = self.processing.popleft()
         account = self.accounts[generation.user_id]
         if self.rng.random() < 0.85:
-            generation.complete("worker-1", [f"https://cdn.example/{generation.id}.png"], self.clock)
+            result = f"https://cdn.example/{generation.id}.png"
+            generation.complete("worker-1", [result], self.clock)
             account.capture(generation.id, self.clock)
         else:
             generation.fail("worker-1", "model error", self.clock)

@@ -19,6 +19,8 @@ DEFAULT_CAPACITY = 50
 class GenerationQueue(Aggregate):
     """How many generations wait for a worker, across every user."""
 
+    requeues = 0  # what a snapshot taken before requeues existed restores (docs/events.md)
+
     @staticmethod
     def create_id() -> UUID:
         return queue_id()
