@@ -172,10 +172,11 @@ def test_capturing_while_still_processing_is_named_as_early() -> None:
         amount=1,
         at=story.clock,
     )
+    within_the_lease = story.clock
     for _ in range(10):  # plenty happens in between
         other = story.submit("alice", minutes_later=7)
         story.cancel(other)
-    generation.complete("worker-1", ["https://cdn.example/r.png"], story.clock)
+    generation.complete("worker-1", ["https://cdn.example/r.png"], within_the_lease)
     (completed,) = story.save(generation)
     report = story.audit()
     assert found(report, rule.RESOLVED_EARLY) == [(captured, completed)]
