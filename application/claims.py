@@ -25,6 +25,7 @@ class ClaimUseCases(EndingUseCases):
         super().__init__(*args, **kwargs)
         self._claim_candidates: deque[UUID] = deque()
         self._claim_candidates_lock = threading.Lock()
+        self._candidates_requeues = -1  # the queue's requeue count when the batch was read
 
     def claim(self, worker_id: str) -> GenerationRecord | None:
         """The oldest pending generation, now processing under `worker_id`'s lease; or None."""
@@ -34,18 +35,28 @@ class ClaimUseCases(EndingUseCases):
                 claimed = self._claim_one(generation_id, worker_id)
                 if claimed is not None:
                     return GenerationRecord.of(claimed, None)
+            requeues = self.load_queue().requeues  # before the read model (docs/lifecycle.md)
             candidates = view.oldest_pending(CLAIM_CANDIDATES)
             if not candidates:
                 return None
             with self._claim_candidates_lock:
                 self._claim_candidates.clear()
                 self._claim_candidates.extend(candidates)
+                self._candidates_requeues = requeues
         return None
 
     def _pending_view(self) -> QueueView:
         if self.queue_view is None:
             raise RuntimeError("This Atelier was built without a queue view: it cannot claim.")
         return self.queue_view
+
+    def _batch_is_stale(self, requeues: int) -> bool:
+        """A requeue since the batch was read may have put an older generation ahead of it."""
+        with self._claim_candidates_lock:
+            if requeues == self._candidates_requeues:
+                return False
+            self._claim_candidates.clear()
+            return True
 
     def _next_candidate(self) -> UUID | None:
         with self._claim_candidates_lock:
@@ -58,6 +69,8 @@ class ClaimUseCases(EndingUseCases):
         """One that waited past the pending time to live is expired instead, not handed out."""
         with self.queue_lock:
             queue = self.load_queue()  # before the generation (docs/lifecycle.md)
+            if self._batch_is_stale(queue.requeues):
+                return None
             try:
                 generation, account = self.load_generation_and_account(generation_id)
             except GenerationNotFound:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
-from domain.generations import DEFAULT_LEASE, DEFAULT_PENDING_TTL
+from domain.generations import DEFAULT_LEASE, DEFAULT_LEASE_ATTEMPTS, DEFAULT_PENDING_TTL
 from domain.prompts import DEFAULT_BANNED_WORDS
 from domain.queue import DEFAULT_CAPACITY
 
@@ -20,5 +20,6 @@ class Policy:
     generation_enabled: bool = True
     idempotency_ttl: timedelta = DEFAULT_IDEMPOTENCY_TTL
     lease: timedelta = DEFAULT_LEASE
+    lease_max_attempts: int = DEFAULT_LEASE_ATTEMPTS  # claims before a lapsed lease fails it
     pending_ttl: timedelta = DEFAULT_PENDING_TTL
     queue_full_retry_after_seconds: int = 30

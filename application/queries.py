@@ -67,6 +67,7 @@ class GenerationRecord:
     queue_position: int | None
     worker_id: str | None = None  # known from the aggregate only
     lease_expires_at: datetime | None = None
+    attempt: int = 0
 
     @classmethod
     def of(cls, generation: Generation, queue_position: int | None) -> GenerationRecord:
@@ -94,6 +95,7 @@ class GenerationRecord:
             queue_position=queue_position if generation.is_pending else None,
             worker_id=generation.worker_id,
             lease_expires_at=generation.lease_expires_at,
+            attempt=generation.attempt,
         )
 
 

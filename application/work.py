@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -16,6 +18,7 @@ logger = logging.getLogger(__name__)
 
 UNEXPECTED_GENERATOR_ERROR = "The image generator failed unexpectedly."
 UNUSABLE_RESULTS = "The image generator returned unusable result images."
+HEARTBEATS_PER_LEASE = 3
 
 
 @dataclass(frozen=True)
@@ -38,27 +41,63 @@ class WorkUseCases(ClaimUseCases):
         logger.info(
             "worker %s runs generation %s with %s", worker_id, job.generation_id, generator.name
         )
+        gid = job.generation_id
+        with self._heartbeats(gid, worker_id) as stopped:
+            try:
+                urls = generator.generate(job)
+            except GeneratorFailure as failure:
+                reason = failure.reason
+                return self._outcome(lambda: self.fail(gid, worker_id, reason), job, stopped)
+            except Exception:
+                logger.exception("generator %s raised on generation %s", generator.name, gid)
+                return self._outcome(
+                    lambda: self.fail(gid, worker_id, UNEXPECTED_GENERATOR_ERROR), job, stopped
+                )
         try:
-            urls = generator.generate(job)
-        except GeneratorFailure as failure:
-            reason = failure.reason
-            return self._outcome(lambda: self.fail(job.generation_id, reason), job)
-        except Exception:
-            logger.exception(
-                "generator %s raised on generation %s", generator.name, job.generation_id
-            )
-            return self._outcome(
-                lambda: self.fail(job.generation_id, UNEXPECTED_GENERATOR_ERROR), job
-            )
-        try:
-            return self._outcome(lambda: self.complete(job.generation_id, urls), job)
+            return self._outcome(lambda: self.complete(gid, worker_id, urls), job, stopped)
         except InvalidRequest as error:
             logger.error("generator %s returned unusable results: %s", generator.name, error)
-            return self._outcome(lambda: self.fail(job.generation_id, UNUSABLE_RESULTS), job)
+            return self._outcome(lambda: self.fail(gid, worker_id, UNUSABLE_RESULTS), job, stopped)
 
-    def _outcome(self, end: Callable[[], GenerationRecord], job: GenerationJob) -> WorkOutcome:
-        """If the lease ran out first, what the generation became instead."""
+    @contextmanager
+    def _heartbeats(self, generation_id: UUID, worker_id: str) -> Iterator[threading.Event]:
+        """Extends the lease while the generator runs; the event is set once the generation was
+        cancelled or the lease lost, and the work must not be recorded."""
+        stopped = threading.Event()
+        done = threading.Event()
+        interval = self.policy.lease.total_seconds() / HEARTBEATS_PER_LEASE
+
+        def beat() -> None:
+            while not done.wait(interval):
+                try:
+                    answer = self.heartbeat(generation_id, worker_id)
+                except InvalidTransition as refused:
+                    logger.warning("generation %s: heartbeat refused: %s", generation_id, refused)
+                    stopped.set()
+                    return
+                except Exception:
+                    logger.exception("generation %s: heartbeat failed; retrying", generation_id)
+                    continue
+                if answer.cancelled:
+                    logger.info("generation %s was cancelled; its work stops", generation_id)
+                    stopped.set()
+                    return
+
+        thread = threading.Thread(target=beat, name=f"heartbeat-{generation_id}", daemon=True)
+        thread.start()
         try:
+            yield stopped
+        finally:
+            done.set()
+            thread.join()
+
+    def _outcome(
+        self, end: Callable[[], GenerationRecord], job: GenerationJob, stopped: threading.Event
+    ) -> WorkOutcome:
+        """Cancelled meanwhile, or the lease lost first: what the generation became instead."""
+        try:
+            if stopped.is_set():
+                raise InvalidTransition("the work was stopped; its result is not recorded")
             generation = end()
         except InvalidTransition as refused:
             logger.warning("generation %s: %s", job.generation_id, refused)

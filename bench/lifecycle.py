@@ -84,7 +84,7 @@ def measure(atelier: Atelier, pending: int, threads: int) -> tuple[float, float]
 
     def complete_all(index: int) -> None:
         for gid in claimed[index]:
-            atelier.complete(gid, [f"https://cdn.example.com/{gid}.png"])
+            atelier.complete(gid, f"bench-{index}", [f"https://cdn.example.com/{gid}.png"])
 
     complete_seconds = in_threads(threads, complete_all)
     return pending / claim_seconds, pending / complete_seconds

@@ -76,10 +76,11 @@ class Simulation:
         generation = self.processing.popleft()
         account = self.accounts[generation.user_id]
         if self.rng.random() < 0.85:
-            generation.complete([f"https://cdn.example/{generation.id}.png"], self.clock)
+            result = f"https://cdn.example/{generation.id}.png"
+            generation.complete("worker-1", [result], self.clock)
             account.capture(generation.id, self.clock)
         else:
-            generation.fail("model error", self.clock)
+            generation.fail("worker-1", "model error", self.clock)
             account.release(generation.id, self.clock)
         return [*generation.collect_events(), *account.collect_events()]
 

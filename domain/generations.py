@@ -31,6 +31,7 @@ END_STATES = frozenset({COMPLETED, FAILED, CANCELLED, EXPIRED})
 TIMED_OUT = "timed out"
 DEFAULT_LEASE = timedelta(minutes=10)
 DEFAULT_PENDING_TTL = timedelta(hours=1)
+DEFAULT_LEASE_ATTEMPTS = 3
 
 
 class Generation(Aggregate):
@@ -73,6 +74,14 @@ class Generation(Aggregate):
         lease_expires_at: datetime
         at: datetime
 
+    class LeaseExtended(Aggregate.Event):
+        worker_id: str
+        lease_expires_at: datetime
+        at: datetime
+
+    class GenerationRequeued(Aggregate.Event):
+        at: datetime
+
     class GenerationCompleted(Aggregate.Event):
         result_images: list[str]
         at: datetime
@@ -82,6 +91,9 @@ class Generation(Aggregate):
         at: datetime
 
     class GenerationCancelled(Aggregate.Event):
+        at: datetime
+
+    class ProcessingCancelled(Aggregate.Event):
         at: datetime
 
     class GenerationExpired(Aggregate.Event):
@@ -124,6 +136,7 @@ class Generation(Aggregate):
         self.status: GenerationStatus = PENDING
         self.images: list[dict[str, Any]] = []
         self.worker_id: str | None = None
+        self.attempt = 0  # how many times it was claimed
         self.started_at: datetime | None = None
         self.lease_expires_at: datetime | None = None
         self.completed_at: datetime | None = None
@@ -209,12 +222,16 @@ class Generation(Aggregate):
         return self.status in END_STATES
 
     def lease_ran_out(self, now: datetime) -> bool:
-        """Processing with a lease that ended at or before `now`: it can only fail, timed out."""
+        """Processing with a lease that ended at or before `now`: it can only be timed out."""
         return (
             self.status == PROCESSING
             and self.lease_expires_at is not None
             and self.lease_expires_at <= now
         )
+
+    def was_cancelled_under(self, worker_id: str) -> bool:
+        """Cancelled by its owner while `worker_id` held its lease."""
+        return self.status == CANCELLED and self.worker_id == worker_id
 
     def waited_since(self, cutoff: datetime) -> bool:
         """Still pending, and requested at or before `cutoff`."""
@@ -225,6 +242,15 @@ class Generation(Aggregate):
             allowed = " or ".join(statuses)
             raise InvalidTransition(f"Generation is {self.status}; this needs it to be {allowed}.")
 
+    def _require_lease(self, worker_id: str, now: datetime) -> None:
+        self._require(PROCESSING)
+        if self.worker_id != worker_id:
+            raise InvalidTransition("Generation is processing under another worker's lease.")
+        if self.lease_ran_out(now):
+            ended = self.lease_expires_at
+            moment = ended.isoformat(timespec="seconds") if ended else "its end"
+            raise InvalidTransition(f"The lease on this generation ran out at {moment}.")
+
     def start(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
         """A worker claims the generation until its lease runs out."""
         self._require(PENDING)
@@ -234,12 +260,42 @@ class Generation(Aggregate):
     def _started(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
         self.status = PROCESSING
         self.worker_id = worker_id
+        self.attempt += 1
         self.started_at = at
         self.lease_expires_at = lease_expires_at
         self.updated_at = at
 
-    def complete(self, result_images: list[str], at: datetime) -> None:
+    def extend_lease(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
+        """The lease holder's heartbeat: its lease now ends at `lease_expires_at`."""
+        self._require_lease(worker_id, at)
+        self._lease_extended(worker_id=worker_id, lease_expires_at=lease_expires_at, at=at)
+
+    @event(LeaseExtended)
+    def _lease_extended(self, worker_id: str, lease_expires_at: datetime, at: datetime) -> None:
+        self.lease_expires_at = lease_expires_at
+
+    def time_out(self, at: datetime, max_attempts: int) -> bool:
+        """The lease ran out: back to pending (True) until claimed `max_attempts` times, then
+        failed as timed out (False)."""
         self._require(PROCESSING)
+        if not self.lease_ran_out(at):
+            raise InvalidTransition("The lease on this generation has not run out.")
+        if self.attempt < max_attempts:
+            self._requeued(at=at)
+            return True
+        self._failed(reason=TIMED_OUT, at=at)
+        return False
+
+    @event(GenerationRequeued)
+    def _requeued(self, at: datetime) -> None:
+        self.status = PENDING
+        self.worker_id = None
+        self.started_at = None
+        self.lease_expires_at = None
+        self.updated_at = at
+
+    def complete(self, worker_id: str, result_images: list[str], at: datetime) -> None:
+        self._require_lease(worker_id, at)
         self._completed(result_images=list(result_images), at=at)
 
     @event(GenerationCompleted)
@@ -250,8 +306,8 @@ class Generation(Aggregate):
         self.updated_at = at
         self.lease_expires_at = None
 
-    def fail(self, reason: str, at: datetime) -> None:
-        self._require(PROCESSING)
+    def fail(self, worker_id: str, reason: str, at: datetime) -> None:
+        self._require_lease(worker_id, at)
         self._failed(reason=reason, at=at)
 
     @event(GenerationFailed)
@@ -263,14 +319,25 @@ class Generation(Aggregate):
         self.lease_expires_at = None
 
     def cancel(self, at: datetime) -> None:
-        self._require(PENDING)
-        self._cancelled(at=at)
+        """Its owner's cancel; a processing one's worker learns it at its next heartbeat."""
+        self._require(PENDING, PROCESSING)
+        if self.status == PENDING:
+            self._cancelled(at=at)
+        else:
+            self._processing_cancelled(at=at)
 
     @event(GenerationCancelled)
     def _cancelled(self, at: datetime) -> None:
         self.status = CANCELLED
         self.completed_at = at
         self.updated_at = at
+
+    @event(ProcessingCancelled)
+    def _processing_cancelled(self, at: datetime) -> None:
+        self.status = CANCELLED
+        self.completed_at = at
+        self.updated_at = at
+        self.lease_expires_at = None
 
     def expire(self, at: datetime) -> None:
         self._require(PENDING)

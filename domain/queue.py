@@ -19,6 +19,8 @@ DEFAULT_CAPACITY = 50
 class GenerationQueue(Aggregate):
     """How many generations wait for a worker, across every user."""
 
+    requeues = 0  # what a snapshot taken before requeues existed restores (docs/events.md)
+
     @staticmethod
     def create_id() -> UUID:
         return queue_id()
@@ -35,9 +37,14 @@ class GenerationQueue(Aggregate):
         reason: str  # "claimed", "cancelled" or "expired"
         at: datetime
 
+    class GenerationRequeued(Aggregate.Event):
+        generation_id: str
+        at: datetime
+
     @event(QueueOpened)
     def __init__(self) -> None:
         self.pending = 0
+        self.requeues = 0  # how many came back: a claim's batch of oldest ids is then stale
 
     def check_room(self, capacity: int) -> None:
         """QueueFull unless one more generation fits."""
@@ -63,3 +70,13 @@ class GenerationQueue(Aggregate):
     @event(GenerationLeftQueue)
     def _left(self, generation_id: str, reason: str, at: datetime) -> None:
         self.pending -= 1
+
+    def requeue(self, generation_id: UUID, at: datetime) -> None:
+        """A claimed generation whose lease ran out waits again, at its first place; it was
+        accepted already, so capacity does not apply (docs/lifecycle.md)."""
+        self._requeued(generation_id=str(generation_id), at=at)
+
+    @event(GenerationRequeued)
+    def _requeued(self, generation_id: str, at: datetime) -> None:
+        self.pending += 1
+        self.requeues += 1

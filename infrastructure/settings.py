@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from application.policy import Policy
 from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
-from domain.generations import DEFAULT_LEASE, DEFAULT_PENDING_TTL
+from domain.generations import DEFAULT_LEASE, DEFAULT_LEASE_ATTEMPTS, DEFAULT_PENDING_TTL
 from domain.prompts import DEFAULT_BANNED_WORDS
 from domain.queue import DEFAULT_CAPACITY
 
@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     banned_words: str = ",".join(DEFAULT_BANNED_WORDS)
     idempotency_ttl_seconds: PositiveInt = int(DEFAULT_IDEMPOTENCY_TTL.total_seconds())
     lease_seconds: PositiveInt = int(DEFAULT_LEASE.total_seconds())
+    lease_max_attempts: PositiveInt = DEFAULT_LEASE_ATTEMPTS
     pending_ttl_seconds: PositiveInt = int(DEFAULT_PENDING_TTL.total_seconds())
     generator: Literal["openai", "dry-run"] = "dry-run"
     openai_api_key: SecretStr | None = None
@@ -116,6 +117,7 @@ class Settings(BaseSettings):
             generation_enabled=self.generation_enabled,
             idempotency_ttl=timedelta(seconds=self.idempotency_ttl_seconds),
             lease=timedelta(seconds=self.lease_seconds),
+            lease_max_attempts=self.lease_max_attempts,
             pending_ttl=timedelta(seconds=self.pending_ttl_seconds),
         )
 

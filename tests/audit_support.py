@@ -128,13 +128,13 @@ class Story:
 
     def complete(self, generation: Generation) -> list[int]:
         account = self.owners[generation.id]
-        generation.complete(["https://cdn.example/result.png"], self.clock)
+        generation.complete("worker-1", ["https://cdn.example/result.png"], self.clock)
         account.capture(generation.id, self.clock)
         return self.save(generation, account)
 
     def fail(self, generation: Generation) -> list[int]:
         account = self.owners[generation.id]
-        generation.fail("model error", self.clock)
+        generation.fail("worker-1", "model error", self.clock)
         account.release(generation.id, self.clock)
         return self.save(generation, account)
 

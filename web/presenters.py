@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from application.endings import Heartbeat
 from application.history import HistoryEntry
 from application.queries import GenerationRecord, ProjectionStatus, QueueStatus, Totals
 from application.views import AccountRecord, AccountSummary, RateLimitStatus, Receipt
@@ -98,6 +99,16 @@ def worker_generation_json(record: GenerationRecord) -> dict[str, Any]:
         **generation_json(record),
         "workerId": record.worker_id,
         "leaseExpiresAt": iso_or_none(record.lease_expires_at),
+        "attempt": record.attempt,
+    }
+
+
+def heartbeat_json(answer: Heartbeat) -> dict[str, Any]:
+    return {
+        "_id": str(answer.generation_id),
+        "workerId": answer.worker_id,
+        "leaseExpiresAt": iso_or_none(answer.lease_expires_at),
+        "cancelled": answer.cancelled,
     }
 
 

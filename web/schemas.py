@@ -101,9 +101,14 @@ class ClaimBody(BaseModel):
     worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
 
 
+class HeartbeatBody(ClaimBody):
+    pass
+
+
 class CompleteBody(BaseModel):
     model_config = STRICT
 
+    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
     result_images: list[str] = Field(
         alias="resultImages", min_length=1, max_length=MAX_RESULT_IMAGES
     )
@@ -112,6 +117,7 @@ class CompleteBody(BaseModel):
 class FailBody(BaseModel):
     model_config = STRICT
 
+    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
     reason: str = Field(min_length=1, max_length=500)
 
 

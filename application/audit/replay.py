@@ -57,6 +57,7 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             Generation.ImageLinked: self.image_linked,
             GenerationQueue.QueueOpened: self.queue_opened,
             GenerationQueue.GenerationQueued: self.queued_generation,
+            GenerationQueue.GenerationRequeued: self.queued_generation,
             GenerationQueue.GenerationLeftQueue: self.left_queue,
             **dict.fromkeys(TRANSITIONS, self.transition),
         }

@@ -34,9 +34,11 @@ ADD = (
 TRANSITIONS: dict[type[Aggregate.Event], tuple[GenerationStatus | None, GenerationStatus]] = {
     Generation.GenerationRequested: (None, PENDING),
     Generation.GenerationStarted: (PENDING, PROCESSING),
+    Generation.GenerationRequeued: (PROCESSING, PENDING),
     Generation.GenerationCompleted: (PROCESSING, COMPLETED),
     Generation.GenerationFailed: (PROCESSING, FAILED),
     Generation.GenerationCancelled: (PENDING, CANCELLED),
+    Generation.ProcessingCancelled: (PROCESSING, CANCELLED),
     Generation.GenerationExpired: (PENDING, EXPIRED),
 }
 

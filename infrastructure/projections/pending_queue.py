@@ -31,9 +31,12 @@ class PendingQueueProjection(TableProjection):
         return (
             on(Generation.GenerationRequested, self._requested),
             on(Generation.GenerationStarted, self._started),
+            on(Generation.LeaseExtended, self._lease_extended),
+            on(Generation.GenerationRequeued, self._requeued),
             on(Generation.GenerationCompleted, self._ended),
             on(Generation.GenerationFailed, self._ended),
             on(Generation.GenerationCancelled, self._ended),
+            on(Generation.ProcessingCancelled, self._ended),
             on(Generation.GenerationExpired, self._ended),
         )
 
@@ -52,6 +55,19 @@ class PendingQueueProjection(TableProjection):
 
     def _started(self, event: Generation.GenerationStarted, position: int, writes: Writes) -> None:
         changes = {"status": PROCESSING, "lease_expires_at": micros(event.lease_expires_at)}
+        writes.update(TABLE, (str(event.originator_id),), changes)
+
+    def _lease_extended(
+        self, event: Generation.LeaseExtended, position: int, writes: Writes
+    ) -> None:
+        changes = {"lease_expires_at": micros(event.lease_expires_at)}
+        writes.update(TABLE, (str(event.originator_id),), changes)
+
+    def _requeued(
+        self, event: Generation.GenerationRequeued, position: int, writes: Writes
+    ) -> None:
+        """Pending again at its first place: `seq` stays its acceptance's."""
+        changes = {"status": PENDING, "lease_expires_at": None}
         writes.update(TABLE, (str(event.originator_id),), changes)
 
     def _ended(self, event: Generation.Event, position: int, writes: Writes) -> None:

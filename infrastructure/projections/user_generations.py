@@ -34,9 +34,11 @@ COLUMNS = (
 TABLE = "user_generations"
 Moved = (
     Generation.GenerationStarted
+    | Generation.GenerationRequeued
     | Generation.GenerationCompleted
     | Generation.GenerationFailed
     | Generation.GenerationCancelled
+    | Generation.ProcessingCancelled
     | Generation.GenerationExpired
 )
 
@@ -62,9 +64,11 @@ class UserGenerationsProjection(TableProjection):
         return (
             on(Generation.GenerationRequested, self._requested),
             on(Generation.GenerationStarted, self._started),
+            on(Generation.GenerationRequeued, self._requeued),
             on(Generation.GenerationCompleted, self._completed),
             on(Generation.GenerationFailed, self._failed),
             on(Generation.GenerationCancelled, self._cancelled),
+            on(Generation.ProcessingCancelled, self._cancelled),
             on(Generation.GenerationExpired, self._expired),
         )
 
@@ -104,6 +108,11 @@ class UserGenerationsProjection(TableProjection):
     def _started(self, event: Generation.GenerationStarted, position: int, writes: Writes) -> None:
         self._change(writes, event, PROCESSING, started_at=micros(event.at))
 
+    def _requeued(
+        self, event: Generation.GenerationRequeued, position: int, writes: Writes
+    ) -> None:
+        self._change(writes, event, PENDING, started_at=None)
+
     def _completed(
         self, event: Generation.GenerationCompleted, position: int, writes: Writes
     ) -> None:
@@ -114,7 +123,10 @@ class UserGenerationsProjection(TableProjection):
         self._change(writes, event, FAILED, error=event.reason, completed_at=micros(event.at))
 
     def _cancelled(
-        self, event: Generation.GenerationCancelled, position: int, writes: Writes
+        self,
+        event: Generation.GenerationCancelled | Generation.ProcessingCancelled,
+        position: int,
+        writes: Writes,
     ) -> None:
         self._change(writes, event, CANCELLED, completed_at=micros(event.at))
 

@@ -121,7 +121,7 @@ def test_capturing_for_a_failed_generation_is_a_mismatch() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    generation.fail("model error", story.clock)
+    generation.fail("worker-1", "model error", story.clock)
     (failed,) = story.save(generation)
     captured = story.forge(
         TokenAccount.TokensCaptured,
@@ -138,7 +138,7 @@ def test_releasing_a_completed_generation_is_a_mismatch() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    generation.complete(["https://cdn.example/r.png"], story.clock)
+    generation.complete("worker-1", ["https://cdn.example/r.png"], story.clock)
     (completed,) = story.save(generation)
     released = story.forge(
         TokenAccount.TokensReleased,
@@ -172,10 +172,11 @@ def test_capturing_while_still_processing_is_named_as_early() -> None:
         amount=1,
         at=story.clock,
     )
+    within_the_lease = story.clock
     for _ in range(10):  # plenty happens in between
         other = story.submit("alice", minutes_later=7)
         story.cancel(other)
-    generation.complete(["https://cdn.example/r.png"], story.clock)
+    generation.complete("worker-1", ["https://cdn.example/r.png"], within_the_lease)
     (completed,) = story.save(generation)
     report = story.audit()
     assert found(report, rule.RESOLVED_EARLY) == [(captured, completed)]
@@ -198,7 +199,7 @@ def test_capturing_another_amount_than_reserved_is_named() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    generation.complete(["https://cdn.example/r.png"], story.clock)
+    generation.complete("worker-1", ["https://cdn.example/r.png"], story.clock)
     story.save(generation)
     captured = story.forge(
         TokenAccount.TokensCaptured,

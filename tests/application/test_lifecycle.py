@@ -1,10 +1,12 @@
 """A generation's life after acceptance, on SQLite and PostgreSQL, through the wired application:
-claim, complete, fail, cancel, the time limits, and what each does to the owner's tokens."""
+claim, heartbeat, complete, fail, cancel, the time limits (requeue or time out), and what each
+does to the owner's tokens."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from application.errors import GenerationNotFound
 from application.service import Atelier
 from application.sweeps import SweepReport
-from domain.errors import InvalidRequest, InvalidTransition
+from domain.errors import InvalidRequest, InvalidTransition, QueueFull
 from domain.generations import TIMED_OUT
 from tests.conftest import SettingsFactory
 from tests.support.clock import Clock
@@ -28,11 +30,12 @@ from tests.support.lifecycle import (
 RESULT = "https://cdn.example.com/results/1.png"
 LEASE = 600
 TTL = 3600
+LEASE_DELTA = timedelta(seconds=LEASE)
 
 
 @pytest.fixture
 def app(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
-    settings = make_settings(lease_seconds=LEASE, pending_ttl_seconds=TTL)
+    settings = make_settings(lease_seconds=LEASE, lease_max_attempts=1, pending_ttl_seconds=TTL)
     with wired_application(settings, clock) as atelier:
         atelier.open_account("alice", 10)
         atelier.open_account("bob", 10)
@@ -101,7 +104,7 @@ def test_completion_records_results_and_captures_the_tokens(app: Atelier, clock:
     app.claim("worker-1")
     clock.advance(seconds=30)
 
-    details = app.complete(gid, [RESULT, "https://cdn.example.com/results/2.png"])
+    details = app.complete(gid, "worker-1", [RESULT, "https://cdn.example.com/results/2.png"])
 
     assert details.status == "completed"
     done = generation(app, gid)
@@ -116,7 +119,7 @@ def test_failure_records_the_reason_and_releases_the_tokens(app: Atelier) -> Non
     gid = submit(app, "alice", quality="ultra")
     app.claim("worker-1")
 
-    details = app.fail(gid, "  model   refused\nthe prompt ")
+    details = app.fail(gid, "worker-1", "  model   refused\nthe prompt ")
 
     assert details.status == "failed"
     assert generation(app, gid).error == "model refused the prompt"
@@ -151,12 +154,12 @@ def test_only_the_owner_can_cancel_and_others_see_not_found(app: Atelier) -> Non
 
 def test_worker_commands_on_an_unknown_generation_are_not_found(app: Atelier) -> None:
     with pytest.raises(GenerationNotFound):
-        app.complete(uuid4(), [RESULT])
+        app.complete(uuid4(), "worker-1", [RESULT])
     with pytest.raises(GenerationNotFound):
-        app.fail(uuid4(), "boom")
+        app.fail(uuid4(), "worker-1", "boom")
     account_aggregate = account(app, "alice").id
     with pytest.raises(GenerationNotFound):  # an id of another kind of aggregate
-        app.fail(account_aggregate, "boom")
+        app.fail(account_aggregate, "worker-1", "boom")
 
 
 # ---- illegal transitions: each refused, and nothing stored --------------------------------
@@ -173,12 +176,12 @@ def to_processing(app: Atelier, gid: UUID) -> None:
 
 def to_completed(app: Atelier, gid: UUID) -> None:
     to_processing(app, gid)
-    app.complete(gid, [RESULT])
+    app.complete(gid, "worker-1", [RESULT])
 
 
 def to_failed(app: Atelier, gid: UUID) -> None:
     to_processing(app, gid)
-    app.fail(gid, "boom")
+    app.fail(gid, "worker-1", "boom")
 
 
 def to_cancelled(app: Atelier, gid: UUID) -> None:
@@ -206,11 +209,21 @@ STATES: dict[str, Callable[[Atelier, UUID], None]] = {
     "expired": to_expired,
 }
 COMMANDS: dict[str, Callable[[Atelier, UUID], object]] = {
-    "complete": lambda app, gid: app.complete(gid, [RESULT]),
-    "fail": lambda app, gid: app.fail(gid, "boom"),
+    "complete": lambda app, gid: app.complete(gid, "worker-1", [RESULT]),
+    "fail": lambda app, gid: app.fail(gid, "worker-1", "boom"),
+    "heartbeat": lambda app, gid: app.heartbeat(gid, "worker-1"),
+    "complete as another worker": lambda app, gid: app.complete(gid, "worker-2", [RESULT]),
+    "fail as another worker": lambda app, gid: app.fail(gid, "worker-2", "boom"),
+    "heartbeat as another worker": lambda app, gid: app.heartbeat(gid, "worker-2"),
     "cancel": lambda app, gid: app.cancel("alice", gid),
 }
-LEGAL = {("pending", "cancel"), ("processing", "complete"), ("processing", "fail")}
+LEGAL = {
+    ("pending", "cancel"),
+    ("processing", "complete"),
+    ("processing", "fail"),
+    ("processing", "heartbeat"),
+    ("processing", "cancel"),
+}
 ILLEGAL = [
     (state, command) for state in STATES for command in COMMANDS if (state, command) not in LEGAL
 ]
@@ -241,9 +254,14 @@ def test_legal_transitions_end_where_the_state_machine_says(
     gid = submit(app, "alice")
     STATES[state](app, gid)
     COMMANDS[command](app, gid)
-    expected = {"cancel": "cancelled", "complete": "completed", "fail": "failed"}[command]
+    expected = {
+        "cancel": "cancelled",
+        "complete": "completed",
+        "fail": "failed",
+        "heartbeat": "processing",
+    }[command]
     assert generation(app, gid).status == expected
-    assert account(app, "alice").reserved == 0
+    assert account(app, "alice").reserved == (1 if expected == "processing" else 0)
 
 
 def test_result_images_must_be_1_to_4_https_urls_and_bad_ones_change_nothing(
@@ -253,16 +271,18 @@ def test_result_images_must_be_1_to_4_https_urls_and_bad_ones_change_nothing(
     app.claim("worker-1")
     before = stored(app)
     with pytest.raises(InvalidRequest) as refused:
-        app.complete(gid, ["http://cdn.example.com/a.png", RESULT, RESULT, "https://u:p@x.io/a"])
+        app.complete(
+            gid, "worker-1", ["http://cdn.example.com/a.png", RESULT, RESULT, "https://u:p@x.io/a"]
+        )
     assert [(p.field, p.message) for p in refused.value.problems] == [
         ("resultImages.0", "Result image URL must be an absolute https URL"),
         ("resultImages.2", "Result image repeats resultImages.1"),
         ("resultImages.3", "Result image URL must not contain user information"),
     ]
     with pytest.raises(InvalidRequest):
-        app.complete(gid, [])
+        app.complete(gid, "worker-1", [])
     with pytest.raises(InvalidRequest):
-        app.complete(gid, [f"https://cdn.example.com/{n}.png" for n in range(5)])
+        app.complete(gid, "worker-1", [f"https://cdn.example.com/{n}.png" for n in range(5)])
     assert stored(app) == before
     assert generation(app, gid).status == "processing"
 
@@ -293,7 +313,7 @@ def test_an_end_state_is_never_stored_without_its_token_effect(app: Atelier) -> 
 
     app.load_account = stale_then_real  # type: ignore[method-assign]
     try:
-        app.complete(gid, [RESULT])
+        app.complete(gid, "worker-1", [RESULT])
     finally:
         app.load_account = real_load  # type: ignore[method-assign]
 
@@ -328,23 +348,26 @@ def test_a_lease_that_runs_out_fails_the_generation_as_timed_out(
     assert app.sweep().timed_out == []  # nothing left to do; nothing done twice
 
 
-def test_results_after_the_lease_ran_out_are_refused_and_the_generation_times_out(
+def test_reports_after_the_lease_ran_out_are_refused_and_change_nothing(
     app: Atelier, clock: Clock
 ) -> None:
-    """Whether or not a sweeper ran first, a late worker finds the same outcome."""
+    """API.md: a worker whose lease ran out gets 409 and changes nothing; the sweeper decides."""
     gid = submit(app, "alice")
     app.claim("worker-1")
     clock.advance(seconds=LEASE + 5)
+    before = stored(app)
 
     with pytest.raises(InvalidTransition, match="lease"):
-        app.complete(gid, [RESULT])
+        app.complete(gid, "worker-1", [RESULT])
+    with pytest.raises(InvalidTransition, match="lease"):
+        app.fail(gid, "worker-1", "too late as well")
+    with pytest.raises(InvalidTransition, match="lease"):
+        app.heartbeat(gid, "worker-1")
 
-    late = generation(app, gid)
-    assert (late.status, late.error) == ("failed", TIMED_OUT)
-    assert tokens(app, "alice") == (10, 0, 10)
-    with pytest.raises(InvalidTransition):
-        app.fail(gid, "too late as well")
-    assert app.sweep().timed_out == []
+    assert stored(app) == before
+    assert generation(app, gid).status == "processing"
+    assert tokens(app, "alice") == (10, 1, 9)
+    assert app.sweep().timed_out == [gid]
 
 
 def test_a_generation_pending_longer_than_the_ttl_expires(app: Atelier, clock: Clock) -> None:
@@ -389,7 +412,12 @@ def test_sweeps_from_several_applications_end_each_generation_once(
     make_settings: SettingsFactory, clock: Clock
 ) -> None:
     """Two processes' worth of applications sweep the same due generations at once."""
-    settings = make_settings(lease_seconds=LEASE, pending_ttl_seconds=TTL, rate_limit_enabled=False)
+    settings = make_settings(
+        lease_seconds=LEASE,
+        lease_max_attempts=1,
+        pending_ttl_seconds=TTL,
+        rate_limit_enabled=False,
+    )
     with (
         wired_application(settings, clock) as first,
         wired_application(settings, clock, create_tables=False) as second,
@@ -457,9 +485,9 @@ def test_token_totals_after_mixed_lifecycles(app: Atelier, clock: Clock) -> None
             assert claimed is not None and claimed.generation_id == gid
     for gid, fate in fates.items():
         if fate == "complete":
-            app.complete(gid, [RESULT])
+            app.complete(gid, "worker-1", [RESULT])
         elif fate == "fail":
-            app.fail(gid, "boom")
+            app.fail(gid, "worker-1", "boom")
     clock.advance(seconds=TTL)
     still_pending = submit(app, "alice", quality="high")
 
@@ -476,3 +504,97 @@ def test_token_totals_after_mixed_lifecycles(app: Atelier, clock: Clock) -> None
     assert tokens(app, "alice") == (10 - 3, 2, 10 - 3 - 2)
     assert tokens(app, "bob") == (10 - 2, 0, 10 - 2)
     assert queue_depth(app) == 1
+
+
+# ---- leases: heartbeats, requeues, a processing cancel -------------------------------------
+
+
+def test_a_heartbeat_extends_the_lease_from_now_for_its_holder_alone(
+    app: Atelier, clock: Clock
+) -> None:
+    gid = submit(app, "alice")
+    app.claim("worker-1")
+    clock.advance(seconds=LEASE - 1)
+
+    beat = app.heartbeat(gid, "worker-1")
+
+    assert (beat.cancelled, beat.lease_expires_at) == (False, clock.now + LEASE_DELTA)
+    assert generation(app, gid).lease_expires_at == clock.now + LEASE_DELTA
+    clock.advance(seconds=LEASE - 1)
+    assert app.sweep().timed_out == []  # the old lease would have run out by now
+    app.complete(gid, "worker-1", [RESULT])
+    assert event_names(app, gid)[-2:] == ["LeaseExtended", "GenerationCompleted"]
+
+
+def test_a_cancel_while_processing_is_told_at_the_next_heartbeat_and_refuses_the_result(
+    app: Atelier,
+) -> None:
+    gid = submit(app, "alice")
+    app.claim("worker-1")
+
+    details = app.cancel("alice", gid)
+
+    assert details.status == "cancelled"
+    assert tokens(app, "alice") == (10, 0, 10)
+    assert queue_depth(app) == 0
+    assert event_names(app, gid)[-1] == "ProcessingCancelled"
+    before = stored(app)
+    beat = app.heartbeat(gid, "worker-1")
+    assert (beat.cancelled, beat.lease_expires_at) == (True, None)
+    with pytest.raises(InvalidTransition):
+        app.heartbeat(gid, "worker-2")
+    with pytest.raises(InvalidTransition):
+        app.complete(gid, "worker-1", [RESULT])
+    with pytest.raises(InvalidTransition):
+        app.fail(gid, "worker-1", "boom")
+    assert stored(app) == before
+
+
+@pytest.fixture
+def requeuing(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
+    settings = make_settings(
+        lease_seconds=LEASE, lease_max_attempts=2, pending_ttl_seconds=TTL, queue_max_size=2
+    )
+    with wired_application(settings, clock) as atelier:
+        atelier.open_account("alice", 10)
+        yield atelier
+
+
+def test_a_lapsed_lease_requeues_at_the_head_until_the_last_attempt_times_out(
+    requeuing: Atelier, clock: Clock
+) -> None:
+    app = requeuing
+    first = submit(app, "alice")
+    clock.advance(seconds=1)
+    claimed = app.claim("worker-1")
+    assert claimed is not None and (claimed.generation_id, claimed.attempt) == (first, 1)
+    second = submit(app, "alice")
+    third = submit(app, "alice")  # the queue is full: capacity 2
+    clock.advance(seconds=LEASE)
+
+    report = app.sweep()
+
+    assert (report.requeued, report.timed_out) == ([first], [])
+    again = generation(app, first)
+    assert (again.status, again.worker_id, again.lease_expires_at) == ("pending", None, None)
+    assert tokens(app, "alice") == (10, 3, 7)  # still reserved
+    assert queue_depth(app) == 3  # over capacity: an accepted generation is never lost
+    with pytest.raises(QueueFull):
+        submit(app, "alice")
+    reclaimed = app.claim("worker-2")  # first in line again, ahead of younger ones
+    assert reclaimed is not None and (reclaimed.generation_id, reclaimed.attempt) == (first, 2)
+    with pytest.raises(InvalidTransition):
+        app.complete(first, "worker-1", [RESULT])  # the first lease's holder is fenced off
+    clock.advance(seconds=LEASE)
+
+    report = app.sweep()
+
+    assert (report.requeued, report.timed_out) == ([], [first])
+    ended = generation(app, first)
+    assert (ended.status, ended.error) == ("failed", TIMED_OUT)
+    assert tokens(app, "alice") == (10, 2, 8)
+    assert [app.claim("worker-1"), app.claim("worker-1")] != [None, None]
+    assert {generation(app, g).status for g in (second, third)} == {"processing"}
+    names = event_names(app, first)
+    assert names.count("GenerationStarted") == 2
+    assert names.count("GenerationRequeued") == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -9,12 +10,17 @@ import pytest
 from application.ports import GenerationJob, GeneratorFailure
 from application.service import Atelier
 from application.work import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
-from domain.generations import TIMED_OUT
 from infrastructure.generators.dry_run import DryRunGenerator
 from tests.conftest import SettingsFactory
 from tests.support.builders import PRODUCT_URL
 from tests.support.clock import Clock
-from tests.support.lifecycle import account, generation, submit, wired_application
+from tests.support.lifecycle import (
+    account,
+    event_names,
+    generation,
+    submit,
+    wired_application,
+)
 
 LEASE = 600
 
@@ -116,9 +122,10 @@ def test_an_empty_queue_gives_no_work(app: Atelier) -> None:
     assert generator.jobs == []
 
 
-def test_results_that_arrive_after_the_lease_are_lost_and_the_generation_times_out(
+def test_results_that_arrive_after_the_lease_are_refused_and_nothing_is_recorded(
     app: Atelier, clock: Clock
 ) -> None:
+    """API.md: a late report changes nothing; the sweeper requeues or times the lease out."""
     gid = submit(app, "alice")
 
     def slow(job: GenerationJob) -> list[str]:
@@ -128,9 +135,52 @@ def test_results_that_arrive_after_the_lease_are_lost_and_the_generation_times_o
     outcome = app.work_once("worker-1", ScriptedGenerator(slow))
 
     assert outcome is not None
-    assert (outcome.generation_id, outcome.status, outcome.error) == (gid, "failed", TIMED_OUT)
+    assert (outcome.generation_id, outcome.status, outcome.error) == (gid, "processing", None)
     assert generation(app, gid).result_images == []
-    assert account(app, "alice").available == 10
+    assert account(app, "alice").reserved == 1
+    assert event_names(app, gid)[-1] == "GenerationStarted"
+
+
+@pytest.fixture
+def beating(make_settings: SettingsFactory, clock: Clock) -> Iterator[Atelier]:
+    """A lease of 3 s: the worker heartbeats every second of real time."""
+    with wired_application(make_settings(lease_seconds=3), clock) as atelier:
+        atelier.open_account("alice", 10)
+        yield atelier
+
+
+def test_the_worker_heartbeats_its_lease_while_the_generator_runs(beating: Atelier) -> None:
+    gid = submit(beating, "alice")
+
+    def until_a_heartbeat(job: GenerationJob) -> list[str]:
+        deadline = time.monotonic() + 20
+        while "LeaseExtended" not in event_names(beating, gid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return ["https://cdn.example.com/r/1.png"]
+
+    outcome = beating.work_once("worker-1", ScriptedGenerator(until_a_heartbeat))
+
+    assert outcome is not None and outcome.status == "completed"
+    assert "LeaseExtended" in event_names(beating, gid)
+
+
+def test_a_generation_cancelled_while_it_runs_stops_and_records_no_result(
+    beating: Atelier,
+) -> None:
+    gid = submit(beating, "alice")
+
+    def cancelled_meanwhile(job: GenerationJob) -> list[str]:
+        beating.cancel("alice", gid)
+        time.sleep(2.5)  # the next heartbeat (every second) learns it
+        return ["https://cdn.example.com/r/1.png"]
+
+    outcome = beating.work_once("worker-1", ScriptedGenerator(cancelled_meanwhile))
+
+    assert outcome is not None
+    assert (outcome.status, outcome.result_images) == ("cancelled", [])
+    assert event_names(beating, gid)[-1] == "ProcessingCancelled"
+    held = account(beating, "alice")
+    assert (held.balance, held.reserved) == (10, 0)
 
 
 def test_the_dry_run_stand_in_completes_with_cloudinary_transformations(app: Atelier) -> None:

@@ -1,4 +1,5 @@
-"""POST /api/generations/{id}/cancel: the owner's pending generation, on both stores."""
+"""POST /api/generations/{id}/cancel: the owner's pending or processing generation, on both
+stores."""
 
 from __future__ import annotations
 
@@ -84,8 +85,42 @@ def test_another_users_generation_is_not_found_exactly_like_an_unknown_one(
     assert owner_view["status"] == "pending"
 
 
-@pytest.mark.parametrize("state", ["processing", "completed", "failed", "cancelled"])
-def test_only_a_pending_generation_can_be_cancelled(client: TestClient, state: str) -> None:
+def test_cancelling_a_processing_generation_tells_its_worker_at_its_next_heartbeat(
+    client: TestClient,
+) -> None:
+    """API.md: cancelled, tokens released; the worker's heartbeat says so, its results get 409."""
+    gid = submit_over_http(client, "alice", quality="ultra")
+    worker = bearer("fleet", "worker")
+    client.post("/api/worker/claim", json={"workerId": "w"}, headers=worker)
+
+    response = cancel(client, gid)
+
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "cancelled"
+    held = account(client)
+    assert (held["balance"], held["reserved"], held["available"]) == (10, 0, 10)
+    worker_path = f"/api/worker/generations/{gid}"
+    beat = client.post(f"{worker_path}/heartbeat", json={"workerId": "w"}, headers=worker)
+    assert beat.status_code == 200
+    assert beat.json()["data"] == {
+        "_id": gid,
+        "workerId": "w",
+        "leaseExpiresAt": None,
+        "cancelled": True,
+    }
+    results = {"workerId": "w", "resultImages": ["https://cdn.example.com/r.png"]}
+    for path, body in (("complete", results), ("fail", {"workerId": "w", "reason": "x"})):
+        late = client.post(f"{worker_path}/{path}", json=body, headers=worker)
+        assert late.status_code == 409 and late.json()["code"] == "INVALID_STATE"
+    assert account(client) == held
+    stats = client.get("/api/admin/stats", headers=bearer("root", "admin")).json()["data"]
+    assert (stats["generations"]["processing"], stats["generations"]["cancelled"]) == (0, 1)
+
+
+@pytest.mark.parametrize("state", ["completed", "failed", "cancelled"])
+def test_only_a_pending_or_processing_generation_can_be_cancelled(
+    client: TestClient, state: str
+) -> None:
     gid = submit_over_http(client, "alice")
     worker = bearer("fleet", "worker")
     if state != "cancelled":
@@ -93,11 +128,12 @@ def test_only_a_pending_generation_can_be_cancelled(client: TestClient, state: s
     if state == "completed":
         client.post(
             f"/api/worker/generations/{gid}/complete",
-            json={"resultImages": ["https://cdn.example.com/r.png"]},
+            json={"workerId": "w", "resultImages": ["https://cdn.example.com/r.png"]},
             headers=worker,
         )
     elif state == "failed":
-        client.post(f"/api/worker/generations/{gid}/fail", json={"reason": "x"}, headers=worker)
+        body = {"workerId": "w", "reason": "x"}
+        client.post(f"/api/worker/generations/{gid}/fail", json=body, headers=worker)
     elif state == "cancelled":
         assert cancel(client, gid).status_code == 200
     before = account(client)

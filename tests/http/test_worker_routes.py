@@ -1,4 +1,5 @@
-"""Worker routes: claim, complete, fail; on SQLite and PostgreSQL, through the served app."""
+"""Worker routes: claim, heartbeat, complete, fail; on SQLite and PostgreSQL, through the served
+app."""
 
 from __future__ import annotations
 
@@ -47,16 +48,32 @@ def claim(client: TestClient, worker_id: str = "worker-1", headers: Any = WORKER
     return client.post("/api/worker/claim", json={"workerId": worker_id}, headers=headers)
 
 
-def complete(client: TestClient, gid: str, urls: Any, headers: Any = WORKER) -> Any:
-    return client.post(
-        f"/api/worker/generations/{gid}/complete", json={"resultImages": urls}, headers=headers
-    )
+def complete(
+    client: TestClient, gid: str, urls: Any, headers: Any = WORKER, worker_id: str = "worker-1"
+) -> Any:
+    body = {"workerId": worker_id, "resultImages": urls}
+    return client.post(f"/api/worker/generations/{gid}/complete", json=body, headers=headers)
 
 
-def fail(client: TestClient, gid: str, reason: Any = "model refused", headers: Any = WORKER) -> Any:
-    return client.post(
-        f"/api/worker/generations/{gid}/fail", json={"reason": reason}, headers=headers
-    )
+def fail(
+    client: TestClient,
+    gid: str,
+    reason: Any = "model refused",
+    headers: Any = WORKER,
+    worker_id: str = "worker-1",
+) -> Any:
+    body = {"workerId": worker_id, "reason": reason}
+    return client.post(f"/api/worker/generations/{gid}/fail", json=body, headers=headers)
+
+
+def heartbeat(client: TestClient, gid: str, worker_id: str = "worker-1") -> Any:
+    body = {"workerId": worker_id}
+    return client.post(f"/api/worker/generations/{gid}/heartbeat", json=body, headers=WORKER)
+
+
+def event_count(client: TestClient, gid: str) -> int:
+    events = client.get(f"/api/generations/{gid}/events", headers=bearer("alice")).json()
+    return len(events["data"])
 
 
 def account(client: TestClient, user_id: str = "alice") -> dict[str, Any]:
@@ -83,8 +100,9 @@ def test_claim_answers_the_oldest_pending_generation_now_processing_with_its_lea
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store"
     data = response.json()["data"]
-    assert set(data) == GENERATION_FIELDS | {"workerId", "leaseExpiresAt"}
+    assert set(data) == GENERATION_FIELDS | {"workerId", "leaseExpiresAt", "attempt"}
     assert (data["_id"], data["status"], data["workerId"]) == (first, "processing", "worker-7")
+    assert data["attempt"] == 1
     assert data["startedAt"] == "2026-11-30T12:00:01.000Z"
     assert data["leaseExpiresAt"] == "2026-11-30T12:10:01.000Z"
     assert data["queuePosition"] is None
@@ -231,7 +249,9 @@ def test_fail_records_the_reason_and_releases_tokens(client: TestClient) -> None
 def test_fail_needs_a_reason(client: TestClient, reason: Any) -> None:
     gid = submit_over_http(client, "alice")
     claim(client)
-    body = {} if reason is None else {"reason": reason}
+    body: dict[str, Any] = {"workerId": "worker-1"}
+    if reason is not None:
+        body["reason"] = reason
     response = client.post(f"/api/worker/generations/{gid}/fail", json=body, headers=WORKER)
     assert response.status_code == 400
     assert [f for f, _ in problems(response)] == ["reason"]
@@ -246,27 +266,98 @@ def test_fail_of_a_pending_generation_is_invalid_state(client: TestClient) -> No
 # ---- the lease -------------------------------------------------------------------------
 
 
-def test_results_after_the_lease_are_refused_and_the_generation_is_timed_out(
+def test_reports_after_the_lease_ran_out_are_refused_and_change_nothing(
     client: TestClient, clock: Clock
 ) -> None:
+    """API.md: a worker whose lease ran out gets 409 INVALID_STATE; the sweeper decides."""
     gid = submit_over_http(client, "alice")
     claim(client)
     clock.advance(seconds=LEASE)
+    events = event_count(client, gid)
 
-    response = complete(client, gid, [RESULT])
+    for response in (complete(client, gid, [RESULT]), fail(client, gid), heartbeat(client, gid)):
+        assert response.status_code == 409
+        assert response.json()["code"] == "INVALID_STATE"
 
-    assert response.status_code == 409
-    assert response.json()["code"] == "INVALID_STATE"
+    assert event_count(client, gid) == events
     owner_view = client.get(f"/api/generations/{gid}", headers=bearer("alice")).json()["data"]
-    assert (owner_view["status"], owner_view["error"]) == ("failed", "timed out")
-    assert account(client)["available"] == 10
+    assert owner_view["status"] == "processing"
+    assert account(client)["reserved"] == 1
 
 
-def test_the_servers_sweeper_times_out_a_lease_that_ran_out(
-    make_settings: SettingsFactory, clock: Clock
+def test_only_the_lease_holder_may_heartbeat_complete_or_fail(client: TestClient) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client, "worker-1")
+    events = event_count(client, gid)
+
+    for response in (
+        complete(client, gid, [RESULT], worker_id="worker-2"),
+        fail(client, gid, worker_id="worker-2"),
+        heartbeat(client, gid, "worker-2"),
+    ):
+        assert response.status_code == 409
+        assert response.json()["code"] == "INVALID_STATE"
+
+    assert event_count(client, gid) == events
+    assert account(client)["reserved"] == 1
+    assert complete(client, gid, [RESULT], worker_id="worker-1").status_code == 200
+
+
+def test_a_heartbeat_extends_the_lease_from_now(client: TestClient, clock: Clock) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    clock.advance(seconds=LEASE - 1)
+
+    response = heartbeat(client, gid)
+
+    assert response.status_code == 200
+    assert response.json()["data"] == {
+        "_id": gid,
+        "workerId": "worker-1",
+        "leaseExpiresAt": "2026-11-30T12:19:59.000Z",
+        "cancelled": False,
+    }
+    clock.advance(seconds=LEASE - 1)
+    assert complete(client, gid, [RESULT]).status_code == 200
+
+
+@pytest.mark.parametrize("route", ["heartbeat", "complete", "fail"])
+@pytest.mark.parametrize(("worker_id", "problem"), [(None, "missing"), ("has space", "pattern")])
+def test_worker_reports_need_a_valid_worker_id(
+    client: TestClient, route: str, worker_id: str | None, problem: str
+) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    body: dict[str, Any] = {"resultImages": [RESULT]} if route == "complete" else {}
+    body |= {"reason": "x"} if route == "fail" else {}
+    if worker_id is not None:
+        body["workerId"] = worker_id
+    response = client.post(f"/api/worker/generations/{gid}/{route}", json=body, headers=WORKER)
+    assert response.status_code == 400
+    assert [f for f, _ in problems(response)] == ["workerId"]
+
+
+def test_heartbeat_on_an_unknown_generation_is_not_found(client: TestClient) -> None:
+    response = heartbeat(client, str(uuid4()))
+    assert response.status_code == 404 and response.json()["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "status", "error", "available"),
+    [(1, "failed", "timed out", 10), (2, "pending", None, 9)],
+)
+def test_the_servers_sweeper_requeues_or_times_out_a_lease_that_ran_out(
+    make_settings: SettingsFactory,
+    clock: Clock,
+    attempts: int,
+    status: str,
+    error: str | None,
+    available: int,
 ) -> None:
     """The sweeper is one of the server's background services: no request ends this one."""
-    settings = make_settings(lease_seconds=LEASE, sweep_interval_seconds=0.05)
+    settings = make_settings(
+        lease_seconds=LEASE, lease_max_attempts=attempts, sweep_interval_seconds=0.05
+    )
     with lifecycle_client(settings, clock) as served:
         open_account_over_http(served, "alice", 10)
         gid = submit_over_http(served, "alice")
@@ -281,5 +372,8 @@ def test_the_servers_sweeper_times_out_a_lease_that_ran_out(
                 break
             time.sleep(0.05)
 
-        assert (view["status"], view["error"]) == ("failed", "timed out")
-        assert account(served)["available"] == 10
+        assert (view["status"], view["error"]) == (status, error)
+        assert account(served)["available"] == available
+        if status == "pending":
+            again = claim(served, "worker-2").json()["data"]
+            assert (again["_id"], again["attempt"], view["queuePosition"]) == (gid, 2, 1)

@@ -87,8 +87,8 @@ def make_mixed_history(atelier: Atelier, clock: Clock) -> None:
     expiring = submit(atelier, "bob")
     assert atelier.claim("worker-1") is not None
     assert atelier.claim("worker-1") is not None
-    atelier.complete(done, ["https://cdn.example/done.png"])
-    atelier.fail(failed, "model error")
+    atelier.complete(done, "worker-1", ["https://cdn.example/done.png"])
+    atelier.fail(failed, "worker-1", "model error")
     atelier.cancel("alice", cancelled)
     clock.advance(hours=2)
     report = atelier.sweep()
@@ -141,6 +141,31 @@ def test_events_of_an_aggregate_the_audit_does_not_answer_for_leave_a_clean_audi
         report = audited(settings, atelier, mode)
     assert report.clean, [str(v) for v in report.violations.kept]
     assert report.events_by_type["Drawn"] == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_heartbeats_requeues_past_capacity_and_processing_cancels_audit_clean(
+    make_settings: SettingsFactory, mode: str
+) -> None:
+    """A requeue may take the queue past QUEUE_MAX_SIZE (docs/lifecycle.md): not a violation,
+    and every read model follows the lease events."""
+    settings = make_settings(queue_max_size=1, lease_seconds=600, lease_max_attempts=2)
+    clock = Clock()
+    with wired_application(settings, clock) as atelier:
+        atelier.open_account("alice", 20)
+        requeued = submit(atelier, "alice")
+        assert atelier.claim("worker-1") is not None
+        atelier.heartbeat(requeued, "worker-1")
+        submit(atelier, "alice")
+        clock.advance(seconds=600)
+        assert atelier.sweep().requeued == [requeued]  # two pending, capacity 1
+        assert atelier.claim("worker-2") is not None
+        atelier.cancel("alice", requeued)  # while processing
+        report = audited(settings, atelier, mode)
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert report.generation_statuses["pending"] == 1
+    assert report.generation_statuses["cancelled"] == 1
+    assert report.tokens.as_dict()["reserved"] == 1
 
 
 def test_every_read_model_the_audit_answers_for_has_its_check() -> None:

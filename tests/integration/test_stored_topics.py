@@ -19,7 +19,7 @@ from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
 from tests.conftest import SettingsFactory
 from tests.support.clock import T0, Clock
-from tests.support.lifecycle import submit
+from tests.support.lifecycle import submit, wired_application
 from tests.support.read_side import (
     application,
     cancel,
@@ -49,6 +49,13 @@ OLD_TOPICS = {
     "domain.queue:GenerationQueue.GenerationQueued",
     "domain.queue:GenerationQueue.GenerationLeftQueue",
 }
+LEASE_TOPICS = {
+    "domain.generations:Generation.GenerationStarted",
+    "domain.generations:Generation.LeaseExtended",
+    "domain.generations:Generation.GenerationRequeued",
+    "domain.generations:Generation.ProcessingCancelled",
+    "domain.queue:GenerationQueue.GenerationRequeued",
+}
 STAMP = {"_type_": "datetime_iso", "_data_": "2026-11-30T12:00:00+00:00"}
 LEASE_END = {"_type_": "datetime_iso", "_data_": "2026-11-30T12:10:00+00:00"}
 
@@ -68,6 +75,24 @@ def test_every_event_type_is_stored_under_its_old_topic(make_settings: SettingsF
         atelier.enable_account("alice")
         notifications = atelier.recorder.select_notifications(start=None, limit=1000)
         assert {n.topic for n in notifications} == OLD_TOPICS
+
+
+def test_the_lease_events_are_stored_under_their_topics(make_settings: SettingsFactory) -> None:
+    """A heartbeat, a requeue after a lapsed lease, and a cancel while processing."""
+    clock = Clock(T0)
+    settings = make_settings(lease_seconds=600, lease_max_attempts=2)
+    with wired_application(settings, clock) as atelier:
+        atelier.open_account("alice", 10)
+        requeued, cancelled = submit(atelier, "alice"), submit(atelier, "alice")
+        assert atelier.claim("worker-1") is not None
+        atelier.heartbeat(requeued, "worker-1")
+        clock.advance(seconds=600)
+        assert atelier.sweep().requeued == [requeued]
+        assert atelier.claim("worker-2") is not None  # `requeued` again, at the head
+        assert atelier.claim("worker-3") is not None
+        atelier.cancel("alice", cancelled)
+        notifications = atelier.recorder.select_notifications(start=None, limit=1000)
+        assert {n.topic for n in notifications} >= LEASE_TOPICS
 
 
 def row(originator_id: UUID, version: int, topic: str, state: dict[str, Any]) -> StoredEvent:

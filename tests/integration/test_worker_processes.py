@@ -174,7 +174,8 @@ def test_a_fleet_of_workers_runs_each_generation_once_and_stops_on_sigterm(
 def test_a_worker_killed_mid_generation_ends_timed_out_with_tokens_released(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
-    settings = make_settings(lease_seconds=LEASE, sweep_interval_seconds=0.05)
+    """On its last attempt (LEASE_MAX_ATTEMPTS=1); earlier ones are requeued (test_lifecycle)."""
+    settings = make_settings(lease_seconds=LEASE, lease_max_attempts=1, sweep_interval_seconds=0.05)
     clock = Clock(datetime.now(UTC))
     fake = FakeOpenAI()
     answer = images("https://cdn.example.com/r.png")

@@ -56,7 +56,7 @@ def start(atelier: Atelier, generation_id: UUID, lease: timedelta = LEASE) -> No
 def complete(atelier: Atelier, generation_id: UUID) -> None:
     now = atelier.clock()
     generation = generation_of(atelier, generation_id)
-    generation.complete([f"https://cdn.example/{generation_id}.png"], now)
+    generation.complete("worker-1", [f"https://cdn.example/{generation_id}.png"], now)
     account = atelier.load_account(generation.user_id)
     account.capture(generation.id, now)
     atelier.save(generation, account)
@@ -65,7 +65,7 @@ def complete(atelier: Atelier, generation_id: UUID) -> None:
 def fail(atelier: Atelier, generation_id: UUID, reason: str = "model error") -> None:
     now = atelier.clock()
     generation = generation_of(atelier, generation_id)
-    generation.fail(reason, now)
+    generation.fail("worker-1", reason, now)
     account = atelier.load_account(generation.user_id)
     account.release(generation.id, now)
     atelier.save(generation, account)

@@ -84,3 +84,14 @@ def test_queue_admits_up_to_capacity_with_exact_positions() -> None:
         queue.admit(uuid4(), capacity=3, at=T0)
     queue.leave(uuid4(), "claimed", T0)
     assert queue.admit(uuid4(), capacity=3, at=T0) == 3
+
+
+def test_a_requeue_is_taken_back_past_capacity_and_then_admissions_wait() -> None:
+    """An accepted generation is never lost for want of room (docs/lifecycle.md)."""
+    queue = GenerationQueue()
+    queue.admit(uuid4(), 1, T0)
+    queue.requeue(uuid4(), T0)
+    assert (queue.pending, queue.requeues) == (2, 1)
+    with pytest.raises(QueueFull):
+        queue.admit(uuid4(), 1, T0)
+    assert [type(e).__name__ for e in queue.collect_events()][-1] == "GenerationRequeued"

@@ -1,4 +1,5 @@
-"""A generation's life after acceptance: worker claim, complete and fail; the owner's cancel."""
+"""A generation's life after acceptance: worker claim, heartbeat, complete and fail; the owner's
+cancel."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from web.auth import user_principal, worker_principal
-from web.presenters import generation_json, worker_generation_json
+from web.presenters import generation_json, heartbeat_json, worker_generation_json
 from web.requests import atelier_of, body_as, generation_id_from
 from web.responses import success
-from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody
+from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody, HeartbeatBody
 
 
 async def claim(request: Request) -> Response:
@@ -23,12 +24,20 @@ async def claim(request: Request) -> Response:
     return success(worker_generation_json(generation))
 
 
+async def heartbeat(request: Request) -> Response:
+    worker_principal(request)
+    generation_id = generation_id_from(request)
+    body = await body_as(request, HeartbeatBody)
+    answer = await run_in_threadpool(atelier_of(request).heartbeat, generation_id, body.worker_id)
+    return success(heartbeat_json(answer))
+
+
 async def complete(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, CompleteBody)
     generation = await run_in_threadpool(
-        atelier_of(request).complete, generation_id, body.result_images
+        atelier_of(request).complete, generation_id, body.worker_id, body.result_images
     )
     return success(worker_generation_json(generation))
 
@@ -37,7 +46,9 @@ async def fail(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, FailBody)
-    generation = await run_in_threadpool(atelier_of(request).fail, generation_id, body.reason)
+    generation = await run_in_threadpool(
+        atelier_of(request).fail, generation_id, body.worker_id, body.reason
+    )
     return success(worker_generation_json(generation))
 
 
@@ -53,6 +64,7 @@ async def cancel(request: Request) -> Response:
 
 routes = [
     Route("/api/worker/claim", claim, methods=["POST"]),
+    Route("/api/worker/generations/{generation_id}/heartbeat", heartbeat, methods=["POST"]),
     Route("/api/worker/generations/{generation_id}/complete", complete, methods=["POST"]),
     Route("/api/worker/generations/{generation_id}/fail", fail, methods=["POST"]),
     Route("/api/generations/{generation_id}/cancel", cancel, methods=["POST"]),

@@ -24,9 +24,12 @@ from domain.generations import Generation
 SAME_SAVE_SPAN = 16  # an end state and its token effect, saved together, sit this close
 TRANSITIONS: dict[type[Any], tuple[frozenset[str], str]] = {  # -> (may leave, enters)
     Generation.GenerationStarted: (frozenset({PENDING}), PROCESSING),
+    Generation.LeaseExtended: (frozenset({PROCESSING}), PROCESSING),
+    Generation.GenerationRequeued: (frozenset({PROCESSING}), PENDING),
     Generation.GenerationCompleted: (frozenset({PROCESSING}), COMPLETED),
     Generation.GenerationFailed: (frozenset({PROCESSING}), FAILED),
     Generation.GenerationCancelled: (frozenset({PENDING}), CANCELLED),
+    Generation.ProcessingCancelled: (frozenset({PROCESSING}), CANCELLED),
     Generation.GenerationExpired: (frozenset({PENDING}), EXPIRED),
 }
 
@@ -107,6 +110,8 @@ class GenerationEvents(ReplayState):
             if len(self.pending) <= self.queue_capacity:
                 self.over_capacity = False
         life.status = target
+        if target == PENDING:  # requeued: counted again, beyond capacity if need be
+            self.pending[key] = notification.id
         if target not in SETTLEMENT:
             return
         life.ended = notification.id

@@ -6,7 +6,7 @@ from typing import Any
 
 from application.audit.checks.generations import TRANSITIONS
 from application.audit.reading import moment_micros
-from application.audit.state import PROCESSING
+from application.audit.state import PENDING, PROCESSING
 from application.service import Atelier
 from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck
@@ -63,8 +63,15 @@ class GenerationRows:
         row = self.running.get(key)
         if row is None:
             return
+        if cls is Generation.LeaseExtended:  # the lease alone: the user's row does not change
+            self.leases[key] = moment_micros(data["lease_expires_at"])
+            return
         row[STATUS] = status = TRANSITIONS[cls][1]
         row[UPDATED_AT] = at = moment_micros(data["at"])
+        if status == PENDING:  # requeued
+            row[STARTED_AT] = None
+            self.leases.pop(key, None)
+            return
         if status == PROCESSING:
             row[STARTED_AT] = at
             self.leases[key] = moment_micros(data["lease_expires_at"])
