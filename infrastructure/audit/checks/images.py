@@ -13,16 +13,8 @@ from infrastructure.audit.checks.view_check import ViewCheck, generation_positio
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import RowSums, differing
 
-FILES: tuple[str, ...] = (
-    "generation_id",
-    "role",
-    "image_order",
-    "url",
-    "is_primary",
-    "public_id",
-    "format",
-)
-FILES += ("width", "height", "user_id")
+FILES: tuple[str, ...] = ("generation_id", "role", "image_order", "url", "is_primary")
+FILES += ("public_id", "format", "width", "height", "user_id")
 FILES_KEY = ("generation_id", "role", "image_order")
 PRIMARY = FILES[1:].index("is_primary")
 OWNERS = ("generation_id", "user_id")
