@@ -58,14 +58,6 @@ from tests.support.stores import fresh_store
 
 TARGET = 0.5
 MB = 1024 * 1024
-KEYS = {  # each read model table's primary key, to page through it
-    "pending_queue": ("generation_id",),
-    "rate_limit_acceptances": ("account_id", "generation_id"),
-    "user_generations": ("generation_id",),
-    "files": ("generation_id", "role", "image_order"),
-    "file_owners": ("generation_id",),
-    "dashboard_totals": ("metric",),
-}
 
 
 def raw_read(atelier: Atelier) -> int:
@@ -90,7 +82,7 @@ def raw_read_with_views(settings: Settings, atelier: Atelier) -> int:
     for view in models.views.values():
         with consistent_read(view) as reader:
             for table in view.projection.tables:
-                for _ in reader.pages(table, [*KEYS[table], "*"], KEYS[table]):
+                for _ in reader.pages(table, ["*"]):
                     pass
     return count
 

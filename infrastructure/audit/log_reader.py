@@ -103,19 +103,17 @@ class LogInChild:
         assert connection is not None
         position, finished, failure = after, False, ""
         # A thread takes each batch off the pipe at once, so the child reads on meanwhile.
-        payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
+        payloads = read_ahead(iter(connection.recv_bytes, END), AHEAD, "audit-log-receiver")
         try:
             connection.send((after, upto))
             for payload in payloads:
                 rows = pickle.loads(payload)  # noqa: S301 - from our own child
-                if rows is None:
-                    finished = True
-                    break
                 if isinstance(rows, str):
                     raise ChildFailed(rows)
                 batch = [as_logged(LoggedEvent, row) for row in rows]
                 yield batch
                 position = batch[-1].id
+            finished = True  # the child's end marker
         except (EOFError, OSError, ChildFailed) as error:
             failure = str(error) or repr(error)
         finally:
@@ -178,14 +176,6 @@ def _widen(end: Connection) -> None:
             duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
     except OSError:
         logger.debug("cannot widen the pipe to a child", exc_info=True)
-
-
-def _payloads(connection: Connection) -> Iterator[bytes]:
-    while True:
-        payload = connection.recv_bytes()
-        yield payload
-        if payload == END:
-            return
 
 
 def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:

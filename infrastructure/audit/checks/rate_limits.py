@@ -32,9 +32,7 @@ class RateLimitCheck(ViewCheck):
     @staticmethod
     def read(reader: ViewReader) -> dict[str, set[tuple[str, int]]]:
         held: dict[str, set[tuple[str, int]]] = {}
-        for page in reader.pages(
-            "rate_limit_acceptances", COLUMNS, ("account_id", "generation_id")
-        ):
+        for page in reader.pages("rate_limit_acceptances", COLUMNS):
             for account_id, generation_id, accepted_at in page:
                 held.setdefault(account_id, set()).add((generation_id, int(accepted_at)))
         return held
