@@ -10,7 +10,6 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-from infrastructure.audit.children import collector_paused
 from infrastructure.audit.parallel import audit_in_parallel
 from infrastructure.audit.render import report_text
 from infrastructure.bootstrap import build_application
@@ -30,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     atelier = build_application(settings)
     try:
         total = atelier.recorder.max_notification_id() or 0
-        with progress_bar(total) as progress, collector_paused():
+        with progress_bar(total) as progress:
             report = audit_in_parallel(settings, atelier, progress)
     finally:
         atelier.close()

@@ -39,14 +39,8 @@ class LoggedEvent(NamedTuple):
         return UUID(int=self.key)
 
     @classmethod
-    def of(cls, notification: Notification) -> LoggedEvent:
-        return cls(
-            notification.id,
-            cast(UUID, notification.originator_id).int,
-            notification.originator_version,
-            notification.topic,
-            notification.state,
-        )
+    def of(cls, n: Notification) -> LoggedEvent:
+        return cls(n.id, cast(UUID, n.originator_id).int, n.originator_version, n.topic, n.state)
 
 
 # Batches of the log's events with positions in (after, upto], oldest first.
@@ -64,7 +58,6 @@ class EventDecoder:
             and mapper.cipher is None
             and mapper.compressor is None
         )
-        self._classes: dict[str, type[Any] | None] = {}
         self._versions: dict[type[Any], int] = {}  # event class -> its class_version
         self._last: LoggedEvent | None = None
         self._last_data: dict[str, Any] = {}
@@ -72,14 +65,9 @@ class EventDecoder:
     def event_class(self, topic: str) -> type[Any] | None:
         """The class a topic names (renamed topics included), or None if nothing answers it."""
         try:
-            return self._classes[topic]
-        except KeyError:
-            pass
-        try:
-            cls: type[Any] | None = resolve_topic(topic)
+            cls: type[Any] = resolve_topic(topic)
         except TopicError:
-            cls = None
-        self._classes[topic] = cls
+            return None
         return cls
 
     def data(self, notification: LoggedEvent, cls: type[Any]) -> dict[str, Any]:
@@ -128,15 +116,6 @@ def generation_key(value: Any) -> int:
     return int(text, 16)
 
 
-def moment(value: Any) -> datetime:
-    """A datetime from an event field, decoded or still in the transcoder's stored form."""
-    if type(value) is dict and value.get("_type_") == "datetime_iso":
-        return datetime.fromisoformat(value["_data_"])
-    if isinstance(value, datetime):
-        return value
-    raise ValueError(f"not a stored datetime: {value!r}")
-
-
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _last_moment: tuple[str | None, int] = (None, 0)  # (stored ISO text, its microseconds)
 
@@ -148,11 +127,13 @@ def moment_micros(value: Any) -> int:
     text = value.get("_data_") if stored else None
     last_text, last_result = _last_moment  # one read: another thread may replace it meanwhile
     if text is None:
-        since = moment(value) - EPOCH
+        if not isinstance(value, datetime):  # decoded by the mapper, or neither
+            raise ValueError(f"not a stored datetime: {value!r}")
+        since = value - EPOCH
     elif text == last_text:
         return last_result
     else:
-        since = datetime.fromisoformat(text) - EPOCH  # `moment`, written out
+        since = datetime.fromisoformat(text) - EPOCH
     result = (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
     if text is not None:
         _last_moment = (text, result)
@@ -164,14 +145,10 @@ def log_batches(
     after: int = 0,
     upto: int | None = None,
     batch_size: int = BATCH_SIZE,
-    prefetch: bool = True,
 ) -> Iterator[Sequence[LoggedEvent]]:
-    """The log's events in (after, upto], oldest first, in batches (prefetched by a thread)."""
-    batches = (
-        [LoggedEvent.of(notification) for notification in batch]
-        for batch in notification_batches(recorder, after, upto, batch_size)
-    )
-    return read_ahead(batches, depth=2, name="audit-log-reader") if prefetch else batches
+    """The log's events in (after, upto], oldest first, in batches."""
+    for batch in notification_batches(recorder, after, upto, batch_size):
+        yield [LoggedEvent.of(notification) for notification in batch]
 
 
 def read_ahead(source: Iterator[T], depth: int, name: str) -> Generator[T, None, None]:

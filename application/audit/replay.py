@@ -52,7 +52,7 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             TokenAccount.TokensCaptured: self.captured,
             TokenAccount.TokensReleased: self.released,
             TokenAccount.AccountDisabled: self.disabled,
-            TokenAccount.AccountEnabled: self.enabled,
+            TokenAccount.AccountEnabled: self.disabled,
             Generation.GenerationRequested: self.requested,
             Generation.ImageLinked: self.image_linked,
             GenerationQueue.QueueOpened: self.queue_opened,

@@ -1,4 +1,5 @@
-"""One audit in progress: the replay, how far along the log it has read, and who compares."""
+"""One audit in progress (the replay, how far along the log it has read, who compares), and
+`atelier audit` without the command line."""
 
 from __future__ import annotations
 
@@ -6,9 +7,16 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from application.audit.reading import EventDecoder, JsonParser, LoggedEvent, LogReader, log_batches
+from application.audit.reading import (
+    BATCH_SIZE,
+    EventDecoder,
+    JsonParser,
+    LoggedEvent,
+    LogReader,
+    log_batches,
+)
 from application.audit.replay import Replay
-from application.audit.report import Comparison
+from application.audit.report import AuditReport, Comparison
 from application.base import AtelierBase
 
 
@@ -34,8 +42,7 @@ class AuditSession:
         atelier: AtelierBase,
         observers: Sequence[ReplayObserver],
         progress: Callable[[int], None] | None,
-        batch_size: int,
-        read_ahead: bool,
+        batch_size: int = BATCH_SIZE,
         parse_json: JsonParser = json.loads,
         read_log: LogReader | None = None,
     ) -> None:
@@ -49,7 +56,6 @@ class AuditSession:
         self.position = 0
         self.progress = progress
         self.batch_size = batch_size
-        self.read_ahead = read_ahead
         self.read_log = read_log or self._read_here
 
     def head(self) -> int:
@@ -67,4 +73,22 @@ class AuditSession:
         self.position = position
 
     def _read_here(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
-        return log_batches(self.atelier.recorder, after, upto, self.batch_size, self.read_ahead)
+        return log_batches(self.atelier.recorder, after, upto, self.batch_size)
+
+
+class AuditUseCases(AtelierBase):
+    def audit(
+        self,
+        observers: Sequence[ReplayObserver] = (),
+        progress: Callable[[int], None] | None = None,
+        batch_size: int = BATCH_SIZE,
+        parse_json: JsonParser = json.loads,
+        read_log: LogReader | None = None,
+    ) -> AuditReport:
+        """Replay the log up to its head now, then each observer compares. `progress` hears the
+        position after each batch; `read_log` replaces the recorder (docs/audit.md)."""
+        session = AuditSession(self, observers, progress, batch_size, parse_json, read_log)
+        session.replay_to(session.head())
+        for observer in observers:
+            observer.compare(session)
+        return session.replay.finish()

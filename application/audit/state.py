@@ -11,19 +11,22 @@ from application.audit import violations as rule
 from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.report import TokenTotals
 from application.audit.violations import Violations
+from domain.generations import GenerationStatus
 
-PENDING = "pending"
-PROCESSING = "processing"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-EXPIRED = "expired"
+# The domain's statuses as plain strings, shown in reports as such (`!r` included).
+STATUSES = PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED = tuple(
+    str(status) for status in GenerationStatus
+)
 CAPTURED = "captured"
 RELEASED = "released"
-STATUSES = (PENDING, PROCESSING, COMPLETED, FAILED, CANCELLED, EXPIRED)
 # The one token effect each end state must have: captured iff completed.
-SETTLEMENT = {COMPLETED: CAPTURED, FAILED: RELEASED, CANCELLED: RELEASED, EXPIRED: RELEASED}
-END_CODES = {COMPLETED: 1, FAILED: 2, CANCELLED: 3, EXPIRED: 4}
+SETTLEMENT: dict[str, str] = {
+    COMPLETED: CAPTURED,
+    FAILED: RELEASED,
+    CANCELLED: RELEASED,
+    EXPIRED: RELEASED,
+}
+END_CODES: dict[str, int] = {COMPLETED: 1, FAILED: 2, CANCELLED: 3, EXPIRED: 4}
 END_OF_CODE = {code: status for status, code in END_CODES.items()}
 POSITION_BITS = 44  # room for 17 trillion positions in a settled generation's integer
 POSITION_MASK = (1 << POSITION_BITS) - 1

@@ -1,2 +1,1 @@
-"""The audit's outside: the read models compared (`checks/`), and the children that make a full
-audit fast (`parallel`); docs/audit.md."""
+"""The audit's outside: the read models compared (`checks/`), the log read by a child."""

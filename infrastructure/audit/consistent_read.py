@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
@@ -31,37 +31,18 @@ class ViewReader:
         found = self.values(query, self.view.tracking_key)
         return int(found[0][0]) if found else 0
 
-    def pages(
-        self, table: str, columns: Sequence[str], key: Sequence[str]
-    ) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row of `table` as tuples of `columns` (which hold `key`), PAGE_SIZE at a time,
-        in no particular order: SQLite streams one query, PostgreSQL pages in key order."""
-        selected = ", ".join(columns)
+    def pages(self, table: str, columns: Sequence[str]) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of `table` as tuples of `columns`, PAGE_SIZE at a time, in no order."""
+        query = self.view.sql(f"SELECT {', '.join(columns)} FROM {{{table}}}")  # noqa: S608
+        # SQLite's cursor streams a large result; psycopg's would fetch it all: a server cursor.
         if self.streams:
-            self.cursor.execute(self.view.sql(f"SELECT {selected} FROM {{{table}}}"))  # noqa: S608
-            while page := self.cursor.fetchmany(PAGE_SIZE):
+            streaming = nullcontext(self.cursor)
+        else:
+            streaming = self.cursor.connection.cursor("audit_pages", row_factory=tuple_row)
+        with streaming as cursor:
+            cursor.execute(query)
+            while page := cursor.fetchmany(PAGE_SIZE):
                 yield page
-            return
-        order = ", ".join(key)
-        at = [columns.index(column) for column in key]
-        after: tuple[Any, ...] | None = None
-        while True:
-            if after is None:
-                query = f"SELECT {selected} FROM {{{table}}} ORDER BY {order} LIMIT ?"  # noqa: S608
-                page = self.values(query, PAGE_SIZE)
-            else:
-                marks = ", ".join("?" * len(key))
-                query = (
-                    f"SELECT {selected} FROM {{{table}}} "  # noqa: S608 - constants only
-                    f"WHERE ({order}) > ({marks}) ORDER BY {order} LIMIT ?"
-                )
-                page = self.values(query, *after, PAGE_SIZE)
-            if not page:
-                return
-            yield page
-            if len(page) < PAGE_SIZE:
-                return
-            after = tuple(page[-1][index] for index in at)
 
 
 @contextmanager

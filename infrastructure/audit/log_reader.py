@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import multiprocessing
 import pickle
+import signal
+import socket
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from multiprocessing.context import SpawnProcess
-from typing import Any
+from typing import Self
 
 from eventsourcing.persistence import ApplicationRecorder
 
@@ -18,13 +23,6 @@ from application.audit.reading import (
     notification_batches,
     read_ahead,
 )
-from infrastructure.audit.children import (
-    ClosedOnExit,
-    collector_paused,
-    ignore_interrupts,
-    start_child,
-    stop_child,
-)
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 
@@ -33,15 +31,16 @@ logger = logging.getLogger(__name__)
 READY = b"ready"
 END = pickle.dumps(None, pickle.HIGHEST_PROTOCOL)  # a range is over
 AHEAD = 4  # batches received ahead of the replay
-# A row made a LoggedEvent by tuple's own constructor: a third cheaper than `_make`.
-as_logged = tuple.__new__
+STOP_SECONDS = 10.0  # how long a stopped child may take to go
+SOCKET_BUFFER_BYTES = 4 * 1024 * 1024  # several batches in flight (capped: net.core.wmem_max)
+as_logged = tuple.__new__  # a row made a LoggedEvent: a third cheaper than `_make`
 
 
 class ChildFailed(Exception):
     """The child said it could not read (its reason), or went away."""
 
 
-class LogInChild(ClosedOnExit):
+class LogInChild:
     """A log reader for `Atelier.audit(read_log=...)`, its child started now, ended by `close`."""
 
     def __init__(
@@ -49,19 +48,31 @@ class LogInChild(ClosedOnExit):
     ) -> None:
         self.recorder = recorder  # the audit's own: it reads here when the child cannot
         self.batch_size = batch_size
-        self._process: SpawnProcess | None = None
-        self._connection: Connection | None = None
         self._ready = False
-        started = start_child(  # ranges go down the pipe, batches come up
-            _serve, (settings, batch_size), "atelier-audit-log-reader", True, "read the log"
+        context = multiprocessing.get_context("spawn")
+        self._connection: Connection | None
+        self._connection, theirs = context.Pipe()  # ranges go down, batches come up
+        for end in (self._connection, theirs):
+            _widen(end)
+        self._process: SpawnProcess | None = context.Process(
+            target=_serve,
+            args=(theirs, settings, batch_size),
+            name="atelier-audit-log-reader",
+            daemon=True,
         )
-        if started is not None:  # else the audit reads the log itself
-            self._process, self._connection = started
+        try:
+            self._process.start()
+        except Exception:
+            logger.warning("cannot start a process to read the log", exc_info=True)
+            self._process = None
+            self.close()
+        finally:
+            theirs.close()  # the child holds the only other end: its death ends our `recv`
 
     def __call__(self, after: int, upto: int) -> Iterator[Sequence[LoggedEvent]]:
         """The log's events in (after, upto], oldest first: here until the child is ready, then
         by the child, and here again from wherever the child fails."""
-        here = log_batches(self.recorder, after, upto, self.batch_size, prefetch=False)
+        here = log_batches(self.recorder, after, upto, self.batch_size)
         position = after
         while not self._child_ready():
             batch = next(here, None)
@@ -72,10 +83,8 @@ class LogInChild(ClosedOnExit):
         yield from self._from_child(position, upto)
 
     def _child_ready(self) -> bool:
-        if self._ready:
-            return True
-        if self._connection is None:
-            return False
+        if self._ready or self._connection is None:
+            return self._ready
         try:
             if not self._connection.poll():
                 return False
@@ -84,7 +93,7 @@ class LogInChild(ClosedOnExit):
             self._give_up(f"it ended before it was ready ({error!r})")
             return False
         if message != READY:
-            self._give_up(str(_unpickle(message)))
+            self._give_up(str(pickle.loads(message)))  # noqa: S301 - from our own child
             return False
         self._ready = True
         return True
@@ -94,19 +103,17 @@ class LogInChild(ClosedOnExit):
         assert connection is not None
         position, finished, failure = after, False, ""
         # A thread takes each batch off the pipe at once, so the child reads on meanwhile.
-        payloads = read_ahead(_payloads(connection), AHEAD, "audit-log-receiver")
+        payloads = read_ahead(iter(connection.recv_bytes, END), AHEAD, "audit-log-receiver")
         try:
             connection.send((after, upto))
             for payload in payloads:
-                rows = _unpickle(payload)
-                if rows is None:
-                    finished = True
-                    break
+                rows = pickle.loads(payload)  # noqa: S301 - from our own child
                 if isinstance(rows, str):
                     raise ChildFailed(rows)
                 batch = [as_logged(LoggedEvent, row) for row in rows]
                 yield batch
                 position = batch[-1].id
+            finished = True  # the child's end marker
         except (EOFError, OSError, ChildFailed) as error:
             failure = str(error) or repr(error)
         finally:
@@ -120,7 +127,7 @@ class LogInChild(ClosedOnExit):
             self._give_up(failure)  # already stopped and closed: this says so
         if position < upto:
             # The rest of the range (after a failure, or a gap at its end): the recorder decides.
-            yield from log_batches(self.recorder, position, upto, self.batch_size, prefetch=False)
+            yield from log_batches(self.recorder, position, upto, self.batch_size)
 
     def _give_up(self, why: str) -> None:
         logger.warning("reading the log in a child process failed (%s); reading it here", why)
@@ -136,25 +143,44 @@ class LogInChild(ClosedOnExit):
 
     def _stop_child(self) -> None:
         if self._process is not None:
-            stop_child(self._process)
+            self._process.terminate()
+            self._process.join(STOP_SECONDS)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join()
             self._process = None
 
+    def __enter__(self) -> Self:
+        return self
 
-def _payloads(connection: Connection) -> Iterator[bytes]:
-    while True:
-        payload = connection.recv_bytes()
-        yield payload
-        if payload == END:
-            return
+    def __exit__(self, *exception: object) -> None:
+        self.close()
 
 
-def _unpickle(payload: bytes) -> Any:
-    return pickle.loads(payload)  # noqa: S301
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cycle collector off: the audit's objects are freed by reference counting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.collect()
+
+
+def _widen(end: Connection) -> None:
+    try:
+        with socket.fromfd(end.fileno(), socket.AF_UNIX, socket.SOCK_STREAM) as duplicate:
+            duplicate.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER_BYTES)
+    except OSError:
+        logger.debug("cannot widen the pipe to a child", exc_info=True)
 
 
 def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
     """The child's whole life: open the store, then read each range asked for until stopped."""
-    ignore_interrupts()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the audit's own process's
     try:
         atelier = build_application(settings, create_tables=False)
     except BaseException as error:  # reported to the parent, which reads the log itself
@@ -163,24 +189,19 @@ def _serve(connection: Connection, settings: Settings, batch_size: int) -> None:
     try:
         connection.send_bytes(READY)
         with collector_paused():
-            _answer(connection, atelier.recorder, batch_size)
+            while (request := connection.recv()) is not None:
+                after, upto = request
+                try:
+                    for rows in _rows(atelier.recorder, after, upto, batch_size):
+                        connection.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
+                except Exception as error:  # the parent reads the rest of the range itself
+                    connection.send_bytes(pickle.dumps(f"cannot read the log: {error!r}"))
+                    return
+                connection.send_bytes(END)
     except (EOFError, OSError):
         return  # the parent has gone (or closed its end): nothing more to read for
     finally:
         atelier.close()
-
-
-def _answer(connection: Connection, recorder: ApplicationRecorder, batch_size: int) -> None:
-    """Each range asked for, batch by batch, then the end marker (a None request ends it)."""
-    while (request := connection.recv()) is not None:
-        after, upto = request
-        try:
-            for rows in _rows(recorder, after, upto, batch_size):
-                connection.send_bytes(pickle.dumps(rows, pickle.HIGHEST_PROTOCOL))
-        except Exception as error:  # the parent reads the rest of the range itself
-            connection.send_bytes(pickle.dumps(f"cannot read the log: {error!r}"))
-            return
-        connection.send_bytes(END)
 
 
 def _rows(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import socket
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
@@ -16,7 +17,7 @@ import pytest
 from application.audit.reading import LoggedEvent, log_batches
 from application.service import Atelier
 from bench.synthetic import HistoryShape, write_history
-from infrastructure.audit.log_reader import LogInChild
+from infrastructure.audit.log_reader import SOCKET_BUFFER_BYTES, LogInChild
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import Settings
 from tests.audit_support import refuse_to_start_processes, wait_until_ready
@@ -47,7 +48,7 @@ def flat(batches: Iterator[Sequence[LoggedEvent]]) -> list[LoggedEvent]:
 
 
 def here(atelier: Atelier, after: int, upto: int) -> list[LoggedEvent]:
-    return flat(log_batches(atelier.recorder, after, upto, BATCH, prefetch=False))
+    return flat(log_batches(atelier.recorder, after, upto, BATCH))
 
 
 def test_the_child_reads_each_range_exactly_as_the_recorder_holds_it(
@@ -69,6 +70,21 @@ def test_the_child_reads_each_range_exactly_as_the_recorder_holds_it(
     assert len(early) == head > 4 * BATCH
     assert [event.id for event in early] == list(range(1, head + 1))
     assert early[0].originator_id.int == early[0].key
+
+
+def test_the_childs_pipe_is_asked_to_hold_several_batches(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    with history(settings) as atelier, LogInChild(settings, atelier.recorder, BATCH) as reader:
+        assert reader._connection is not None
+        fileno = reader._connection.fileno()
+        with socket.fromfd(fileno, socket.AF_UNIX, socket.SOCK_STREAM) as ours:
+            sending = ours.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        # Linux grants at most its cap and reports twice what it granted; a socket nobody
+        # widened reports net.core.wmem_default, at most the cap itself.
+        cap = int(Path("/proc/sys/net/core/wmem_max").read_text())
+        assert sending == 2 * min(SOCKET_BUFFER_BYTES, cap)
+        head = atelier.recorder.max_notification_id() or 0
+        assert flat(reader(0, head)) == here(atelier, 0, head)  # still a working pipe
 
 
 def test_a_child_that_dies_mid_range_leaves_the_rest_to_be_read_here(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from infrastructure.audit import consistent_read as reading
-from infrastructure.audit.checks.images import FILES, FILES_KEY
+from infrastructure.audit.checks.images import FILES
 from infrastructure.audit.consistent_read import consistent_read
 from infrastructure.audit.parallel import view_checks
 from infrastructure.bootstrap import build_application, build_read_models
@@ -38,7 +38,7 @@ def test_every_row_is_read_once_across_many_pages(
 
         monkeypatch.setattr(reading, "PAGE_SIZE", 4)
         with consistent_read(view) as reader:
-            pages = list(reader.pages("files", FILES, FILES_KEY))
+            pages = list(reader.pages("files", FILES))
         assert [len(page) for page in pages] == [4, 4, 2]
         assert sorted(row for page in pages for row in page) == sorted(everything)
 

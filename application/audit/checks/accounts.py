@@ -8,6 +8,7 @@ from application.audit import violations as rule
 from application.audit.checks.rolling_hour import RollingHour
 from application.audit.reading import LoggedEvent, generation_key, moment_micros
 from application.audit.state import CAPTURED, RELEASED, Ledger, Life, generation, unpack
+from domain.accounts import TokenAccount
 
 
 class AccountEvents(RollingHour):
@@ -48,14 +49,10 @@ class AccountEvents(RollingHour):
         self.check_available(ledger, notification)
 
     def disabled(self, notification: LoggedEvent, cls: type[Any]) -> None:
+        """AccountDisabled or AccountEnabled."""
         ledger = self.ledger(notification)
         if ledger is not None:
-            ledger.disabled = True
-
-    def enabled(self, notification: LoggedEvent, cls: type[Any]) -> None:
-        ledger = self.ledger(notification)
-        if ledger is not None:
-            ledger.disabled = False
+            ledger.disabled = cls is TokenAccount.AccountDisabled
 
     def reserved(self, notification: LoggedEvent, cls: type[Any]) -> None:
         ledger = self.ledger(notification)

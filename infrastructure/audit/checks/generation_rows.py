@@ -11,29 +11,13 @@ from application.service import Atelier
 from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck
 from infrastructure.audit.fingerprints import RowSums
-from infrastructure.audit.snapshots import ViewSnapshots
 from infrastructure.projections.view import ProjectionView
 
 # The user-generations row without its key (the generation id), in the read model's order;
 # the fields of GenerationRequested copied into it as they are.
-COPIED: tuple[str, ...] = (
-    "product_images",
-    "model_images",
-    "style",
-    "aspect_ratio",
-    "quality",
-    "model",
-)
-COPIED += ("custom_prompt", "parameters", "prompt", "token_cost")
-FINGERPRINTED: tuple[str, ...] = (
-    "user_id",
-    "seq",
-    "status",
-    *COPIED,
-    "created_at",
-    "updated_at",
-    "started_at",
-)
+COPIED: tuple[str, ...] = ("product_images", "model_images", "style", "aspect_ratio", "quality")
+COPIED += ("model", "custom_prompt", "parameters", "prompt", "token_cost")
+FINGERPRINTED = ("user_id", "seq", "status", *COPIED, "created_at", "updated_at", "started_at")
 FINGERPRINTED += ("completed_at", "result_images", "error")
 USER_ID, SEQ, STATUS = 0, 1, 2
 CREATED_AT, UPDATED_AT, STARTED_AT, COMPLETED_AT, RESULT_IMAGES, ERROR = range(13, 19)
@@ -57,7 +41,7 @@ class GenerationRows:
         if cls is Generation.GenerationRequested:
             at = moment_micros(data["requested_at"])
             copied = [data[field] for field in COPIED]
-            self.running[key] = [data["user_id"], position, "pending", *copied, at, at]
+            self.running[key] = [data["user_id"], position, PENDING, *copied, at, at]
             self.running[key] += [None, None, (), None]
             return
         row = self.running.get(key)
@@ -98,13 +82,9 @@ class GenerationRowsCheck(ViewCheck):
     event_classes = EVENT_CLASSES
 
     def __init__(
-        self,
-        atelier: Atelier,
-        view: ProjectionView,
-        snapshots: ViewSnapshots | None = None,
-        rows: GenerationRows | None = None,
+        self, atelier: Atelier, view: ProjectionView, rows: GenerationRows | None = None
     ) -> None:
-        super().__init__(atelier, view, snapshots)
+        super().__init__(atelier, view)
         self.rows = rows or GenerationRows()
 
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:

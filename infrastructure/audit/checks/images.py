@@ -13,17 +13,8 @@ from infrastructure.audit.checks.view_check import ViewCheck, generation_positio
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.audit.fingerprints import RowSums, differing
 
-FILES: tuple[str, ...] = (
-    "generation_id",
-    "role",
-    "image_order",
-    "url",
-    "is_primary",
-    "public_id",
-    "format",
-)
-FILES += ("width", "height", "user_id")
-FILES_KEY = ("generation_id", "role", "image_order")
+FILES: tuple[str, ...] = ("generation_id", "role", "image_order", "url", "is_primary")
+FILES += ("public_id", "format", "width", "height", "user_id")
 PRIMARY = FILES[1:].index("is_primary")
 OWNERS = ("generation_id", "user_id")
 
@@ -65,10 +56,10 @@ class ImagesCheck(ViewCheck):
     def read(reader: ViewReader) -> dict[int, int]:
         """Per generation: the sum of its owner row's and its image rows' fingerprints."""
         held = RowSums()
-        for page in reader.pages("file_owners", OWNERS, ("generation_id",)):
+        for page in reader.pages("file_owners", OWNERS):
             for generation_id, user_id in page:
                 held.add(generation_key(generation_id), ("owner", user_id))
-        for page in reader.pages("files", FILES, FILES_KEY):
+        for page in reader.pages("files", FILES):
             for generation_id, *values in page:
                 values[PRIMARY] = bool(values[PRIMARY])
                 held.add(generation_key(generation_id), ("file", *values))

@@ -30,7 +30,7 @@ class UserGenerationsCheck(GenerationRowsCheck):
     def read(reader: ViewReader) -> dict[int, tuple[int, str, int]]:
         """Per generation: its row's fingerprint, and its status and seq to name a difference."""
         held = {}
-        for page in reader.pages("user_generations", COLUMNS, ("generation_id",)):
+        for page in reader.pages("user_generations", COLUMNS):
             for generation_id, *values in page:
                 for at in JSON_AT:
                     values[at] = orjson.loads(values[at])

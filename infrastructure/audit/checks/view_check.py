@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from abc import abstractmethod
 from typing import Any
 
@@ -13,27 +12,22 @@ from application.audit.session import AuditSession, ReplayObserver
 from application.audit.state import unpack
 from application.service import Atelier
 from infrastructure.audit.consistent_read import ViewReader, consistent_read
-from infrastructure.audit.snapshots import Snapshot, ViewSnapshots
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.view import ProjectionView
 
-logger = logging.getLogger(__name__)
 MAX_ROUNDS = 20  # a view that moves on every round belongs to a store too busy to audit
 
 
 class ViewCheck(ReplayObserver):
-    def __init__(
-        self, atelier: Atelier, view: ProjectionView, snapshots: ViewSnapshots | None = None
-    ) -> None:
+    def __init__(self, atelier: Atelier, view: ProjectionView) -> None:
         self.atelier = atelier
         self.view = view
         self.name = view.name
-        self.snapshots = snapshots
 
     @staticmethod
     @abstractmethod
     def read(reader: ViewReader) -> Any:
-        """What the view holds, reduced to what `differences` compares (picklable)."""
+        """What the view holds, reduced to what `differences` compares."""
 
     @abstractmethod
     def differences(self, held: Any, replay: Replay) -> int:
@@ -43,27 +37,14 @@ class ViewCheck(ReplayObserver):
         replay.found.add(rule.PROJECTION_MISMATCH, f"read model {self.name}", why, *positions)
 
     def compare(self, session: AuditSession) -> None:
-        snapshot = self.snapshots.take(self.name) if self.snapshots is not None else None
-        if isinstance(snapshot, str):  # the view could not be brought up to date
-            logger.warning("read model %s, read ahead of its comparison: %s", self.name, snapshot)
-        elif snapshot is not None and snapshot.position >= session.position:
-            session.replay_to(snapshot.position)
-            self._compared(snapshot, session.replay)
-            return
-        # No snapshot, a failed one, or one the replay has gone past: read the view here.
-        self._compare_here(session)
-
-    def _compared(self, snapshot: Snapshot, replay: Replay) -> None:
-        self.following = False
-        differences = self.differences(snapshot.held, replay)
-        self.comparison = Comparison(self.name, snapshot.position, differences)
-
-    def _compare_here(self, session: AuditSession) -> None:
+        """Read the view where the replay stands: catch it up if behind, replay on if ahead."""
         for _ in range(MAX_ROUNDS):
             with consistent_read(self.view) as reader:
                 position = reader.position()
                 if position == session.position:
-                    self._compared(Snapshot(position, self.read(reader)), session.replay)
+                    self.following = False
+                    differences = self.differences(self.read(reader), session.replay)
+                    self.comparison = Comparison(self.name, position, differences)
                     return
             if position < session.position:
                 try:
