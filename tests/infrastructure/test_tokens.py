@@ -58,9 +58,7 @@ def test_role_defaults_to_user() -> None:
         pytest.param(encode({**VALID, "sub": "bad user"}), id="sub-with-space"),
         pytest.param(encode({**VALID, "sub": 42}), id="numeric-sub"),
         pytest.param(encode({**VALID, "sub": "alice\n"}), id="sub-with-trailing-newline"),
-        pytest.param(
-            encode({**VALID, "exp": str(int(VALID["exp"].timestamp()))}), id="string-exp"
-        ),
+        pytest.param(encode({**VALID, "exp": str(int(VALID["exp"].timestamp()))}), id="string-exp"),
         pytest.param(encode({**VALID, "exp": True}), id="boolean-exp"),
         pytest.param(encode({**VALID, "role": "root"}), id="unknown-role"),
         pytest.param("not.a.token", id="garbage"),

@@ -18,7 +18,11 @@ from web.errors import ApiError
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, max_request_bytes_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
-from web.schemas import generation_request_from, idempotency_key_from
+from web.schemas import (
+    generation_request_from,
+    idempotency_key_from,
+    require_safe_request_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ def _submit(
         if too_large is not None:
             raise too_large
         body = parse_json_object(raw)
+        require_safe_request_text(request)
         key = idempotency_key_from(request)
         return generation_request_from(body, request), key
 
