@@ -52,3 +52,38 @@ def test_no_answer_names_the_host_header(client: TestClient) -> None:
     )
     assert response.status_code == 201
     assert response.headers["location"] == "/api/admin/accounts/bob"
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_a_405_on_generate_allows_both_its_methods(client: TestClient, method: str) -> None:
+    response = client.request(method, "/api/generate")
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+    allowed = {name.strip() for name in response.headers["allow"].split(",")}
+    assert {"GET", "POST"} <= allowed
+
+
+def test_generate_still_answers_both_methods(client: TestClient) -> None:
+    assert client.get("/api/generate").json()["status"] == "healthy"
+    assert client.head("/api/generate").status_code == 200
+    assert client.post("/api/generate", json={}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("version=1&version=1", ["version"]),
+        ("limit=5", ["limit"]),
+        ("versions=1", ["versions"]),
+        ("version=1&x=2", ["x"]),
+    ],
+)
+def test_the_account_route_refuses_repeated_and_unknown_query_parameters(
+    client: TestClient, query: str, fields: list[str]
+) -> None:
+    open_account(client, "alice", 5)
+    response = client.get(f"/api/admin/accounts/alice?{query}", headers=admin())
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == "VALIDATION_ERROR"
+    assert [item["field"] for item in error["validationErrors"]] == fields

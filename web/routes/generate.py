@@ -80,7 +80,11 @@ async def health(request: Request) -> Response:
     return ApiJSONResponse({"status": "healthy", "timestamp": iso_timestamp()})
 
 
-routes = [
-    Route("/api/generate", submit_generation, methods=["POST"]),
-    Route("/api/generate", health, methods=["GET"]),
-]
+async def generate(request: Request) -> Response:
+    """One route for both methods, so a 405 here allows GET as well as POST."""
+    if request.method == "POST":
+        return await submit_generation(request)
+    return await health(request)
+
+
+routes = [Route("/api/generate", generate, methods=["GET", "POST"])]
