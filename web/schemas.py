@@ -59,6 +59,7 @@ def _safe_multiline_text(value: Any) -> Any:
 
 Text = Annotated[str, BeforeValidator(_safe_text)]
 MultilineText = Annotated[str, BeforeValidator(_safe_multiline_text)]
+Reason = Annotated[MultilineText, Field(min_length=1, max_length=500)]  # of a grant, a fail...
 
 
 def field_name(text: str) -> str:
@@ -130,13 +131,13 @@ class GrantBody(BaseModel):
     model_config = STRICT
 
     amount: int = Field(ge=1, le=MAX_GRANT)
-    reason: MultilineText = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class DisableBody(BaseModel):
     model_config = STRICT
 
-    reason: MultilineText = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class EmptyBody(BaseModel):
@@ -160,7 +161,7 @@ class CompleteBody(BaseModel):
 class FailBody(BaseModel):
     model_config = STRICT
 
-    reason: MultilineText = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
