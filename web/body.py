@@ -41,8 +41,8 @@ UTF8_NAMES = ("utf-8", "utf8")
 
 
 def require_json_media_type(content_type: str | None, raw: bytes) -> None:
-    """415 for a declared type other than application/json, a charset other than UTF-8, or a
-    body in UTF-16 or UTF-32 (JSON is UTF-8, RFC 8259); no Content-Type at all is taken as JSON."""
+    """415 for a declared type other than application/json, a charset other than UTF-8, or JSON
+    in UTF-16 or UTF-32 (JSON is UTF-8, RFC 8259); no Content-Type at all is taken as JSON."""
     if content_type is not None:
         media_type, *parameters = content_type.split(";")
         if media_type.strip().lower() != "application/json":
@@ -53,8 +53,17 @@ def require_json_media_type(content_type: str | None, raw: bytes) -> None:
                 UTF8_NAMES
             ):
                 raise UNSUPPORTED_MEDIA_TYPE
-    if json.detect_encoding(raw) not in ("utf-8", "utf-8-sig"):
-        raise UNSUPPORTED_MEDIA_TYPE
+    encoding = json.detect_encoding(raw)
+    if encoding not in ("utf-8", "utf-8-sig") and _is_json_in(raw, encoding):
+        raise UNSUPPORTED_MEDIA_TYPE  # bytes that are no JSON in any encoding stay a 400
+
+
+def _is_json_in(raw: bytes, encoding: str) -> bool:
+    try:
+        json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return False
+    return True
 
 
 def _refuse_constant(name: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
@@ -69,20 +70,34 @@ def field_name(text: str) -> str:
     return UNSAFE_TEXT.sub(lambda unsafe: unsafe[0].encode("unicode_escape").decode(), text)
 
 
-def _without_unsafe_keys(value: Any, path: str, problems: list[FieldProblem]) -> Any:
-    """`value` less the object members whose names break the text rules, each one a problem."""
-    if isinstance(value, dict):
-        kept = {}
-        for key, member in value.items():
-            field = f"{path}.{field_name(key)}" if path else field_name(key)
-            if UNSAFE_TEXT.search(key):
-                problems.append(FieldProblem(field, UNSAFE_TEXT_MESSAGE))
-            else:
-                kept[key] = _without_unsafe_keys(member, field, problems)
-        return kept
-    if isinstance(value, list):
-        return [_without_unsafe_keys(item, f"{path}.{i}", problems) for i, item in enumerate(value)]
-    return value
+Path = tuple["Path", str] | None  # a field's path, linked to its parent's: built only if needed
+
+
+def _field_of(path: Path) -> str:
+    names: list[str] = []
+    while path is not None:
+        path, name = path
+        names.append(name)
+    return ".".join(reversed(names))
+
+
+def _drop_unsafe_keys(body: dict[str, Any], problems: list[FieldProblem]) -> None:
+    """Removes the object members whose names break the text rules, each one a problem.
+    Iterative, so any depth the JSON parser took is walked in linear time."""
+    waiting: deque[tuple[Any, Path]] = deque([(body, None)])
+    while waiting:
+        value, path = waiting.popleft()
+        if isinstance(value, dict):
+            for key in list(value):
+                if UNSAFE_TEXT.search(key):
+                    problems.append(
+                        FieldProblem(_field_of((path, field_name(key))), UNSAFE_TEXT_MESSAGE)
+                    )
+                    del value[key]
+                else:
+                    waiting.append((value[key], (path, key)))
+        elif isinstance(value, list):
+            waiting.extend((item, (path, str(n))) for n, item in enumerate(value))
 
 
 class ParametersBody(BaseModel):
@@ -179,7 +194,7 @@ def invalid(problems: list[FieldProblem]) -> ApiError:
 
 def validate(model: type[M], body: dict[str, Any]) -> M:
     problems: list[FieldProblem] = []
-    body = _without_unsafe_keys(body, "", problems)
+    _drop_unsafe_keys(body, problems)
     try:
         parsed = model.model_validate(body)
     except ValidationError as error:
@@ -192,7 +207,8 @@ def validate(model: type[M], body: dict[str, Any]) -> M:
 def generation_request_from(body: dict[str, Any], request: Request) -> GenerationRequest:
     """Accepts the legacy single-image fields, and notes on the request which names were used."""
     problems: list[FieldProblem] = []
-    body = _without_unsafe_keys(body, "", problems)
+    body = dict(body)
+    _drop_unsafe_keys(body, problems)
     aliases: dict[str, str] = {}
     reported: set[str] = set()  # fields whose legacy twin was already refused
     for legacy, current in LEGACY_FIELDS.items():

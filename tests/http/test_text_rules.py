@@ -167,3 +167,15 @@ def test_a_reason_may_hold_tab_line_feed_and_carriage_return(alice: TestClient) 
     grant = {"amount": 1, "reason": "gift\tfor\r\nthe launch"}
     response = alice.post("/api/admin/accounts/alice/grants", json=grant, headers=admin())
     assert response.status_code == 201, response.text
+
+
+def test_a_deeply_nested_body_is_walked_without_running_out_of_stack(alice: TestClient) -> None:
+    depth = 900
+    nested = "[" * depth + '{"\\u0000": 1}' + "]" * depth
+    raw = ('{"parameters": {"seed": ' + nested + "}}").encode()
+    before = stored_events(alice)
+    response = alice.post("/api/generate", content=raw, headers=bearer("alice"))
+    assert response.status_code == 400, response.text
+    fields = [item["field"] for item in response.json()["validationErrors"]]
+    assert "parameters.seed" + ".0" * depth + ".\\x00" in fields
+    assert stored_events(alice) == before
