@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
 
 from application.errors import Contention
 from application.retries import MAX_ATTEMPTS, back_off
@@ -45,7 +45,9 @@ class GroupCommit(Generic[Item, Answer]):
     """Hands each waiting item to `decide_and_save` in batches, in a thread of its own.
 
     `decide_and_save(batch, first_attempt)` answers each item in order, or raises the
-    IntegrityError of a lost version race: the whole batch is then decided again.
+    IntegrityError of a lost version race: the whole batch is then decided again. Any other
+    failure but the store's own is decided again one item at a time, so an item that cannot be
+    saved fails alone.
     """
 
     def __init__(
@@ -109,17 +111,41 @@ class GroupCommit(Generic[Item, Answer]):
                     if not each.done.is_set():
                         each.settle(error)
 
-    def _commit(self, batch: list[_Waiting[Item, Answer]]) -> None:
+    def _commit(self, batch: list[_Waiting[Item, Answer]], first_attempt: bool = True) -> None:
         items = [waiting.item for waiting in batch]
+        try:
+            outcomes = self._decide(items, first_attempt)
+        except (OperationalError, InterfaceError):
+            raise  # the store is out of reach: every item hears it
+        except Exception:
+            if len(batch) == 1:
+                raise
+            logger.exception("a batch of %d could not be saved; deciding each alone", len(batch))
+            for waiting in batch:
+                self._commit_alone(waiting)
+            return
+        if outcomes is None:
+            for waiting in batch:
+                waiting.settle(Contention())
+            return
+        for waiting, outcome in zip(batch, outcomes, strict=True):
+            waiting.settle(outcome)
+
+    def _commit_alone(self, waiting: _Waiting[Item, Answer]) -> None:
+        try:
+            self._commit([waiting], first_attempt=False)
+        except Exception as error:
+            logger.exception("a submission could not be saved")
+            waiting.settle(error)
+
+    def _decide(
+        self, items: list[Item], first_attempt: bool
+    ) -> list[Answer | BaseException] | None:
+        """The outcomes, or None when every attempt lost a version race."""
         for attempt in range(MAX_ATTEMPTS):
             with self.lock:
                 try:
-                    outcomes = self.decide_and_save(items, attempt == 0)
+                    return self.decide_and_save(items, first_attempt and attempt == 0)
                 except IntegrityError:
                     back_off(attempt)
-                    continue
-            for waiting, outcome in zip(batch, outcomes, strict=True):
-                waiting.settle(outcome)
-            return
-        for waiting in batch:
-            waiting.settle(Contention())
+        return None

@@ -6,12 +6,17 @@ import argparse
 import json
 import sys
 
+from pydantic import TypeAdapter, ValidationError
+
 from application.errors import AccountExists, AccountNotFound
 from application.views import AccountSummary
 from domain.errors import InvalidAmount, InvalidRequest
 from infrastructure.bootstrap import build_application
 from infrastructure.settings import load_settings
 from web.presenters import account_fields
+from web.schemas import Reason
+
+REASON: TypeAdapter[str] = TypeAdapter(Reason)
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,6 +35,13 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.action == "grant":
+        try:
+            REASON.validate_python(args.reason)
+        except ValidationError as error:  # the API's rule for a grant's reason
+            problem = error.errors()[0]["msg"]
+            print(f"atelier accounts grant: reason: {problem}", file=sys.stderr)
+            return 1
     atelier = build_application(load_settings())
     try:
         if args.action == "open":

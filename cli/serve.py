@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers if args.workers > 1 else None,
         loop="uvloop",
-        http="httptools",
+        http="web.server_protocol:AtelierHttpProtocol",  # httptools, its 400s as the contract says
         access_log=not args.no_access_log,
         log_level="info",
     )

@@ -86,7 +86,7 @@ class TokenAccount(Aggregate):
 
     @classmethod
     def open(cls, user_id: str, tokens: int, at: datetime) -> TokenAccount:
-        if not USER_ID.match(user_id):
+        if not USER_ID.fullmatch(user_id):
             message = "A user id is 1-128 characters of A-Z a-z 0-9 _ . @ : -"
             raise InvalidRequest(message, [FieldProblem("userId", message)])
         if tokens < 0 or tokens > MAX_GRANT:

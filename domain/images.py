@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from domain.errors import FieldProblem, InvalidImages
 
@@ -67,6 +67,9 @@ _PARAMETER = re.compile(r"^(?P<key>\$?[a-z]+)_(?P<value>.+)$")
 _EXTENSION = re.compile(r"^(?P<stem>.+)\.(?P<ext>[A-Za-z0-9]{1,5})$")
 _PIXELS = re.compile(r"^[0-9]{1,9}$")  # ASCII digits only: "w_²" is no width
 _FORBIDDEN_CHARACTERS = re.compile(r"[\s\\\x00-\x1f\x7f]")
+_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
+_ENCODED_SEPARATOR = re.compile(r"%(2f|5c)", re.IGNORECASE)
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 class ImageUrlError(ValueError):
@@ -118,6 +121,36 @@ def _dimension(transformations: Sequence[str], key: str) -> int | None:
     return value
 
 
+def _decode_unreserved(text: str) -> str:
+    """`%2e` as `.`, `%41` as `A`; other escapes kept, in upper case (RFC 3986, 6.2.2)."""
+
+    def decode(escape: re.Match[str]) -> str:
+        character = chr(int(escape[0][1:], 16))
+        return character if character in _UNRESERVED else escape[0].upper()
+
+    return _ESCAPE.sub(decode, text)
+
+
+def comparable_url(url: str) -> str:
+    """The form two URLs are compared in when looking for repeats."""
+    scheme, separator, rest = url.partition("://")
+    if not separator:
+        return _decode_unreserved(url)
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{_decode_unreserved(path)}"
+
+
+def _check_path(path: str) -> re.Match[str]:
+    if _ENCODED_SEPARATOR.search(path):
+        raise ImageUrlError("Image URL must not contain an encoded / or \\")
+    if "fetch:" in unquote(path).lower():
+        raise ImageUrlError("Image URL must not make Cloudinary fetch remote content")
+    match = _PATH.match(path)
+    if match is None:
+        raise ImageUrlError("Image URL path must be /<cloud>/image/upload/<public id>")
+    return match
+
+
 def _check_address(url: str, allowed_clouds: Collection[str]) -> re.Match[str]:
     """The scheme, host and path shape rules; returns the path match (cloud and the rest)."""
     if len(url) > MAX_URL_LENGTH:
@@ -127,15 +160,19 @@ def _check_address(url: str, allowed_clouds: Collection[str]) -> re.Match[str]:
     parts = urlsplit(url)
     if parts.scheme != "https":
         raise ImageUrlError("Image URL must use https")
+    if "?" in url:
+        raise ImageUrlError("Image URL must not have a query string")
+    if "#" in url:
+        raise ImageUrlError("Image URL must not have a fragment")
     if "@" in parts.netloc:
         raise ImageUrlError("Image URL must not contain user information")
+    if parts.netloc.startswith("["):  # an IPv6 address, not Cloudinary's host
+        raise ImageUrlError(f"Only Cloudinary URLs on {CLOUDINARY_HOST} are allowed")
     if ":" in parts.netloc:
         raise ImageUrlError("Image URL must not name a port")
     if parts.netloc.lower() != CLOUDINARY_HOST:
         raise ImageUrlError(f"Only Cloudinary URLs on {CLOUDINARY_HOST} are allowed")
-    match = _PATH.match(parts.path)
-    if match is None:
-        raise ImageUrlError("Image URL path must be /<cloud>/image/upload/<public id>")
+    match = _check_path(parts.path)
     if allowed_clouds and match["cloud"] not in allowed_clouds:
         raise ImageUrlError(f"Cloudinary cloud '{match['cloud']}' is not allowed")
     return match
@@ -146,7 +183,7 @@ def parse_cloudinary_url(url: str, allowed_clouds: Collection[str] = ()) -> Clou
     match = _check_address(url, allowed_clouds)
     cloud = match["cloud"]
     segments = match["rest"].split("/")
-    if any(segment in ("", ".", "..") for segment in segments):
+    if any(_decode_unreserved(segment) in ("", ".", "..") for segment in segments):
         raise ImageUrlError("Image URL path has empty or relative segments")
 
     position = 0
@@ -186,10 +223,11 @@ def link_images(
     for role, urls in (("product", product_images), ("model", model_images)):
         for order, url in enumerate(urls):
             field = f"{role}Images.{order}"
-            if url in first_seen:
-                problems.append(FieldProblem(field, f"Image URL repeats {first_seen[url]}"))
+            comparable = comparable_url(url)
+            if comparable in first_seen:
+                problems.append(FieldProblem(field, f"Image URL repeats {first_seen[comparable]}"))
                 continue
-            first_seen[url] = field
+            first_seen[comparable] = field
             try:
                 image = parse_cloudinary_url(url, allowed_clouds)
             except ImageUrlError as error:

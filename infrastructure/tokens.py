@@ -24,7 +24,7 @@ def mint_token(
     now: datetime | None = None,
 ) -> str:
     """A signed token for `user_id` with `role`, valid for `ttl_seconds`."""
-    if not USER_ID.match(user_id):
+    if not USER_ID.fullmatch(user_id):
         raise ValueError("user id must be 1-128 characters of A-Z a-z 0-9 _ . @ : -")
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -47,12 +47,15 @@ def verify_token(secret: str, token: str) -> Principal:
     except jwt.PyJWTError as error:
         raise InvalidToken(str(error)) from None
     subject = claims.get("sub")
-    if not isinstance(subject, str) or not USER_ID.match(subject):
+    if not isinstance(subject, str) or not USER_ID.fullmatch(subject):  # "alice\n" is not alice
         raise InvalidToken("the token's subject is not a valid user id")
+    expires = claims["exp"]
+    if isinstance(expires, bool) or not isinstance(expires, int | float):
+        raise InvalidToken("the token's exp is not a number")
     role = claims.get("role", "user")
     if role not in ROLES:
         raise InvalidToken("the token's role is not one of " + ", ".join(ROLES))
-    return Principal(user_id=subject, role=role, expires_at=float(claims["exp"]))
+    return Principal(user_id=subject, role=role, expires_at=float(expires))
 
 
 class TokenVerifier:

@@ -62,6 +62,7 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
+    app.router.redirect_slashes = False  # exact paths: no redirect built from the Host header
     app.state.atelier = atelier
     app.state.read_side = read_side
     app.state.tokens = tokens

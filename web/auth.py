@@ -7,6 +7,7 @@ from starlette.requests import Request
 
 from application.principals import InvalidToken, Principal, TokenVerification
 from web.errors import ApiError
+from web.schemas import require_safe_request_text
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
 
@@ -34,6 +35,7 @@ def require_role(request: Request, *roles: str) -> Principal:
     principal = authenticate(request)
     if principal.role not in roles:
         raise ApiError(403, "FORBIDDEN", "This route needs the role " + " or ".join(roles))
+    require_safe_request_text(request)
     return principal
 
 
@@ -41,6 +43,7 @@ async def user_principal(request: Request) -> Principal:
     """A caller with an open, enabled account."""
     principal = authenticate(request)
     await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
+    require_safe_request_text(request)
     return principal
 
 

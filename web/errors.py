@@ -66,6 +66,7 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     Contention: (503, "SERVICE_UNAVAILABLE"),
 }
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+MAX_VALIDATION_ERRORS = 20  # API.md: an error answer stays small whatever the request
 QUEUE_FULL_RETRY_AFTER_SECONDS = 30
 CONTENTION_RETRY_AFTER_SECONDS = 1
 STORE_RETRY_AFTER_SECONDS = 5
@@ -100,13 +101,19 @@ def request_id_of(request: Request) -> str:
 
 def render_api_error(request: Request, error: ApiError) -> Response:
     aliases: dict[str, str] = getattr(request.state, "field_aliases", {})
-    problems = [FieldProblem(aliases.get(p.field, p.field), p.message) for p in error.problems]
+    shown = error.problems[:MAX_VALIDATION_ERRORS]
+    problems = [FieldProblem(aliases.get(p.field, p.field), p.message) for p in shown]
+    details = error.details
+    left_out = len(error.problems) - len(shown)
+    if left_out:
+        note = f"{left_out} more validation errors were left out."
+        details = note if details is None else f"{details} {note}"
     return error_response(
         error.status_code,
         error.code,
         error.message,
         request_id_of(request),
-        details=error.details,
+        details=details,
         problems=problems,
         headers=error.headers,
     )

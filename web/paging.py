@@ -40,6 +40,23 @@ class Cursors:
         return int(number) or None
 
 
+def unknown_or_repeated_parameters(
+    request: Request, allowed: tuple[str, ...]
+) -> list[FieldProblem]:
+    params = request.query_params
+    problems = [
+        FieldProblem(name, "Unknown query parameter; use " + " or ".join(allowed))
+        for name in params
+        if name not in allowed
+    ]
+    problems += [
+        FieldProblem(name, f"{name} may be given only once")
+        for name in allowed
+        if len(params.getlist(name)) > 1
+    ]
+    return problems
+
+
 @dataclass(frozen=True)
 class Paging:
     limit: int
@@ -56,16 +73,7 @@ def paging_from(
 ) -> Paging:
     """Appends to `problems` each bad, unknown or repeated parameter; empty counts as absent."""
     params = request.query_params
-    problems += [
-        FieldProblem(name, "Unknown query parameter; use " + " or ".join(allowed))
-        for name in params
-        if name not in allowed
-    ]
-    problems += [
-        FieldProblem(name, f"{name} may be given only once")
-        for name in allowed
-        if len(params.getlist(name)) > 1
-    ]
+    problems += unknown_or_repeated_parameters(request, allowed)
     raw_limit = params.get("limit") or str(default_limit)
     limit = int(raw_limit) if LIMIT_DIGITS.match(raw_limit) else 0
     if not 1 <= limit <= max_limit:

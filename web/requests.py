@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from application.service import Atelier
-from web.body import parse_json_object, read_limited_body
+from web.body import parse_json_object, read_limited_body, require_json_media_type
 from web.errors import ApiError
 from web.schemas import validate
 
@@ -29,7 +29,10 @@ def max_request_bytes_of(request: Request) -> int:
 async def json_body(request: Request) -> dict[str, Any]:
     """An absent body is `{}`."""
     raw = await read_limited_body(request, max_request_bytes_of(request))
-    return parse_json_object(raw) if raw.strip() else {}
+    if not raw.strip():
+        return {}
+    require_json_media_type(request.headers.get("content-type"), raw)
+    return parse_json_object(raw)
 
 
 async def body_as(request: Request, model: type[M]) -> M:

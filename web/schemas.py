@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from collections import deque
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic_core import PydanticCustomError
 from starlette.requests import Request
 
 from domain.accounts import MAX_GRANT
@@ -24,7 +26,14 @@ from web.errors import ApiError
 M = TypeVar("M", bound=BaseModel)
 
 STRICT = ConfigDict(extra="forbid", strict=True, validate_by_alias=True, validate_by_name=False)
-IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
+IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,255}\Z")
+# API.md's text rules: no lone surrogate, NUL, C0 or C1 control or DEL; multi-line text (a
+# prompt, a reason) may hold tab, line feed and carriage return.
+UNSAFE_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSAFE_MULTILINE_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+UNSAFE_TEXT_MESSAGE = "Text must not contain NUL, control characters or lone surrogates"
+TEXT_HEADERS = ("Idempotency-Key", "X-Request-ID")
+PATH_FIELDS = {"generation_id": "id", "user_id": "userId"}  # the names API.md gives them
 LEGACY_FIELDS = {"productImage": "productImages", "modelImage": "modelImages"}
 MESSAGES = {
     ("productImages", "too_short"): "At least one product image is required",
@@ -34,6 +43,61 @@ MESSAGES = {
     ("resultImages", "too_short"): "At least one result image is required",
     ("resultImages", "too_long"): f"At most {MAX_RESULT_IMAGES} result images are allowed",
 }
+
+
+def _safe_text(value: Any) -> Any:
+    """Before any other check of a string, so none of them sees a lone surrogate."""
+    if isinstance(value, str) and UNSAFE_TEXT.search(value):
+        raise PydanticCustomError("unsafe_text", UNSAFE_TEXT_MESSAGE)
+    return value
+
+
+def _safe_multiline_text(value: Any) -> Any:
+    if isinstance(value, str) and UNSAFE_MULTILINE_TEXT.search(value):
+        raise PydanticCustomError("unsafe_text", UNSAFE_TEXT_MESSAGE)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_safe_text)]
+MultilineText = Annotated[str, BeforeValidator(_safe_multiline_text)]
+Reason = Annotated[MultilineText, Field(min_length=1, max_length=500)]  # of a grant, a fail...
+
+
+def field_name(text: str) -> str:
+    """`text` as a field name an answer can carry: unsafe characters written as escapes."""
+    if not UNSAFE_TEXT.search(text):
+        return text
+    return UNSAFE_TEXT.sub(lambda unsafe: unsafe[0].encode("unicode_escape").decode(), text)
+
+
+Path = tuple["Path", str] | None  # a field's path, linked to its parent's: built only if needed
+
+
+def _field_of(path: Path) -> str:
+    names: list[str] = []
+    while path is not None:
+        path, name = path
+        names.append(name)
+    return ".".join(reversed(names))
+
+
+def _drop_unsafe_keys(body: dict[str, Any], problems: list[FieldProblem]) -> None:
+    """Removes the object members whose names break the text rules, each one a problem.
+    Iterative, so any depth the JSON parser took is walked in linear time."""
+    waiting: deque[tuple[Any, Path]] = deque([(body, None)])
+    while waiting:
+        value, path = waiting.popleft()
+        if isinstance(value, dict):
+            for key in list(value):
+                if UNSAFE_TEXT.search(key):
+                    problems.append(
+                        FieldProblem(_field_of((path, field_name(key))), UNSAFE_TEXT_MESSAGE)
+                    )
+                    del value[key]
+                else:
+                    waiting.append((value[key], (path, key)))
+        elif isinstance(value, list):
+            waiting.extend((item, (path, str(n))) for n, item in enumerate(value))
 
 
 class ParametersBody(BaseModel):
@@ -48,13 +112,13 @@ class ParametersBody(BaseModel):
 class GenerateBody(BaseModel):
     model_config = STRICT
 
-    product_images: list[str] = Field(alias="productImages", min_length=1, max_length=5)
-    model_images: list[str] | None = Field(None, alias="modelImages", max_length=3)
+    product_images: list[Text] = Field(alias="productImages", min_length=1, max_length=5)
+    model_images: list[Text] | None = Field(None, alias="modelImages", max_length=3)
     style: Style
     aspect_ratio: AspectRatio = Field(alias="aspectRatio")
     quality: Quality
-    model: str
-    custom_prompt: str | None = Field(None, alias="customPrompt", max_length=500)
+    model: Text
+    custom_prompt: MultilineText | None = Field(None, alias="customPrompt", max_length=500)
     parameters: ParametersBody | None = None
 
     def to_domain(self) -> GenerationRequest:
@@ -74,7 +138,7 @@ class GenerateBody(BaseModel):
 class OpenAccountBody(BaseModel):
     model_config = STRICT
 
-    user_id: str = Field(alias="userId", pattern=USER_ID.pattern)
+    user_id: Text = Field(alias="userId", pattern=USER_ID.pattern)
     tokens: int = Field(0, ge=0, le=MAX_GRANT)
 
 
@@ -82,13 +146,13 @@ class GrantBody(BaseModel):
     model_config = STRICT
 
     amount: int = Field(ge=1, le=MAX_GRANT)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class DisableBody(BaseModel):
     model_config = STRICT
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 class EmptyBody(BaseModel):
@@ -98,7 +162,7 @@ class EmptyBody(BaseModel):
 class ClaimBody(BaseModel):
     model_config = STRICT
 
-    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
+    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
 
 
 class HeartbeatBody(ClaimBody):
@@ -108,8 +172,8 @@ class HeartbeatBody(ClaimBody):
 class CompleteBody(BaseModel):
     model_config = STRICT
 
-    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
-    result_images: list[str] = Field(
+    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
+    result_images: list[Text] = Field(
         alias="resultImages", min_length=1, max_length=MAX_RESULT_IMAGES
     )
 
@@ -117,8 +181,8 @@ class CompleteBody(BaseModel):
 class FailBody(BaseModel):
     model_config = STRICT
 
-    worker_id: str = Field(alias="workerId", pattern=USER_ID.pattern)
-    reason: str = Field(min_length=1, max_length=500)
+    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
+    reason: Reason
 
 
 def _problems(error: ValidationError) -> list[FieldProblem]:
@@ -135,17 +199,23 @@ def invalid(problems: list[FieldProblem]) -> ApiError:
 
 
 def validate(model: type[M], body: dict[str, Any]) -> M:
+    problems: list[FieldProblem] = []
+    _drop_unsafe_keys(body, problems)
     try:
-        return model.model_validate(body)
+        parsed = model.model_validate(body)
     except ValidationError as error:
-        raise invalid(_problems(error)) from None
+        problems += _problems(error)
+    if problems:
+        raise invalid(problems)
+    return parsed
 
 
 def generation_request_from(body: dict[str, Any], request: Request) -> GenerationRequest:
     """Accepts the legacy single-image fields, and notes on the request which names were used."""
-    body = dict(body)
-    aliases: dict[str, str] = {}
     problems: list[FieldProblem] = []
+    body = dict(body)
+    _drop_unsafe_keys(body, problems)
+    aliases: dict[str, str] = {}
     reported: set[str] = set()  # fields whose legacy twin was already refused
     for legacy, current in LEGACY_FIELDS.items():
         if legacy not in body:
@@ -189,3 +259,32 @@ def idempotency_key_from(request: Request) -> str | None:
             ]
         )
     return key
+
+
+def _header_text(value: str) -> str:
+    """A header as the client most likely wrote it: UTF-8 when its bytes are, else Latin-1."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
+def require_safe_request_text(request: Request) -> None:
+    """API.md's text rules for what the body does not carry: query, path and the text headers."""
+    problems = [
+        FieldProblem(field_name(name), UNSAFE_TEXT_MESSAGE)
+        for name, value in request.query_params.multi_items()
+        if UNSAFE_TEXT.search(name) or UNSAFE_TEXT.search(value)
+    ]
+    problems += [
+        FieldProblem(PATH_FIELDS.get(name, name), UNSAFE_TEXT_MESSAGE)
+        for name, value in request.path_params.items()
+        if isinstance(value, str) and UNSAFE_TEXT.search(value)
+    ]
+    problems += [
+        FieldProblem(name, UNSAFE_TEXT_MESSAGE)
+        for name in TEXT_HEADERS
+        if UNSAFE_TEXT.search(_header_text(request.headers.get(name, "")))
+    ]
+    if problems:
+        raise invalid(problems)

@@ -57,6 +57,9 @@ def test_role_defaults_to_user() -> None:
         pytest.param(encode({**VALID, "sub": "a" * 129}), id="long-sub"),
         pytest.param(encode({**VALID, "sub": "bad user"}), id="sub-with-space"),
         pytest.param(encode({**VALID, "sub": 42}), id="numeric-sub"),
+        pytest.param(encode({**VALID, "sub": "alice\n"}), id="sub-with-trailing-newline"),
+        pytest.param(encode({**VALID, "exp": str(int(VALID["exp"].timestamp()))}), id="string-exp"),
+        pytest.param(encode({**VALID, "exp": True}), id="boolean-exp"),
         pytest.param(encode({**VALID, "role": "root"}), id="unknown-role"),
         pytest.param("not.a.token", id="garbage"),
         pytest.param(encode(VALID)[:-2], id="truncated-signature"),
@@ -65,6 +68,11 @@ def test_role_defaults_to_user() -> None:
 def test_attacks_and_incomplete_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidToken):
         verify_token(SECRET, token)
+
+
+def test_minting_refuses_a_subject_with_a_trailing_newline() -> None:
+    with pytest.raises(ValueError, match="user id"):
+        mint_token(SECRET, "alice\n")
 
 
 def test_tampered_claims_fail_the_signature() -> None:

@@ -88,3 +88,24 @@ def test_cli_refuses_user_ids_and_worker_counts_the_service_could_not_use(
     assert run_cli(env, "accounts", "show", "bad id!").returncode == 1
     no_workers = run_cli(env, "serve", "--workers", "0")
     assert no_workers.returncode == 2 and "--workers" in no_workers.stderr
+
+
+def test_a_request_uvicorn_cannot_parse_gets_the_error_body_and_security_headers(
+    tmp_path: Path,
+) -> None:
+    with atelier_server({"DATA_DIR": str(tmp_path)}) as server:
+        port = int(server.base_url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"GET /api/queue HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
+            answer = read_response(sock)
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 400"), answer
+    lines = head.lower().split("\r\n")
+    for line in [
+        "x-content-type-options: nosniff",
+        "x-frame-options: deny",
+        "x-xss-protection: 1; mode=block",
+        "referrer-policy: strict-origin-when-cross-origin",
+    ]:
+        assert line in lines
+    assert '"code":"VALIDATION_ERROR"' in body and '"success":false' in body

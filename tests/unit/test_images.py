@@ -115,3 +115,60 @@ def test_link_images_names_every_offending_field_including_repeats() -> None:
 @pytest.mark.parametrize("size", ["w_\u00b2", "w_\u0664\u0660\u0660", "w_1.5", "w_auto"])
 def test_only_ascii_whole_numbers_are_sizes(size: str) -> None:
     assert parse_cloudinary_url(f"{BASE}/{size}/pic.jpg").width is None
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (f"{BASE}/%2e%2e/%2e%2e/%2e%2e/other/image/upload/x.jpg", "relative"),
+        (f"{BASE}/%2E%2E/x.jpg", "relative"),
+        (f"{BASE}/.%2e/x.jpg", "relative"),
+        (f"{BASE}/%2e/x.jpg", "relative"),
+        (f"{BASE}/./x.jpg", "relative"),
+        (f"{BASE}/x.jpg#2", "fragment"),
+        (f"{BASE}/x.jpg#", "fragment"),
+        (f"{BASE}/x.jpg?a=1", "query string"),
+        (f"{BASE}/x.jpg?", "query string"),
+        (f"{BASE}/l_fetch:aHR0cHM6Ly9ldmlsLmV4YW1wbGUvYS5qcGc=/x.jpg", "fetch remote"),
+        (f"{BASE}/u_fetch:aHR0cHM6Ly9ldmlsLmV4YW1wbGU=/x.jpg", "fetch remote"),
+        (f"{BASE}/w_100,l_fetch:aHR0cHM6Ly9ldmls/x.jpg", "fetch remote"),
+        (f"{BASE}/l_FETCH%3AaHR0cHM6Ly9ldmls/x.jpg", "fetch remote"),
+        (f"{BASE}/a%2fb.jpg", "encoded /"),
+        (f"{BASE}/a%2Fb.jpg", "encoded /"),
+        (f"{BASE}/a%5cb.jpg", "encoded /"),
+        (f"{BASE}/a%5Cb.jpg", "encoded /"),
+        ("https://[::1]/demo/image/upload/x.jpg", "Only Cloudinary"),
+        ("https://[2001:db8::1]:443/demo/image/upload/x.jpg", "Only Cloudinary"),
+    ],
+)
+def test_url_tricks_are_refused_with_a_reason(url: str, reason: str) -> None:
+    with pytest.raises(ImageUrlError, match=reason):
+        parse_cloudinary_url(url)
+
+
+def test_encoded_dot_segments_cannot_escape_the_allowed_clouds() -> None:
+    url = f"{BASE}/%2e%2e/%2e%2e/%2e%2e/other/image/upload/x.jpg"
+    with pytest.raises(InvalidImages):
+        link_images([url], [], {"demo"})
+
+
+@pytest.mark.parametrize(
+    "twin",
+    [
+        f"{BASE}/%70ic.jpg",  # %70 is "p"
+        f"{BASE}/pi%63.jpg",
+        "HTTPS://RES.CLOUDINARY.COM/demo/image/upload/pic.jpg",
+        f"{BASE}/pic.jpg",
+    ],
+)
+def test_repeats_are_compared_after_decoding_unreserved_characters(twin: str) -> None:
+    with pytest.raises(InvalidImages) as caught:
+        link_images([f"{BASE}/pic.jpg"], [twin])
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("modelImages.0", "Image URL repeats productImages.0")
+    ]
+
+
+def test_escapes_of_reserved_characters_are_not_decoded_for_comparison() -> None:
+    images = link_images([f"{BASE}/a%20b.jpg"], [f"{BASE}/a%2Cb.jpg"])
+    assert [image.public_id for image in images] == ["a%20b", "a%2Cb"]

@@ -147,7 +147,7 @@ def test_replayed_grant_answers_with_the_version_after_it() -> None:
     assert account.recall("grant", "g1", "f", T0) == str(account.version)
 
 
-@pytest.mark.parametrize("user_id", ["", "has space", "x" * 129, "caf\u00e9", "a/b"])
+@pytest.mark.parametrize("user_id", ["", "has space", "x" * 129, "caf\u00e9", "a/b", "alice\n"])
 def test_an_account_needs_a_user_id_a_token_can_carry(user_id: str) -> None:
     with pytest.raises(InvalidRequest):
         TokenAccount.open(user_id, 0, T0)

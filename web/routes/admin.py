@@ -15,6 +15,7 @@ from application.errors import AccountNotFound
 from domain.errors import FieldProblem
 from web.auth import admin_principal
 from web.errors import ApiError
+from web.paging import unknown_or_repeated_parameters
 from web.presenters import admin_account_json
 from web.requests import atelier_of, body_as
 from web.responses import success
@@ -91,12 +92,14 @@ async def enable_account(request: Request) -> Response:
 
 
 def _version_param(request: Request) -> int | None:
+    """The optional `version`; unknown or repeated parameters are refused, as on the lists."""
+    problems = unknown_or_repeated_parameters(request, ("version",))
     raw = request.query_params.get("version")
-    if raw is None:
-        return None
-    if not VERSION.match(raw) or int(raw) < 1:
-        raise invalid([FieldProblem("version", "version must be a positive integer")])
-    return int(raw)
+    if raw is not None and (not VERSION.match(raw) or int(raw) < 1):
+        problems.append(FieldProblem("version", "version must be a positive integer"))
+    if problems:
+        raise invalid(problems)
+    return None if raw is None else int(raw)
 
 
 routes = [

@@ -13,12 +13,16 @@ from application.principals import Principal
 from application.views import Receipt
 from domain.requests import GenerationRequest
 from web.auth import authenticate
-from web.body import parse_json_object, read_limited_body
+from web.body import parse_json_object, read_limited_body, require_json_media_type
 from web.errors import ApiError, request_id_of
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, max_request_bytes_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
-from web.schemas import generation_request_from, idempotency_key_from
+from web.schemas import (
+    generation_request_from,
+    idempotency_key_from,
+    require_safe_request_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +57,9 @@ def _submit(
     def read() -> tuple[GenerationRequest, str | None]:
         if too_large is not None:
             raise too_large
+        require_json_media_type(request.headers.get("content-type"), raw)
         body = parse_json_object(raw)
+        require_safe_request_text(request)
         key = idempotency_key_from(request)
         return generation_request_from(body, request), key
 
@@ -74,7 +80,11 @@ async def health(request: Request) -> Response:
     return ApiJSONResponse({"status": "healthy", "timestamp": iso_timestamp()})
 
 
-routes = [
-    Route("/api/generate", submit_generation, methods=["POST"]),
-    Route("/api/generate", health, methods=["GET"]),
-]
+async def generate(request: Request) -> Response:
+    """One route for both methods, so a 405 here allows GET as well as POST."""
+    if request.method == "POST":
+        return await submit_generation(request)
+    return await health(request)
+
+
+routes = [Route("/api/generate", generate, methods=["GET", "POST"])]

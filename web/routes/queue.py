@@ -14,6 +14,7 @@ from web.errors import ApiError
 from web.presenters import queue_json
 from web.requests import atelier_of
 from web.responses import success
+from web.schemas import require_safe_request_text
 
 
 def read_side_of(request: Request) -> ReadSide:
@@ -31,6 +32,7 @@ async def queue_reader(request: Request) -> Principal:
     principal = authenticate(request)
     if principal.role == "user":
         await run_in_threadpool(atelier_of(request).require_active_account, principal.user_id)
+    require_safe_request_text(request)
     return principal
 
 
