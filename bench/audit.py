@@ -133,7 +133,7 @@ def memory_profile(atelier: Atelier, observers: list[ReplayObserver]) -> list[st
     gc.collect()
     tracemalloc.start()
     try:
-        session = AuditSession(atelier, observers, None, BATCH_SIZE, False, parse_json)
+        session = AuditSession(atelier, observers, None, BATCH_SIZE, parse_json)
         for share in (0.25, 1.0):
             session.replay_to(int(head * share))
             if share == 1.0:

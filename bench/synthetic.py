@@ -181,7 +181,16 @@ def submit(
     position = queue.admit(generation_id, shape.queue_capacity, clock)
     images = link_images(request.product_images, request.model_images)
     return Generation.request(
-        generation_id, account.user_id, request, None, "prompt", cost, position, images, clock
+        generation_id,
+        account.user_id,
+        request,
+        None,
+        "prompt",
+        cost,
+        position,
+        images,
+        clock,
+        request_id=uuid4().hex,  # as the service records every HTTP submission's X-Request-ID
     )
 
 
