@@ -89,9 +89,16 @@ class Story:
         return self.save(account)[0]
 
     def submit(
-        self, user_id: str, quality: str = "standard", minutes_later: float = 1.0
+        self,
+        user_id: str,
+        quality: str = "standard",
+        minutes_later: float = 1.0,
+        request_id: str | None = "",
     ) -> Generation:
-        """Reserve, queue and request, with no rate or capacity rule (the audit checks those)."""
+        """Reserve, queue and request, with no rate or capacity rule (the audit checks those).
+
+        Each request has an id of its own unless `request_id` is given (None: made by no request).
+        """
         self.clock += timedelta(minutes=minutes_later)
         account = self.accounts[user_id]
         request = GenerationRequest(
@@ -115,6 +122,7 @@ class Story:
             position,
             link_images(request.product_images, request.model_images),
             self.clock,
+            request_id=uuid4().hex if request_id == "" else request_id,
         )
         self.owners[generation.id] = account
         positions = self.save(account, generation, self.queue)

@@ -19,6 +19,7 @@ RESOLUTION_AMOUNT = "resolution-amount"  # captured or released a different amou
 RESOLUTION_MISMATCH = "resolution-mismatch"  # captured but not completed, released but completed
 RESOLVED_EARLY = "resolved-early"  # captured or released before the generation ended
 RESOLUTION_MISSING = "resolution-missing"  # ended, but its reservation is still held
+REQUEST_RECORDED_TWICE = "request-recorded-twice"  # two generations from one request id
 ILLEGAL_TRANSITION = "illegal-transition"  # including any transition out of an end state
 RATE_LIMIT = "rate-limit"  # more acceptances in a rolling hour than MAX_REQUESTS_PER_HOUR
 QUEUE_CAPACITY = "queue-capacity"  # more pending generations than QUEUE_MAX_SIZE

@@ -3,8 +3,11 @@ named with the positions of the events that show it."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from uuid import uuid4
+
+from eventsourcing.persistence import StoredEvent
 
 from application.audit import violations as rule
 from application.audit.reading import EventDecoder
@@ -378,3 +381,33 @@ def test_an_event_of_an_aggregate_the_audit_does_not_answer_for_leaves_a_clean_a
     report = story.audit()
     assert report.clean, [str(v) for v in report.violations.kept]
     assert (report.events_by_type["Created"], report.events_by_type["Drawn"]) == (1, 1)
+
+
+def test_two_generations_from_one_request_are_named_with_both() -> None:
+    story = story_with_alice()
+    first = story.submit("alice", request_id="req-1")
+    story.submit("alice", request_id="req-2")
+    second = story.submit("alice", request_id="req-1")  # the request recorded again
+    report = story.audit()
+    shown_by = (story.requested_at[first.id], story.requested_at[second.id])
+    assert found(report, rule.REQUEST_RECORDED_TWICE) == [shown_by]
+    assert report.as_dict()["violationsByRule"] == {rule.REQUEST_RECORDED_TWICE: 1}
+    (violation,) = report.violations.kept
+    assert str(second.id) in violation.subject and str(first.id) in violation.message
+
+
+def test_generations_made_by_no_request_or_before_request_ids_are_never_named_together() -> None:
+    story = story_with_alice()
+    story.submit("alice", request_id=None)
+    story.submit("alice", request_id=None)
+    for _ in range(2):  # written before GenerationRequested recorded its request (v1)
+        generation = story.submit("alice")
+        record = story.stored[story.requested_at[generation.id] - 1]
+        state = json.loads(record.state)
+        del state["request_id"], state["class_version"]
+        story.stored[story.requested_at[generation.id] - 1] = StoredEvent(
+            record.originator_id, 1, record.topic, json.dumps(state).encode()
+        )
+    report = story.audit()
+    assert report.clean, [str(v) for v in report.violations.kept]
+    assert report.generations == 4

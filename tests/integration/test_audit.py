@@ -360,6 +360,9 @@ def test_atelier_audit_exits_one_and_names_the_violation(
         story = Story(atelier.mapper)
         story.open("mallory", 0)
         story.forge_reservation("mallory", uuid4(), amount=3)
+        story.open("carol", 2)
+        story.submit("carol", request_id="req-1")
+        story.submit("carol", request_id="req-1")  # one request, two generations
         story.write_to(atelier)
     assert main(["audit", "--json"]) == 1
     document = json.loads(capsys.readouterr().out)
@@ -367,9 +370,10 @@ def test_atelier_audit_exits_one_and_names_the_violation(
     assert document["violationsByRule"] == {
         rule.NEGATIVE_AVAILABLE: 1,
         rule.RESERVATION_ORPHANED: 1,
+        rule.REQUEST_RECORDED_TWICE: 1,
     }
-    assert document["accounts"] == 2
-    assert document["tokens"]["reserved"] == 4
+    assert document["accounts"] == 3
+    assert document["tokens"]["reserved"] == 6
 
 
 def test_the_installed_atelier_command_audits_with_its_child_processes(

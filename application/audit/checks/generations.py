@@ -12,6 +12,8 @@ from application.audit.state import (
     EXPIRED,
     FAILED,
     PENDING,
+    POSITION_BITS,
+    POSITION_MASK,
     PROCESSING,
     SETTLEMENT,
     Life,
@@ -53,6 +55,9 @@ class GenerationEvents(ReplayState):
         life.cost = int(data["token_cost"])
         life.version = notification.originator_version
         life.requested = position
+        request_id = data["request_id"]
+        if request_id is not None:
+            self.once_per_request(str(request_id), key, position)
         self.pending[key] = position
         if len(self.pending) > self.queue_capacity:
             if not self.over_capacity:
@@ -61,6 +66,14 @@ class GenerationEvents(ReplayState):
             self.over_capacity = True
         if life.reservation:
             self.match(key, life)
+
+    def once_per_request(self, request_id: str, key: int, position: int) -> None:
+        """One request makes one generation: a second is the request recorded twice."""
+        first = self.requests.setdefault(request_id, key << POSITION_BITS | position)
+        if first >> POSITION_BITS != key:
+            why = f"request {request_id} also made {generation(first >> POSITION_BITS)}"
+            shown_by = (first & POSITION_MASK, position)
+            self.found.add(rule.REQUEST_RECORDED_TWICE, generation(key), why, *shown_by)
 
     def life(self, notification: LoggedEvent, cls: type[Any]) -> tuple[int, Life] | None:
         """The generation an event belongs to, if it can still change; violations otherwise."""
