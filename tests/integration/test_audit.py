@@ -361,6 +361,7 @@ def test_atelier_audit_exits_one_and_names_the_violation(
         story.open("mallory", 0)
         story.forge_reservation("mallory", uuid4(), amount=3)
         story.open("carol", 2)
+        story.queue = atelier.load_queue()  # the one the service's submission above opened
         story.submit("carol", request_id="req-1")
         story.submit("carol", request_id="req-1")  # one request, two generations
         story.write_to(atelier)
