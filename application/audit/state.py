@@ -88,7 +88,8 @@ class ReplayState:
         self.tokens = TokenTotals()
         self.accounts: dict[int, Ledger] = {}
         self.generations: dict[int, Life | Settled] = {}
-        self.requests: dict[str, int] = {}  # request id -> generation << POSITION_BITS | position
+        # "user request-id" -> generation << POSITION_BITS | position
+        self.requests: dict[str, int] = {}
         self.pending: dict[int, int] = {}  # pending generation -> its request position, FIFO
         self.over_capacity = False  # inside a stretch of too many pending (reported once)
         self.queued: dict[int, int] = {}  # what the queue aggregate counts -> where it came in

@@ -396,6 +396,15 @@ def test_two_generations_from_one_request_are_named_with_both() -> None:
     assert str(second.id) in violation.subject and str(first.id) in violation.message
 
 
+def test_two_users_whose_clients_chose_the_same_request_id_are_not_named() -> None:
+    story = story_with_alice()
+    story.open("bob", 10)
+    story.submit("alice", request_id="client-1")
+    story.submit("bob", request_id="client-1")
+    report = story.audit()
+    assert report.clean, [str(v) for v in report.violations.kept]
+
+
 def test_generations_made_by_no_request_or_before_request_ids_are_never_named_together() -> None:
     story = story_with_alice()
     story.submit("alice", request_id=None)

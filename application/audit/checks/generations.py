@@ -57,7 +57,7 @@ class GenerationEvents(ReplayState):
         life.requested = position
         request_id = data["request_id"]
         if request_id is not None:
-            self.once_per_request(str(request_id), key, position)
+            self.once_per_request(f"{data['user_id']} {request_id}", key, position)
         self.pending[key] = position
         if len(self.pending) > self.queue_capacity:
             if not self.over_capacity:
@@ -68,7 +68,8 @@ class GenerationEvents(ReplayState):
             self.match(key, life)
 
     def once_per_request(self, request_id: str, key: int, position: int) -> None:
-        """One request makes one generation: a second is the request recorded twice."""
+        """A user's request makes one generation: a second is the request recorded twice (by user,
+        since a client may choose its own X-Request-ID)."""
         first = self.requests.setdefault(request_id, key << POSITION_BITS | position)
         if first >> POSITION_BITS != key:
             why = f"request {request_id} also made {generation(first >> POSITION_BITS)}"
