@@ -1,4 +1,5 @@
-"""The `atelier` command: one sub-command group per module, each registering its own parser."""
+"""The `atelier` command: one sub-command group per module, each registering its own parser.
+A command imports what it needs when it runs, so `--help` and `atelier token` start quickly."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 from collections.abc import Sequence
 
 from cli import accounts, audit, history, projections, serve, tokens, worker
-from infrastructure.settings import SettingsError
 
 COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history]
 
@@ -18,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="atelier", description="Atelier: the generation submission service."
     )
-    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    subcommands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", help="what to do; COMMAND --help for more"
+    )
     for group in COMMAND_GROUPS:
         group.register(subcommands)
     return parser
@@ -28,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Configuration problems exit with status 2 and name the variable."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
+    from infrastructure.settings import SettingsError
+
     try:
         status: int = args.run(args)
         sys.stdout.flush()  # a reader that went away is found out here, not at exit

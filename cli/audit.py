@@ -8,23 +8,23 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tqdm import tqdm
-
-from infrastructure.audit.parallel import audit_in_parallel
-from infrastructure.audit.render import report_text
-from infrastructure.bootstrap import build_application
-from infrastructure.settings import load_settings
-
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser(
         "audit", help="replay the whole event history and check every invariant"
     )
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--json", action="store_true", help="print the report as JSON (default: as text)"
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from infrastructure.audit.parallel import audit_in_parallel
+    from infrastructure.audit.render import report_text
+    from infrastructure.bootstrap import build_application
+    from infrastructure.settings import load_settings
+
     settings = load_settings()
     atelier = build_application(settings)
     try:
@@ -46,6 +46,8 @@ def progress_bar(total: int) -> Iterator[Callable[[int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from tqdm import tqdm
+
     with tqdm(total=total, unit="event", unit_scale=True, desc="audit", file=sys.stderr) as bar:
 
         def advance(position: int) -> None:

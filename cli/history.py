@@ -6,14 +6,12 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from application.errors import AccountNotFound
-from application.history import HistoryEntry, HistoryPage
-from application.service import Atelier
-from infrastructure.bootstrap import build_application
-from infrastructure.settings import load_settings
+if TYPE_CHECKING:
+    from application.history import HistoryEntry, HistoryPage
+    from application.service import Atelier
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +23,10 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from application.errors import AccountNotFound
+    from infrastructure.bootstrap import build_application
+    from infrastructure.settings import load_settings
+
     atelier = build_application(load_settings())
     try:
         pages = list(all_pages(atelier, args.id))

@@ -7,37 +7,50 @@ import argparse
 import signal
 import sys
 import threading
-from types import FrameType
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from types import FrameType
 
-from application.service import Atelier
-from infrastructure.bootstrap import build_application, build_read_models
-from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE, catch_up
-from infrastructure.projections.read_models import PROJECTIONS, ReadModels
-from infrastructure.projections.view import ProjectionView
-from infrastructure.settings import Settings, load_settings
+    from application.service import Atelier
+    from infrastructure.projections.read_models import ReadModels
+    from infrastructure.projections.view import ProjectionView
+    from infrastructure.settings import Settings
 
-NAMES = [projection.name for projection in PROJECTIONS]
+# The names of infrastructure.projections.read_models.PROJECTIONS and catch_up.REBUILD_BATCH_SIZE,
+# written out so that --help imports no store driver (tests/infrastructure/test_cli_help.py).
+NAMES = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
+REBUILD_BATCH_SIZE = 5000
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser("projections", help="run, rebuild or inspect the read models")
-    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = parser.add_subparsers(
+        dest="action", required=True, metavar="ACTION", help="what to do with the views"
+    )
     actions.add_parser("run", help="keep every view caught up until stopped (Ctrl-C, SIGTERM)")
     rebuild = actions.add_parser("rebuild", help="replay the log into a view (default: all)")
-    rebuild.add_argument("name", nargs="?", choices=NAMES, metavar="NAME", help=", ".join(NAMES))
+    rebuild.add_argument(
+        "name",
+        nargs="?",
+        choices=NAMES,
+        metavar="NAME",
+        help="the view to rebuild: " + ", ".join(NAMES) + " (default: all)",
+    )
     rebuild.add_argument(
         "--batch-size",
         type=int,
         default=REBUILD_BATCH_SIZE,
-        help=f"events per transaction (default {REBUILD_BATCH_SIZE})",
+        help="events per transaction (default %(default)s)",
     )
     actions.add_parser("status", help="each view's position and lag behind the event log")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from infrastructure.bootstrap import build_application, build_read_models
+    from infrastructure.settings import load_settings
+
     settings = load_settings()
     atelier = build_application(settings)
     try:
@@ -76,6 +89,10 @@ def run_until_stopped(settings: Settings, models: ReadModels) -> None:
 
 def rebuild(atelier: Atelier, views: list[ProjectionView], batch_size: int) -> None:
     """Replays each view up to the log's head as of its start."""
+    from tqdm import tqdm
+
+    from infrastructure.projections.catch_up import catch_up
+
     for view in views:
         view.reset()
         head = atelier.recorder.max_notification_id() or 0

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
-
-from infrastructure.bootstrap import migrate
-from infrastructure.secrets import auth_secret
-from infrastructure.settings import load_settings
-
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser("serve", help="run the HTTP service")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=positive, default=1, help="uvicorn worker processes")
-    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="TCP port to listen on (default %(default)s)"
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive,
+        default=1,
+        help="uvicorn worker processes (default %(default)s)",
+    )
+    parser.add_argument(
+        "--no-access-log",
+        action="store_true",
+        help="do not log each request (default: log them)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -28,6 +35,12 @@ def positive(text: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Tables and the development secret are made once, before uvicorn forks its workers."""
+    import uvicorn
+
+    from infrastructure.bootstrap import migrate
+    from infrastructure.secrets import auth_secret
+    from infrastructure.settings import load_settings
+
     settings = load_settings()
     migrate(settings)
     auth_secret(settings)

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from infrastructure.secrets import auth_secret
-from infrastructure.settings import load_settings
-from infrastructure.tokens import ROLES, mint_token
+ROLES = ("user", "admin", "worker")  # infrastructure.tokens.ROLES, without importing jwt for --help
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser("token", help="print a bearer token for a user")
-    parser.add_argument("user_id", metavar="USER_ID")
-    parser.add_argument("--role", choices=ROLES, default="user")
+    parser.add_argument("user_id", metavar="USER_ID", help="the user the token speaks for")
+    parser.add_argument(
+        "--role", choices=ROLES, default="user", help="what the token may do (default %(default)s)"
+    )
     parser.add_argument(
         "--ttl",
         type=int,
         default=3600,
         metavar="SECONDS",
-        help="lifetime in seconds (default 3600)",
+        help="lifetime in seconds (default %(default)s)",
     )
     parser.set_defaults(run=run)
 
@@ -26,6 +26,10 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 def run(args: argparse.Namespace) -> int:
     if args.ttl < 1:
         raise SystemExit("atelier token: --ttl must be a positive number of seconds")
+    from infrastructure.secrets import auth_secret
+    from infrastructure.settings import load_settings
+    from infrastructure.tokens import mint_token
+
     secret = auth_secret(load_settings())
     try:
         print(mint_token(secret, args.user_id, role=args.role, ttl_seconds=args.ttl))

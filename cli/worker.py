@@ -10,14 +10,14 @@ import os
 import signal
 import socket
 import threading
-from types import FrameType
+from typing import TYPE_CHECKING
 
-from application.ports import ImageGenerator
-from application.service import Atelier
-from application.work import WorkOutcome
-from infrastructure.bootstrap import background_services, build_application
-from infrastructure.generators import build_generator
-from infrastructure.settings import load_settings
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from application.ports import ImageGenerator
+    from application.service import Atelier
+    from application.work import WorkOutcome
 
 logger = logging.getLogger("atelier.worker")
 
@@ -27,7 +27,11 @@ CREATE_TABLES_VARIABLE = "ATELIER_CREATE_TABLES"
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subcommands.add_parser("worker", help="claim and run generations")
-    parser.add_argument("--once", action="store_true", help="sweep, run one generation, exit")
+    parser.add_argument(
+        "--once",
+        action="store_true",
+        help="sweep, run one generation, exit (default: run until stopped)",
+    )
     parser.add_argument(
         "--worker-id", default=None, help="name recorded on claims (default HOST:PID)"
     )
@@ -36,13 +40,17 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         type=float,
         default=IDLE_POLL_SECONDS,
         metavar="SECONDS",
-        help=f"wait between claims when the queue is empty (default {IDLE_POLL_SECONDS})",
+        help="wait between claims when the queue is empty (default %(default)s)",
     )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Everything is built first, so a configuration problem stops the worker before any claim."""
+    from infrastructure.bootstrap import background_services, build_application
+    from infrastructure.generators import build_generator
+    from infrastructure.settings import load_settings
+
     stopping = threading.Event()
     if not args.once:
         stop_on_signals(stopping)  # before the slow start-up, so an early SIGTERM is clean
