@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+ROLES = ("user", "admin", "worker")
+
 
 class InvalidToken(Exception):
     """Missing, malformed, unsigned, wrongly signed, expired or incomplete."""

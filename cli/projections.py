@@ -9,6 +9,9 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
+from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE
+from infrastructure.projections.registry import PROJECTIONS
+
 if TYPE_CHECKING:
     from types import FrameType
 
@@ -17,10 +20,7 @@ if TYPE_CHECKING:
     from infrastructure.projections.view import ProjectionView
     from infrastructure.settings import Settings
 
-# The names of infrastructure.projections.read_models.PROJECTIONS and catch_up.REBUILD_BATCH_SIZE,
-# written out so that --help imports no store driver (tests/infrastructure/test_cli_help.py).
-NAMES = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
-REBUILD_BATCH_SIZE = 5000
+NAMES = [projection.name for projection in PROJECTIONS]
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-ROLES = ("user", "admin", "worker")  # infrastructure.tokens.ROLES, without importing jwt for --help
+from application.principals import ROLES
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

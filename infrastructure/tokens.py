@@ -9,11 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 
-from application.principals import InvalidToken, Principal
+from application.principals import ROLES, InvalidToken, Principal
 from domain.identifiers import USER_ID
 
 ALGORITHM = "HS256"
-ROLES = ("user", "admin", "worker")
 
 
 def mint_token(

@@ -15,6 +15,7 @@ from infrastructure.projections.images import Images, ImagesProjection
 from infrastructure.projections.pending_queue import PendingQueue, PendingQueueProjection
 from infrastructure.projections.postgres_view import PostgresProjectionView
 from infrastructure.projections.rate_limits import RateLimitProjection, RateLimitWindows
+from infrastructure.projections.registry import PROJECTIONS
 from infrastructure.projections.runner import BatchObserver, Leadership, ProjectionRunner
 from infrastructure.projections.sqlite_view import SQLiteProjectionView
 from infrastructure.projections.table_projection import TableProjection
@@ -24,13 +25,6 @@ from infrastructure.projections.user_generations import (
 )
 from infrastructure.projections.view import ProjectionView
 
-PROJECTIONS: tuple[type[TableProjection], ...] = (
-    PendingQueueProjection,
-    RateLimitProjection,
-    UserGenerationsProjection,
-    ImagesProjection,
-    DashboardProjection,
-)
 DEFAULT_POLL_SECONDS = 0.02
 
 

@@ -8,10 +8,7 @@ import sys
 
 import pytest
 
-from cli import build_parser, projections, tokens
-from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE
-from infrastructure.projections.read_models import PROJECTIONS
-from infrastructure.tokens import ROLES
+from cli import build_parser
 
 
 def command_paths(
@@ -69,9 +66,3 @@ def test_help_names_each_default(command: tuple[str, ...]) -> None:
     for action in parser._actions:
         if action.default not in (None, argparse.SUPPRESS) and action.help:
             assert "default" in action.help, action.dest
-
-
-def test_the_cli_copies_of_names_and_defaults_match_their_source() -> None:
-    assert [projection.name for projection in PROJECTIONS] == projections.NAMES
-    assert projections.REBUILD_BATCH_SIZE == REBUILD_BATCH_SIZE
-    assert tokens.ROLES == ROLES
