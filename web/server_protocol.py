@@ -237,6 +237,9 @@ class AtelierHttpProtocol(HttpToolsProtocol):
         self.request_timer = None
         if self.transport.is_closing():
             return
+        if self.flow.read_paused:  # the body stopped because the app has not read it yet
+            self._arm_request_timer()
+            return
         cycle = self.cycle
         idle = cycle is None or cycle.response_complete
         if self.in_head and self.bytes_of_request and idle:
