@@ -133,14 +133,15 @@ class AtelierHttpProtocol(HttpToolsProtocol):
         self.began_in_chunk = False
         self.head_refused = False
         self.bytes_of_request = False
-        self.request_timer: asyncio.TimerHandle | None = None
+        self.request_deadline: float | None = None  # loop time the request must progress by
+        self.request_timer: asyncio.TimerHandle | None = None  # re-armed lazily when it fires
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._arm_request_timer()
+        self._set_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_request_timer()
+        self._stop_request_timer()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -148,7 +149,7 @@ class AtelierHttpProtocol(HttpToolsProtocol):
             self._refuse_head()
             return
         if self.in_body:
-            self._arm_request_timer()
+            self._set_deadline()
         self.bytes_of_request = True
         self.began_in_chunk = False
         self._unset_keepalive_if_required()
@@ -172,7 +173,7 @@ class AtelierHttpProtocol(HttpToolsProtocol):
             self.head_bytes += len(data)  # a chunk wholly of the head still arriving
 
     def send_400_response(self, msg: str) -> None:
-        self._cancel_request_timer()
+        self._stop_request_timer()
         self.transport.write(bad_request_answer(msg, self.server_state.default_headers))
         self.transport.close()
 
@@ -184,8 +185,8 @@ class AtelierHttpProtocol(HttpToolsProtocol):
         self.head_bytes = 0
         self.header_bytes = 0
         self.header_count = 0
-        if self.request_timer is None:
-            self._arm_request_timer()  # the whole head must arrive within the timeout
+        if self.request_deadline is None:
+            self._set_deadline()  # the whole head must arrive within the timeout
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.header_count += 1
@@ -201,17 +202,17 @@ class AtelierHttpProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self.in_head = False
         self.in_body = True
-        self._arm_request_timer()  # from here, the body must not stall for the timeout
+        self._set_deadline()  # from here, the body must not stall for the timeout
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         self.in_body = False
         self.bytes_of_request = False
-        self._cancel_request_timer()
+        self.request_deadline = None
         super().on_message_complete()
 
     def _refuse_head(self) -> None:
-        self._cancel_request_timer()
+        self._stop_request_timer()
         logger.info("request head over the limits refused with 431")
         message = (
             f"Request headers are over {self.limits.max_header_bytes} bytes"
@@ -222,24 +223,34 @@ class AtelierHttpProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
-    def _arm_request_timer(self) -> None:
-        self._cancel_request_timer()
-        self.request_timer = self.loop.call_later(
-            self.limits.request_timeout_seconds, self._request_timed_out
-        )
+    def _set_deadline(self) -> None:
+        """A float per call: the one timer is armed only when none is running."""
+        self.request_deadline = self.loop.time() + self.limits.request_timeout_seconds
+        if self.request_timer is None:
+            self.request_timer = self.loop.call_later(
+                self.limits.request_timeout_seconds, self._check_deadline
+            )
 
-    def _cancel_request_timer(self) -> None:
+    def _stop_request_timer(self) -> None:
+        self.request_deadline = None
         if self.request_timer is not None:
             self.request_timer.cancel()
             self.request_timer = None
 
-    def _request_timed_out(self) -> None:
+    def _check_deadline(self) -> None:
         self.request_timer = None
-        if self.transport.is_closing():
+        if self.request_deadline is None or self.transport.is_closing():
             return
-        if self.flow.read_paused:  # the body stopped because the app has not read it yet
-            self._arm_request_timer()
-            return
+        remaining = self.request_deadline - self.loop.time()
+        if remaining > 0:
+            self.request_timer = self.loop.call_later(remaining, self._check_deadline)
+        elif self.flow.read_paused:  # the body stopped because the app has not read it yet
+            self._set_deadline()
+        else:
+            self._request_timed_out()
+
+    def _request_timed_out(self) -> None:
+        self.request_deadline = None
         cycle = self.cycle
         idle = cycle is None or cycle.response_complete
         if self.in_head and self.bytes_of_request and idle:
