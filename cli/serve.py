@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+from functools import partial
+from typing import cast
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,10 +43,13 @@ def run(args: argparse.Namespace) -> int:
     from infrastructure.bootstrap import migrate
     from infrastructure.secrets import auth_secret
     from infrastructure.settings import load_settings
+    from web.server_protocol import AtelierHttpProtocol, PortLimits
 
     settings = load_settings()
     migrate(settings)
     auth_secret(settings)
+    limits = PortLimits(request_timeout_seconds=settings.request_timeout_seconds)
+    protocol = partial(AtelierHttpProtocol, limits=limits)  # pickled into each worker process
     uvicorn.run(
         "web.asgi:app_on_migrated_store",
         factory=True,
@@ -51,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers if args.workers > 1 else None,
         loop="uvloop",
-        http="web.server_protocol:AtelierHttpProtocol",  # httptools, its 400s as the contract says
+        http=cast(type[asyncio.Protocol], protocol),  # httptools with the contract's port rules
         access_log=not args.no_access_log,
         log_level="info",
     )

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     verify_image_urls: bool = False
     cloudinary_cloud_names: str = ""
     max_request_bytes: PositiveInt = 1024 * 1024
+    request_timeout_seconds: float = Field(30.0, gt=0, le=3_600)
     banned_words: str = ",".join(DEFAULT_BANNED_WORDS)
     idempotency_ttl_seconds: PositiveInt = int(DEFAULT_IDEMPOTENCY_TTL.total_seconds())
     lease_seconds: PositiveInt = int(DEFAULT_LEASE.total_seconds())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -109,3 +110,98 @@ def test_a_request_uvicorn_cannot_parse_gets_the_error_body_and_security_headers
     ]:
         assert line in lines
     assert '"code":"VALIDATION_ERROR"' in body and '"success":false' in body
+
+
+def port_of(server_url: str) -> int:
+    return int(server_url.rsplit(":", 1)[1])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        b"X-Big: " + b"a" * (17 * 1024) + b"\r\n",  # one header, 17 KiB
+        b"".join(b"X-H%d: v\r\n" % n for n in range(101)),  # 101 small ones
+    ],
+    ids=["17-KiB", "101-headers"],
+)
+def test_request_heads_over_the_limits_get_431(tmp_path: Path, headers: bytes) -> None:
+    with atelier_server({"DATA_DIR": str(tmp_path)}) as server:
+        with socket.create_connection(("127.0.0.1", port_of(server.base_url)), timeout=10) as sock:
+            sock.sendall(b"GET /api/queue HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n")
+            answer = read_response(sock)
+        assert httpx.get(f"{server.base_url}/api/generate").status_code == 200  # still serving
+    head, _, body = answer.partition("\r\n\r\n")
+    assert head.startswith("HTTP/1.1 431"), answer
+    assert "x-content-type-options: nosniff" in head.lower().split("\r\n")
+    assert '"code":"REQUEST_TOO_LARGE"' in body and '"success":false' in body
+
+
+def closed_within(sock: socket.socket, seconds: float, trickle: bytes = b"") -> bytes | None:
+    """What the server sends until it closes the connection, sending `trickle` a byte every
+    0.2 s meanwhile; None if it is still open after `seconds`."""
+    received = b""
+    deadline = time.monotonic() + seconds
+    sock.settimeout(0.2)
+    while time.monotonic() < deadline:
+        if trickle:
+            try:
+                sock.sendall(trickle[:1])
+            except OSError:
+                return received
+            trickle = trickle[1:]
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            continue
+        except ConnectionResetError:
+            return received
+        if not chunk:
+            return received
+        received += chunk
+    return None
+
+
+def test_requests_that_stop_arriving_are_closed_after_the_request_timeout(
+    tmp_path: Path,
+) -> None:
+    env = {"DATA_DIR": str(tmp_path), "REQUEST_TIMEOUT_SECONDS": "1"}
+    with atelier_server(env) as server:
+        run_cli(env, "accounts", "open", "alice", "--tokens", "5")
+        token = run_cli(env, "token", "alice").stdout.strip()
+        address = ("127.0.0.1", port_of(server.base_url))
+        with socket.create_connection(address, timeout=10) as sock:  # headers, a byte at a time
+            trickled = closed_within(sock, 10, trickle=b"GET /api/queue HTTP/1.1\r\n" * 100)
+        with socket.create_connection(address, timeout=10) as sock:  # half a body, then nothing
+            sock.sendall(
+                b"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b'Content-Length: 100\r\n\r\n{"style": '
+            )
+            stalled = closed_within(sock, 10)
+        assert httpx.get(f"{server.base_url}/api/generate").status_code == 200
+    for answer in (trickled, stalled):
+        assert answer is not None, "the connection was still open after 10 s"
+        if answer:
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b'"code":"REQUEST_TIMEOUT"' in answer
+
+
+def test_a_client_that_hangs_up_mid_body_leaves_one_log_line(tmp_path: Path) -> None:
+    env = {"DATA_DIR": str(tmp_path)}
+    with atelier_server(env) as server:
+        run_cli(env, "accounts", "open", "alice", "--tokens", "5")
+        token = run_cli(env, "token", "alice").stdout.strip()
+        with socket.create_connection(("127.0.0.1", port_of(server.base_url)), timeout=10) as sock:
+            sock.sendall(
+                b"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Authorization: Bearer " + token.encode() + b"\r\n"
+                b"Content-Length: 1000\r\n\r\n" + b'{"style": "realistic", ' + b" " * 400
+            )
+            time.sleep(0.5)  # the app is reading the body
+        deadline = time.monotonic() + 10
+        while "client left" not in server.log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert httpx.get(f"{server.base_url}/api/generate").status_code == 200
+    log = server.log.read_text()
+    assert log.count("client left before its request was received") == 1, log
+    assert "Traceback" not in log and "ERROR" not in log, log
