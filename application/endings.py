@@ -37,7 +37,7 @@ class EndingUseCases(AtelierBase):
         return self._end_processing(generation_id, lambda g, now: g.complete(worker_id, urls, now))
 
     def fail(self, generation_id: UUID, worker_id: str, reason: str) -> GenerationRecord:
-        reason = " ".join(reason.split())[:MAX_REASON_LENGTH] or "Generation failed."
+        reason = reason[:MAX_REASON_LENGTH] if reason.strip() else "Generation failed."
         return self._end_processing(generation_id, lambda g, now: g.fail(worker_id, reason, now))
 
     def heartbeat(self, generation_id: UUID, worker_id: str) -> Heartbeat:

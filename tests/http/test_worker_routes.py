@@ -245,6 +245,16 @@ def test_fail_records_the_reason_and_releases_tokens(client: TestClient) -> None
     assert (held["balance"], held["reserved"], held["available"]) == (10, 0, 10)
 
 
+def test_a_worker_reason_is_stored_as_sent(client: TestClient) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    assert fail(client, gid, "line one\nline two\tend").json()["data"]["error"] == (
+        "line one\nline two\tend"
+    )
+    shown = client.get(f"/api/generations/{gid}", headers=bearer("alice")).json()["data"]
+    assert shown["error"] == "line one\nline two\tend"
+
+
 @pytest.mark.parametrize("reason", [None, "", "x" * 501, 5])
 def test_fail_needs_a_reason(client: TestClient, reason: Any) -> None:
     gid = submit_over_http(client, "alice")
