@@ -31,6 +31,11 @@ async def json_body(request: Request) -> dict[str, Any]:
     raw = await read_limited_body(request, max_request_bytes_of(request))
     if not raw.strip():
         return {}
+    return json_object_from(request, raw)
+
+
+def json_object_from(request: Request, raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, after its media type (415) and its syntax (400)."""
     require_json_media_type(request.headers.get("content-type"), raw)
     return parse_json_object(raw)
 

@@ -13,10 +13,10 @@ from application.principals import Principal
 from application.views import Receipt
 from domain.requests import GenerationRequest
 from web.auth import authenticate
-from web.body import parse_json_object, read_limited_body, require_json_media_type
+from web.body import read_limited_body
 from web.errors import ApiError, request_id_of
 from web.presenters import rate_limit_headers, receipt_json
-from web.requests import atelier_of, max_request_bytes_of
+from web.requests import atelier_of, json_object_from, max_request_bytes_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
 from web.schemas import (
     generation_request_from,
@@ -57,8 +57,7 @@ def _submit(
     def read() -> tuple[GenerationRequest, str | None]:
         if too_large is not None:
             raise too_large
-        require_json_media_type(request.headers.get("content-type"), raw)
-        body = parse_json_object(raw)
+        body = json_object_from(request, raw)
         require_safe_request_text(request)
         key = idempotency_key_from(request)
         return generation_request_from(body, request), key
