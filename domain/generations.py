@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -176,16 +177,7 @@ class Generation(Aggregate):
             request_id=request_id,
         )
         for image in images:
-            generation._image_linked(
-                url=image.url,
-                role=image.role,
-                order=image.order,
-                is_primary=image.is_primary,
-                public_id=image.public_id,
-                format=image.format,
-                width=image.width,
-                height=image.height,
-            )
+            generation._image_linked(**asdict(image))
         return generation
 
     @event(ImageLinked)
