@@ -101,10 +101,7 @@ def test_the_audit_compares_the_activity_view_and_names_a_corrupted_bucket(
     assert compared["activity"].differences == 0
     mismatches = [v for v in corrupted.violations.kept if v.rule == rule.PROJECTION_MISMATCH]
     assert [v.subject for v in mismatches] == ["read model activity"]
-    expected_why = (
-        f"minute {int(minute.timestamp()) * 1_000_000} failed is 3; the replay makes it 1"
-    )
-    assert expected_why in mismatches[0].message
+    assert "2026-11-30T12:10Z failed is 3; the replay makes it 1" in mismatches[0].message
 
 
 def test_every_users_generations_top_users_and_users_near_the_limit(

@@ -11,6 +11,7 @@ from domain.generations import Generation
 from infrastructure.audit.checks.view_check import ViewCheck, unequal
 from infrastructure.audit.consistent_read import ViewReader
 from infrastructure.projections.activity import minute_of
+from infrastructure.projections.sql import from_micros
 
 # Each followed event: the figure it counts in, and the field holding its moment.
 FIGURES: dict[type[Any], tuple[str, str]] = {
@@ -50,7 +51,6 @@ class ActivityCheck(ViewCheck):
         buckets = unequal(held, self.counted, 0)
         for minute, figure in buckets:
             theirs, ours = held.get((minute, figure), 0), self.counted.get((minute, figure), 0)
-            self.mismatch(
-                replay, f"minute {minute} {figure} is {theirs:,}; the replay makes it {ours:,}"
-            )
+            when = f"{from_micros(minute):%Y-%m-%dT%H:%MZ}"
+            self.mismatch(replay, f"{when} {figure} is {theirs:,}; the replay makes it {ours:,}")
         return len(buckets)
