@@ -134,7 +134,7 @@ function svg(name, attributes) {
 
 function drawActivity(activity) {
   const buckets = activity.buckets;
-  const width = 600, height = 180, left = 28, bottom = 18, top = 6;
+  const width = 960, height = 180, left = 28, bottom = 18, top = 6;
   const peak = Math.max(1, ...buckets.map((b) => Math.max(b.submitted, b.completed, b.failed)));
   const step = (width - left) / Math.max(1, buckets.length);
   const y = (value) => height - bottom - (value / peak) * (height - bottom - top);
