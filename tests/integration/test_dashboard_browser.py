@@ -14,6 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.conftest import SettingsFactory
 from tests.support.builders import admin, bearer, generation_body
@@ -21,10 +24,6 @@ from tests.support.servers import Server, atelier_server
 from tests.support.stores import settings_env
 
 pytestmark = pytest.mark.slow
-
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.wait import WebDriverWait  # noqa: E402
 
 WAIT_SECONDS = 30
 REASON = "upstream refused the edit"
