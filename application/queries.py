@@ -107,6 +107,33 @@ class GenerationPage:
     next_before: int | None
 
 
+@dataclass(frozen=True)
+class ActivityBucket:
+    """One minute's figures: submitted, completed, failed, cancelled, expired, tokensCaptured."""
+
+    start: datetime
+    figures: dict[str, int]
+
+
+@dataclass(frozen=True)
+class UserActivity:
+    """A user's generations accepted since a moment, and the tokens captured from them."""
+
+    user_id: str
+    generations: int
+    tokens_captured: int
+
+
+@dataclass(frozen=True)
+class UserNearLimit:
+    """A user whose rolling hour holds `used` of `limit` acceptances; the oldest leaves then."""
+
+    user_id: str
+    used: int
+    limit: int
+    resets_at: datetime
+
+
 class QueueQuery(Protocol):
     def status(self) -> QueueStatus: ...
 
@@ -116,6 +143,22 @@ class GenerationList(Protocol):
         self, user_id: str, status: str | None, limit: int, before: int | None
     ) -> GenerationPage:
         """Newest first, accepted before the one at `before`."""
+        ...
+
+    def page_of_everyone(
+        self, user_id: str | None, status: str | None, limit: int, before: int | None
+    ) -> GenerationPage:
+        """Every user's (or `user_id`'s), newest first, accepted before the one at `before`."""
+        ...
+
+    def top_users(self, since: datetime, count: int) -> list[UserActivity]:
+        """The `count` users with the most generations accepted after `since`, most first."""
+        ...
+
+
+class ActivityQuery(Protocol):
+    def minutes(self, count: int, now: datetime) -> list[ActivityBucket]:
+        """`count` one-minute buckets, oldest first, the last one holding `now`."""
         ...
 
 
@@ -134,5 +177,12 @@ class ReadSide(Protocol):
 
     @property
     def dashboard(self) -> DashboardQuery: ...
+
+    @property
+    def activity(self) -> ActivityQuery: ...
+
+    def near_limit(self, now: datetime, count: int) -> list[UserNearLimit]:
+        """Up to `count` users at 80% or more of their hourly limit at `now`, fullest first."""
+        ...
 
     def status(self) -> list[ProjectionStatus]: ...

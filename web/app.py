@@ -16,7 +16,10 @@ from web.errors import EXCEPTION_HANDLERS
 from web.middleware import ApiMiddleware
 from web.routes import (
     account,
+    activity,
     admin,
+    admin_generations,
+    dashboard,
     generate,
     generations,
     history,
@@ -57,6 +60,9 @@ def create_app(
             *queue.routes,
             *stats.routes,
             *history.routes,
+            *admin_generations.routes,
+            *activity.routes,
+            *dashboard.routes,
         ],
         middleware=[Middleware(ApiMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -83,3 +83,14 @@ def paging_from(
     if raw_cursor is not None and position is None:
         problems.append(FieldProblem("cursor", "cursor is not one this list handed out"))
     return Paging(limit, position)
+
+
+def bounded_integer(
+    request: Request, name: str, default: int, low: int, high: int, problems: list[FieldProblem]
+) -> int:
+    """The query parameter `name` as an integer from `low` to `high`; empty counts as absent."""
+    raw = request.query_params.get(name) or str(default)
+    value = int(raw) if LIMIT_DIGITS.match(raw) else low - 1
+    if not low <= value <= high:
+        problems.append(FieldProblem(name, f"{name} must be an integer from {low} to {high}"))
+    return value

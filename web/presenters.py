@@ -8,7 +8,15 @@ from uuid import UUID
 
 from application.endings import Heartbeat
 from application.history import HistoryEntry
-from application.queries import GenerationRecord, ProjectionStatus, QueueStatus, Totals
+from application.queries import (
+    ActivityBucket,
+    GenerationRecord,
+    ProjectionStatus,
+    QueueStatus,
+    Totals,
+    UserActivity,
+    UserNearLimit,
+)
 from application.views import AccountRecord, AccountSummary, RateLimitStatus, Receipt
 from web.responses import iso_or_none, iso_timestamp
 
@@ -170,3 +178,27 @@ def _plain(value: Any, name: str = "") -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def activity_json(buckets: list[ActivityBucket]) -> dict[str, Any]:
+    return {
+        "buckets": [{"start": iso_timestamp(b.start), **b.figures} for b in buckets],
+    }
+
+
+def user_activity_json(user: UserActivity) -> dict[str, Any]:
+    return {
+        "userId": user.user_id,
+        "generations": user.generations,
+        "tokensCaptured": user.tokens_captured,
+    }
+
+
+def near_limit_json(user: UserNearLimit) -> dict[str, Any]:
+    return {
+        "userId": user.user_id,
+        "used": user.used,
+        "limit": user.limit,
+        "remaining": max(0, user.limit - user.used),
+        "resetAt": iso_timestamp(user.resets_at),
+    }

@@ -9,7 +9,14 @@ from domain.generations import Generation
 from domain.queue import GenerationQueue
 
 AGGREGATES: tuple[type[Aggregate], ...] = (TokenAccount, Generation, GenerationQueue)
-VIEWS = ("pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals")
+VIEWS = (
+    "pending_queue",
+    "rate_limits",
+    "user_generations",
+    "images",
+    "dashboard_totals",
+    "activity",
+)
 
 
 def is_checked(event_class: type) -> bool:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from application.views import RateLimitStatus
 from domain.accounts import RATE_WINDOW, TokenAccount
 from domain.identifiers import account_id
 from infrastructure.projections.freshness import Freshness
-from infrastructure.projections.sql import from_micros_or_none, micros, micros_in
+from infrastructure.projections.sql import from_micros, from_micros_or_none, micros, micros_in
 from infrastructure.projections.table_projection import Handler, TableProjection, on
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
@@ -83,3 +84,29 @@ class RateLimitWindows:
             resets_at=None if oldest is None else oldest + RATE_WINDOW,
             now=now,
         )
+
+    def fullest(self, now: datetime, at_least: int, count: int) -> list[FullWindow]:
+        """Up to `count` windows holding `at_least` acceptances at `now`, fullest first."""
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT account_id, COUNT(*) AS used, MIN(accepted_at) AS oldest, "
+            "MAX(generation_id) AS one_generation FROM {rate_limit_acceptances} "
+            "WHERE accepted_at > ? GROUP BY account_id HAVING COUNT(*) >= ? "
+            "ORDER BY used DESC, account_id LIMIT ?",
+            micros(now - RATE_WINDOW),
+            at_least,
+            count,
+        )
+        return [
+            FullWindow(row["one_generation"], int(row["used"]), from_micros(row["oldest"]))
+            for row in rows
+        ]
+
+
+@dataclass(frozen=True)
+class FullWindow:
+    """An account's window, known by one of its generations (the view keeps no user id)."""
+
+    generation_id: str
+    used: int
+    oldest: datetime

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from application.base import AtelierBase
-from application.queries import ProjectionStatus
+from application.queries import ProjectionStatus, UserNearLimit
+from domain.accounts import RATE_WINDOW
+from infrastructure.projections.activity import Activity, ActivityProjection
 from infrastructure.projections.catch_up import DEFAULT_BATCH_SIZE
 from infrastructure.projections.dashboard import Dashboard, DashboardProjection
 from infrastructure.projections.freshness import Freshness
@@ -26,6 +31,7 @@ from infrastructure.projections.user_generations import (
 from infrastructure.projections.view import ProjectionView
 
 DEFAULT_POLL_SECONDS = 0.02
+NEAR_LIMIT_SHARE = 0.8  # a user at 80% of the hourly limit or more is "near" it
 
 
 class UnsupportedStore(Exception):
@@ -65,6 +71,21 @@ class ReadModels:
             self.pending_queue,
         )
         self.dashboard = Dashboard(self.views[DashboardProjection.name], self.freshness)
+        self.activity = Activity(self.views[ActivityProjection.name], self.freshness)
+
+    def near_limit(self, now: datetime, count: int) -> list[UserNearLimit]:
+        """From the rate-limit windows, each named by its user from the generations view."""
+        limit = self.rate_limits.limit
+        if limit is None:
+            return []
+        at_least = max(1, math.ceil(limit * NEAR_LIMIT_SHARE))
+        windows = self.rate_limits.fullest(now, at_least, count)
+        users = self.generations.users_of([window.generation_id for window in windows])
+        return [
+            UserNearLimit(users[w.generation_id], w.used, limit, w.oldest + RATE_WINDOW)
+            for w in windows
+            if w.generation_id in users
+        ]
 
     def create_tables(self) -> None:
         for view in self.views.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from infrastructure.projections.activity import ActivityProjection
 from infrastructure.projections.dashboard import DashboardProjection
 from infrastructure.projections.images import ImagesProjection
 from infrastructure.projections.pending_queue import PendingQueueProjection
@@ -15,4 +16,5 @@ PROJECTIONS: tuple[type[TableProjection], ...] = (
     UserGenerationsProjection,
     ImagesProjection,
     DashboardProjection,
+    ActivityProjection,
 )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from application.queries import GenerationPage, GenerationRecord
+from application.queries import GenerationPage, GenerationRecord, UserActivity
 from domain.generations import (
     CANCELLED,
     COMPLETED,
@@ -58,6 +59,10 @@ class UserGenerationsProjection(TableProjection):
         "CREATE INDEX IF NOT EXISTS user_generations_by_user ON {user_generations} (user_id, seq)",
         "CREATE INDEX IF NOT EXISTS user_generations_by_user_status "
         "ON {user_generations} (user_id, status, seq)",
+        # Every user's, for the operators' list and top users.
+        "CREATE INDEX IF NOT EXISTS user_generations_by_seq ON {user_generations} (seq)",
+        "CREATE INDEX IF NOT EXISTS user_generations_by_status ON {user_generations} (status, seq)",
+        "CREATE INDEX IF NOT EXISTS user_generations_by_time ON {user_generations} (created_at)",
     )
 
     def event_handlers(self) -> Iterable[tuple[str, Handler]]:
@@ -135,7 +140,7 @@ class UserGenerationsProjection(TableProjection):
 
 
 class UserGenerations:
-    """A user's generations, newest first, one page at a time."""
+    """A user's generations (or everyone's), newest first, one page at a time."""
 
     def __init__(
         self, view: ProjectionView, freshness: Freshness, images: Images, queue: PendingQueue
@@ -149,18 +154,28 @@ class UserGenerations:
         self, user_id: str, status: str | None, limit: int, before: int | None
     ) -> GenerationPage:
         """Up to `limit` (of `status`, if given) accepted before `seq` `before`, newest first."""
+        return self.page_of_everyone(user_id, status, limit, before)
+
+    def page_of_everyone(
+        self, user_id: str | None, status: str | None, limit: int, before: int | None
+    ) -> GenerationPage:
+        """As `page`, over every user's generations unless `user_id` is given."""
         self.freshness.wait(self.view)
-        conditions: list[str] = ["user_id = ?"]
-        params: list[Any] = [user_id]
+        conditions: list[str] = []
+        params: list[Any] = []
+        if user_id is not None:
+            conditions.append("user_id = ?")
+            params.append(user_id)
         if status is not None:
             conditions.append("status = ?")
             params.append(status)
         if before is not None:
             conditions.append("seq < ?")
             params.append(before)
+        where = f"WHERE {' AND '.join(conditions)} " if conditions else ""
         query = (
             f"SELECT {COLUMNS} FROM {{user_generations}} "  # noqa: S608 - constants only
-            f"WHERE {' AND '.join(conditions)} ORDER BY seq DESC LIMIT ?"
+            f"{where}ORDER BY seq DESC LIMIT ?"
         )
         rows = self.view.fetch(query, *params, limit + 1)
         more = len(rows) > limit
@@ -173,6 +188,35 @@ class UserGenerations:
             record_of(row, images[i], positions.get(i)) for row, i in zip(rows, ids, strict=True)
         ]
         return GenerationPage(items, rows[-1]["seq"] if more else None)
+
+    def top_users(self, since: datetime, count: int) -> list[UserActivity]:
+        self.freshness.wait(self.view)
+        rows = self.view.fetch(
+            "SELECT user_id, COUNT(*) AS generations, "
+            "SUM(CASE WHEN status = ? THEN token_cost ELSE 0 END) AS captured "
+            "FROM {user_generations} WHERE created_at > ? "
+            "GROUP BY user_id ORDER BY generations DESC, user_id LIMIT ?",
+            COMPLETED,
+            micros(since),
+            count,
+        )
+        return [
+            UserActivity(row["user_id"], int(row["generations"]), int(row["captured"]))
+            for row in rows
+        ]
+
+    def users_of(self, generation_ids: list[str]) -> dict[str, str]:
+        """Each known generation's user."""
+        if not generation_ids:
+            return {}
+        self.freshness.wait(self.view)
+        marks = ", ".join("?" * len(generation_ids))
+        rows = self.view.fetch(
+            f"SELECT generation_id, user_id FROM {{user_generations}} "  # noqa: S608 - marks only
+            f"WHERE generation_id IN ({marks})",
+            *generation_ids,
+        )
+        return {row["generation_id"]: row["user_id"] for row in rows}
 
 
 def record_of(

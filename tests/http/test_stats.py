@@ -14,7 +14,14 @@ from tests.support.clients import atelier as atelier_of
 from tests.support.clients import open_account, post_generation
 from tests.support.read_side import cancel, complete, expire, fail, serving, start
 
-PROJECTIONS = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
+PROJECTIONS = [
+    "pending_queue",
+    "rate_limits",
+    "user_generations",
+    "images",
+    "dashboard_totals",
+    "activity",
+]
 
 
 @pytest.fixture

@@ -115,6 +115,7 @@ def test_a_clean_mixed_history_audits_clean_and_every_read_model_matches(
         "user_generations",
         "images",
         "dashboard_totals",
+        "activity",
     }
     assert all(c.position == report.last_position and not c.differences for c in compared.values())
 
@@ -298,7 +299,8 @@ def test_a_read_model_behind_the_log_is_caught_up_and_one_ahead_is_met_by_the_re
         submit(atelier, "alice")  # arrives while the audit runs
         ahead = checks[0]
         catch_up(atelier, ahead.view)  # this view is now past the replay; the others are at 0
-        assert [check.view.position() for check in checks] == [session.head(), 0, 0, 0, 0]
+        others = [0] * (len(checks) - 1)
+        assert [check.view.position() for check in checks] == [session.head(), *others]
         for check in checks:
             check.compare(session)
         report = session.replay.finish()

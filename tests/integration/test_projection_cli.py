@@ -9,7 +9,14 @@ from tests.support.read_side import application, catch_up_all
 from tests.support.servers import run_cli
 from tests.support.stores import settings_env
 
-NAMES = ["pending_queue", "rate_limits", "user_generations", "images", "dashboard_totals"]
+NAMES = [
+    "pending_queue",
+    "rate_limits",
+    "user_generations",
+    "images",
+    "dashboard_totals",
+    "activity",
+]
 
 
 def status_lines(output: str) -> dict[str, list[int]]:

@@ -1,5 +1,6 @@
 """Each read model of application/audit/registry.py's VIEWS beside the check that compares it."""
 
+from infrastructure.audit.checks.activity import ActivityCheck
 from infrastructure.audit.checks.dashboard import DashboardCheck
 from infrastructure.audit.checks.images import ImagesCheck
 from infrastructure.audit.checks.pending_queue import PendingQueueCheck
@@ -13,4 +14,5 @@ CHECKS: dict[str, type[ViewCheck]] = {
     "user_generations": UserGenerationsCheck,
     "images": ImagesCheck,
     "dashboard_totals": DashboardCheck,
+    "activity": ActivityCheck,
 }
