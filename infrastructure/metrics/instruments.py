@@ -26,7 +26,8 @@ class MetricInstruments:
     """Built once per server process (or per app in tests, each with its own registry)."""
 
     def __init__(self) -> None:
-        disable_created_metrics()  # `_created` series: absent in multi-process mode, so here too
+        # No `_created` series: multi-process mode has none, so one process has none either.
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         self.directory = multiprocess_directory()
         self.registry = CollectorRegistry()
         own = None if self.directory else self.registry  # else the files are the registry

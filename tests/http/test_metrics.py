@@ -59,9 +59,10 @@ def test_submissions_count_by_outcome_and_batches_by_size(make_client: ClientFac
     keyed = {**bearer("alice"), "Idempotency-Key": "order-1"}
     assert client.post("/api/generate", json=generation_body(), headers=keyed).status_code == 201
     assert client.post("/api/generate", json=generation_body(), headers=keyed).status_code == 201
-    assert client.post("/api/generate", json=generation_body(), headers=bearer("bob")).json()[
-        "code"
-    ] == "INSUFFICIENT_TOKENS"
+    assert (
+        client.post("/api/generate", json=generation_body(), headers=bearer("bob")).json()["code"]
+        == "INSUFFICIENT_TOKENS"
+    )
     assert client.post("/api/generate", json={}, headers=bearer("bob")).status_code == 400
     assert client.post("/api/generate", json=generation_body()).status_code == 401
 

@@ -88,7 +88,9 @@ def atelier_server(
     """`atelier serve` on the store `env` names; a line per request only with `access_log`."""
     port = free_port()
     quiet = [] if access_log else ["--no-access-log"]
-    command = atelier_command("serve", "--port", str(port), "--workers", str(workers), *quiet, *extra)
+    command = atelier_command(
+        "serve", "--port", str(port), "--workers", str(workers), *quiet, *extra
+    )
     with serving(command, env, port, Path(env["DATA_DIR"]) / f"server-{port}.log") as server:
         yield server
 
