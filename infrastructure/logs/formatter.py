@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
@@ -25,6 +26,11 @@ def add_request_id(logger: WrappedLogger, method_name: str, event: EventDict) ->
     return event
 
 
+def json_text(event: Any, **options: Any) -> str:
+    """orjson for the renderer: a few microseconds less than `json.dumps` per line."""
+    return orjson.dumps(event, default=options.get("default")).decode()
+
+
 def log_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
     """`json`: one object per line; `text`: aligned for a terminal, coloured only on one."""
     pre_chain: list[Processor] = [
@@ -36,7 +42,7 @@ def log_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
     ]
     renderer: list[Processor]
     if log_format == "json":
-        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(json_text)]
     else:
         renderer = [
             structlog.dev.ConsoleRenderer(

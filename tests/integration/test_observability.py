@@ -4,9 +4,12 @@ token, secret or Authorization value in the whole log of a workload."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -208,3 +211,27 @@ def test_a_bad_log_setting_stops_start_up_naming_it(
     except subprocess.TimeoutExpired:
         pytest.fail(f"atelier serve started with {variable}={bad}")
     assert refused.returncode == 2 and variable in refused.stderr
+
+
+def test_a_killed_workers_counts_stay_in_the_sums(tmp_path: Path) -> None:
+    env = server_env(tmp_path)
+    queue = (("method", "GET"), ("route", "/api/queue"), ("status", "401"))
+    with atelier_server(env, workers=2) as server:
+        directory = next((tmp_path / "tmp").glob("atelier-metrics-*"))
+        sent = 0
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            for rounds in range(20):  # until each process has answered some
+                list(pool.map(lambda _: httpx.get(f"{server.base_url}/api/queue"), range(12)))
+                sent += 12
+                by_process = requests_by_process(directory, tmp_path / f"alone-{rounds}")
+                if len([n for n in by_process.values() if n]) == 2:
+                    break
+        victim = int(next(stem for stem, n in by_process.items() if n).rsplit("_", 1)[1])
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while len(list(directory.glob("counter_*.db"))) < 3:  # uvicorn starts a replacement
+            assert time.monotonic() < deadline, server.log.read_text()[-3000:]
+            time.sleep(0.2)
+        for _ in range(4):  # whichever process answers, the dead one's counts are in
+            samples = scrape(server.base_url)
+            assert samples[(REQUESTS, queue)] == sent
