@@ -42,7 +42,10 @@ def log_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
     ]
     renderer: list[Processor]
     if log_format == "json":
-        renderer = [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(json_text)]
+        renderer = [
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(json_text),
+        ]
     else:
         renderer = [
             structlog.dev.ConsoleRenderer(
