@@ -5,20 +5,21 @@ from __future__ import annotations
 
 from application.queries import MetricsExposition, ReadSide
 from application.telemetry import AnsweredRequest
-from infrastructure.logs.request_log import log_request
+from infrastructure.logs.request_log import RequestLog
 from infrastructure.metrics.gauges import CircuitOpen, never_open
 from infrastructure.metrics.instruments import MetricInstruments
 from infrastructure.settings import Settings
 
 
 class ServiceTelemetry:
-    def __init__(self, metrics: MetricInstruments | None) -> None:
+    def __init__(self, metrics: MetricInstruments | None, request_log: RequestLog) -> None:
         self.metrics = metrics
+        self.request_log = request_log
 
     def request_answered(self, request: AnsweredRequest) -> None:
         if self.metrics is not None:
             self.metrics.request_answered(request)
-        log_request(request)
+        self.request_log.write(request)
 
     def submission_decided(self, outcome: str) -> None:
         if self.metrics is not None:
@@ -41,4 +42,6 @@ class ServiceTelemetry:
 
 
 def service_telemetry(settings: Settings) -> ServiceTelemetry:
-    return ServiceTelemetry(MetricInstruments() if settings.metrics_enabled else None)
+    return ServiceTelemetry(
+        MetricInstruments() if settings.metrics_enabled else None, RequestLog(settings.log_format)
+    )

@@ -1,5 +1,5 @@
-"""The one formatter every logger's records go through (ours, uvicorn's, the libraries'):
-structlog's, over the standard library's logging."""
+"""How a log line looks: structlog's renderers, for the one formatter every stdlib logger's
+records go through (ours, uvicorn's, the libraries') and for the request line's own logger."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from application.telemetry import current_request_id
 # The fields a record may carry besides its message: the request line's, nothing else, so a
 # library's extras (headers, say) never reach the log by accident.
 RECORD_FIELDS = ("method", "route", "status", "durationMs", "requestId", "userId", "code")
+TIMESTAMP = structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp")
 
 
 def add_request_id(logger: WrappedLogger, method_name: str, event: EventDict) -> EventDict:
@@ -31,28 +32,30 @@ def json_text(event: Any, **options: Any) -> str:
     return orjson.dumps(event, default=options.get("default")).decode()
 
 
-def log_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
+def renderers(log_format: str) -> list[Processor]:
     """`json`: one object per line; `text`: aligned for a terminal, coloured only on one."""
+    if log_format == "json":
+        return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(json_text)]
+    return [
+        structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(),
+            exception_formatter=structlog.dev.plain_traceback,  # never a frame's locals
+            pad_event_to=10,
+        )
+    ]
+
+
+def log_formatter(log_format: str) -> structlog.stdlib.ProcessorFormatter:
+    """The formatter of the stderr handler every stdlib logger writes through."""
     pre_chain: list[Processor] = [
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        TIMESTAMP,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(allow=RECORD_FIELDS),
         add_request_id,
     ]
-    renderer: list[Processor]
-    if log_format == "json":
-        renderer = [
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(json_text),
-        ]
-    else:
-        renderer = [
-            structlog.dev.ConsoleRenderer(
-                colors=sys.stderr.isatty(),
-                exception_formatter=structlog.dev.plain_traceback,  # never a frame's locals
-                pad_event_to=10,
-            )
-        ]
-    processors: list[Any] = [structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer]
+    processors: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        *renderers(log_format),
+    ]
     return structlog.stdlib.ProcessorFormatter(foreign_pre_chain=pre_chain, processors=processors)

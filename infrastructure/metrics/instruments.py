@@ -63,11 +63,20 @@ class MetricInstruments:
         )
         if self.directory:
             MultiProcessCollector(self.registry, self.directory)  # type: ignore[no-untyped-call]
+        self._by_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}  # children
 
     def request_answered(self, request: AnsweredRequest) -> None:
         method = request.method if request.method in HTTP_METHODS else "other"
-        self.requests.labels(method, request.route, str(request.status)).inc()
-        self.durations.labels(request.route).observe(request.seconds)
+        key = (method, request.route, request.status)
+        series = self._by_request.get(key)
+        if series is None:  # a few dozen routes, methods and statuses: kept, not looked up
+            series = (
+                self.requests.labels(method, request.route, str(request.status)),
+                self.durations.labels(request.route),
+            )
+            self._by_request[key] = series
+        series[0].inc()
+        series[1].observe(request.seconds)
 
     def submission_decided(self, outcome: str) -> None:
         self.submissions.labels(outcome).inc()

@@ -3,11 +3,11 @@ unexpected error's traceback with its request id; text lines with timestamps and
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from infrastructure.logs.formatter import log_formatter
+from infrastructure.logs.request_log import RequestLog
 from infrastructure.telemetry import ServiceTelemetry
 from tests.http.conftest import ClientFactory
 from tests.support.builders import bearer
@@ -29,21 +30,21 @@ ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z")
 
 
 @pytest.fixture
-def log_to(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """`log_to("json")`: every logger's records, through the service's formatter, into a
-    buffer whose text the test reads."""
+def log_to(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[str], Callable[[], str]]]:
+    """`read = log_to("json")`: every logger's records through the service's formatter to
+    stderr, as `atelier serve` configures them; `read()` is what was written since."""
     handlers: list[logging.Handler] = []
     root = logging.getLogger()
     level = root.level
 
-    def attach(log_format: str) -> io.StringIO:
-        buffer = io.StringIO()
-        handler = logging.StreamHandler(buffer)
+    def attach(log_format: str) -> Callable[[], str]:
+        handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(log_formatter(log_format))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         handlers.append(handler)
-        return buffer
+        capsys.readouterr()
+        return lambda: capsys.readouterr().err
 
     yield attach
     for handler in handlers:
@@ -51,19 +52,19 @@ def log_to(request: pytest.FixtureRequest) -> Iterator[Any]:
     root.setLevel(level)
 
 
-def json_lines(buffer: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in buffer.getvalue().splitlines()]
+def json_lines(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_each_request_logs_one_json_line_with_its_fields(
     make_client: ClientFactory, log_to: Any
 ) -> None:
-    client = make_client()
+    client = make_client(log_format="json")
     open_account(client, "alice", 0)
-    buffer = log_to("json")
+    read = log_to("json")
     ok = client.get("/api/account", headers=bearer("alice"))
     refused = client.post("/api/generate", json={}, headers={"X-Request-ID": "req-42"})
-    lines = [line for line in json_lines(buffer) if line["event"] == "request"]
+    lines = [line for line in json_lines(read()) if line["event"] == "request"]
     assert lines[0] | {"durationMs": 0, "timestamp": ""} == {
         "event": "request",
         "method": "GET",
@@ -88,7 +89,7 @@ def test_each_request_logs_one_json_line_with_its_fields(
     assert len(lines) == 2
 
 
-def failing_app() -> Starlette:
+def failing_app(log_format: str) -> Starlette:
     """A route with a bug, behind the service's middleware and telemetry."""
 
     async def broken(request: Request) -> Response:
@@ -96,17 +97,19 @@ def failing_app() -> Starlette:
 
     return Starlette(
         routes=[Route("/broken", broken)],
-        middleware=[Middleware(ApiMiddleware, telemetry=ServiceTelemetry(None))],
+        middleware=[
+            Middleware(ApiMiddleware, telemetry=ServiceTelemetry(None, RequestLog(log_format)))
+        ],
     )
 
 
 def test_an_unexpected_error_logs_its_traceback_with_the_request_id(log_to: Any) -> None:
-    buffer = log_to("json")
-    with TestClient(failing_app(), raise_server_exceptions=False) as client:
+    read = log_to("json")
+    with TestClient(failing_app("json"), raise_server_exceptions=False) as client:
         answer = client.get("/broken", headers={"X-Request-ID": "req-bug"})
     assert (answer.status_code, answer.json()["code"]) == (500, "SERVER_ERROR")
     assert "the bug" not in answer.text
-    lines = json_lines(buffer)
+    lines = json_lines(read())
     error = next(line for line in lines if line["level"] == "error")
     assert error["requestId"] == "req-bug"
     assert "Traceback" in error["exception"] and "ZeroDivisionError: the bug" in error["exception"]
@@ -122,11 +125,11 @@ def test_text_lines_carry_a_timestamp_and_the_request_id(
     make_client: ClientFactory, log_to: Any
 ) -> None:
     client = make_client()
-    buffer = log_to("text")
+    read = log_to("text")
     client.get("/api/generate", headers={"X-Request-ID": "req-text"})
-    with TestClient(failing_app(), raise_server_exceptions=False) as broken:
+    with TestClient(failing_app("text"), raise_server_exceptions=False) as broken:
         broken.get("/broken", headers={"X-Request-ID": "req-text-bug"})
-    text = buffer.getvalue()
+    text = read()
     request_line = next(line for line in text.splitlines() if "requestId=req-text " in line + " ")
     assert ISO_TIMESTAMP.match(request_line)
     assert "route=/api/generate" in request_line and "status=200" in request_line

@@ -229,7 +229,7 @@ def test_a_killed_workers_counts_stay_in_the_sums(tmp_path: Path) -> None:
         victim = int(next(stem for stem, n in by_process.items() if n).rsplit("_", 1)[1])
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 60
-        while len(list(directory.glob("counter_*.db"))) < 3:  # uvicorn starts a replacement
+        while len(list(directory.glob("histogram_*.db"))) < 3:  # uvicorn starts a replacement
             assert time.monotonic() < deadline, server.log.read_text()[-3000:]
             time.sleep(0.2)
         for _ in range(4):  # whichever process answers, the dead one's counts are in
