@@ -12,22 +12,32 @@ Target: "on" costs under 5% of accepted/s. The "off" rounds are the ceiling it i
 
     .venv/bin/python -m bench.observability                    # sqlite:1 and postgres:2
     .venv/bin/python -m bench.observability --configs sqlite:1 --rounds 4 --seconds 10
+    .venv/bin/python -m bench.observability --micro   # the recording alone, in this process
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
+import sys
 import tempfile
 import threading
+import timeit
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from application.telemetry import AnsweredRequest
 from bench.loadgen import run_load
 from bench.submit import BENCH_LIMITS, WARMUP_SECONDS, Row, open_accounts, requests_for, row
+from infrastructure.logs.formatter import log_formatter
+from infrastructure.logs.request_log import RequestLog
+from infrastructure.metrics.instruments import MetricInstruments
+from infrastructure.metrics.processes import MULTIPROCESS_VARIABLE
 from tests.support.servers import atelier_server
 from tests.support.stores import fresh_store, settings_env
 
@@ -105,12 +115,55 @@ def measure(kind: str, workers: int, mode: str, seconds: float, root: Path) -> R
     return measured
 
 
+def micro() -> None:
+    """Best of 7 (x 5,000): what one answered submission costs to record, in this process,
+    with metrics kept in memory and in multi-process files, and its JSON line written to a
+    file by the request log and, for comparison, through a stdlib logger and its formatter."""
+
+    def best_us(call: Callable[[], object]) -> float:
+        return min(timeit.repeat(call, number=5000, repeat=7)) / 5000 * 1e6
+
+    answered = AnsweredRequest("POST", "/api/generate", 201, 0.0123, "a" * 32, "user-1", None)
+    with tempfile.TemporaryDirectory() as scratch:
+        sink = open(Path(scratch) / "log", "w")  # noqa: SIM115
+        handler = logging.StreamHandler(sink)
+        handler.setFormatter(log_formatter("json"))
+        stdlib = logging.getLogger("bench.request")
+        stdlib.addHandler(handler)
+        stdlib.setLevel(logging.INFO)
+        stdlib.propagate = False
+        logging.getLogger("atelier.access").setLevel(logging.INFO)
+        stderr, sys.stderr = sys.stderr, sink
+        request_log = RequestLog("json")
+        sys.stderr = stderr
+        fields = {"method": "POST", "route": "/api/generate", "status": 201, "durationMs": 12.3,
+                  "requestId": "a" * 32, "userId": "user-1"}  # fmt: skip
+        metrics = MetricInstruments()
+
+        def record() -> None:
+            metrics.request_answered(answered)
+            metrics.submission_decided("accepted")
+            metrics.admission_batch(8)
+
+        where = "in files" if os.environ.get(MULTIPROCESS_VARIABLE) else "in memory"
+        print(f"metrics, {where}:{best_us(record):24.1f} us per submission")
+        native = best_us(lambda: request_log.write(answered))
+        print(f"request line, structlog's logger: {native:6.1f} us")
+        print(f"request line, a stdlib record:    "
+              f"{best_us(lambda: stdlib.info('request', extra=fields)):6.1f} us")  # fmt: skip
+        sink.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--configs", nargs="+", default=["sqlite:1", "postgres:2"])
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs, order alternating")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--micro", action="store_true", help="only the recording, in process")
     args = parser.parse_args()
+    if args.micro:
+        micro()
+        return
     with tempfile.TemporaryDirectory(prefix="atelier-bench-") as root:
         for config in args.configs:
             kind, workers = config.split(":")

@@ -63,7 +63,8 @@ class MetricInstruments:
         )
         if self.directory:
             MultiProcessCollector(self.registry, self.directory)  # type: ignore[no-untyped-call]
-        self._by_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}  # children
+        # Each (method, route, status)'s counter and histogram children, looked up once.
+        self._by_request: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def request_answered(self, request: AnsweredRequest) -> None:
         method = request.method if request.method in HTTP_METHODS else "other"
