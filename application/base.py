@@ -16,6 +16,7 @@ from application.errors import AccountNotFound, GenerationNotFound
 from application.policy import Policy
 from application.ports import Clock, ImageChecker, QueueView, system_clock
 from application.saved_versions import SavedVersions
+from application.telemetry import NO_TELEMETRY, Telemetry
 from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.identifiers import account_id, queue_id
@@ -43,10 +44,12 @@ class AtelierBase(Application[UUID]):
         image_checker: ImageChecker | None = None,
         queue_mutex: AbstractContextManager[Any] | None = None,
         queue_view: Callable[[AtelierBase], QueueView] | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         """`queue_view` builds the pending-queue view once the store exists; without it,
-        claims are refused and sweeps find nothing."""
+        claims are refused and sweeps find nothing. `telemetry` hears of admission batches."""
         super().__init__(env)
+        self.telemetry = telemetry
         self.policy = policy or Policy()
         self.clock = clock
         self.image_checker = image_checker

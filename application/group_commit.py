@@ -55,8 +55,11 @@ class GroupCommit(Generic[Item, Answer]):
         decide_and_save: DecideAndSave[Item, Answer],
         lock: AbstractContextManager[Any],
         max_batch: int = MAX_BATCH,
+        on_batch: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_batch` hears the size of each batch taken (a metric's histogram)."""
         self.decide_and_save = decide_and_save
+        self.on_batch = on_batch
         self.lock = lock
         self.max_batch = max_batch
         self._waiting: queue.SimpleQueue[_Waiting[Item, Answer] | object] = queue.SimpleQueue()
@@ -104,6 +107,8 @@ class GroupCommit(Generic[Item, Answer]):
                 batch.append(item)
             waiting = [w for w in batch if isinstance(w, _Waiting)]
             try:
+                if self.on_batch is not None:
+                    self.on_batch(len(waiting))
                 self._commit(waiting)
             except BaseException as error:  # answer everyone, whatever went wrong
                 logger.exception("group commit failed")

@@ -50,7 +50,9 @@ class Submission:
 class SubmissionUseCases(AtelierBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.group_commit = GroupCommit[Submission, Receipt](self._decide_batch, self.queue_lock)
+        self.group_commit = GroupCommit[Submission, Receipt](
+            self._decide_batch, self.queue_lock, on_batch=self.telemetry.admission_batch
+        )
 
     def close(self) -> None:
         self.group_commit.close()

@@ -4,7 +4,6 @@ A command imports what it needs when it runs, so `--help` and `atelier token` st
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -28,11 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Configuration problems exit with status 2 and name the variable."""
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
-    from infrastructure.settings import SettingsError
+    from infrastructure.logs.config import configure_logging
+    from infrastructure.settings import SettingsError, load_log_settings
 
     try:
+        configure_logging(load_log_settings())  # LOG_FORMAT, LOG_LEVEL: before anything logs
         status: int = args.run(args)
         sys.stdout.flush()  # a reader that went away is found out here, not at exit
     except SettingsError as error:

@@ -25,7 +25,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.add_argument(
         "--no-access-log",
         action="store_true",
-        help="do not log each request (default: log them)",
+        help="do not log a line for each request (default: log them)",
     )
     parser.set_defaults(run=run)
 
@@ -37,28 +37,35 @@ def positive(text: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Tables and the development secret are made once, before uvicorn forks its workers."""
+    """Tables and the development secret are made once, before uvicorn starts its workers;
+    the workers share one fresh directory of metric files (docs/operations.md, "Metrics")."""
     import uvicorn
 
     from infrastructure.bootstrap import migrate
+    from infrastructure.logs.config import configure_logging, logging_config
+    from infrastructure.metrics.processes import metrics_directory
     from infrastructure.secrets import auth_secret
     from infrastructure.settings import load_settings
     from web.server_protocol import AtelierHttpProtocol, PortLimits
 
     settings = load_settings()
+    log_config = logging_config(settings, request_lines=not args.no_access_log)
+    configure_logging(settings, request_lines=not args.no_access_log)
     migrate(settings)
     auth_secret(settings)
     limits = PortLimits(request_timeout_seconds=settings.request_timeout_seconds)
     protocol = partial(AtelierHttpProtocol, limits=limits)  # pickled into each worker process
-    uvicorn.run(
-        "web.asgi:app_on_migrated_store",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers if args.workers > 1 else None,
-        loop="uvloop",
-        http=cast(type[asyncio.Protocol], protocol),  # httptools with the contract's port rules
-        access_log=not args.no_access_log,
-        log_level="info",
-    )
+    with metrics_directory():
+        uvicorn.run(
+            "web.asgi:app_on_migrated_store",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers if args.workers > 1 else None,
+            loop="uvloop",
+            http=cast(type[asyncio.Protocol], protocol),  # httptools with the port rules
+            access_log=False,  # each request's line is ours (infrastructure/logs/request_log.py)
+            log_config=log_config,  # applied again in each worker process
+            log_level=None,
+        )
     return 0

@@ -7,6 +7,7 @@ from contextlib import nullcontext
 from application.base import AtelierBase
 from application.ports import BackgroundService, Clock, system_clock
 from application.service import Atelier
+from application.telemetry import NO_TELEMETRY, Telemetry
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.locks.leadership import leadership
 from infrastructure.locks.queue_mutex import queue_mutex
@@ -18,7 +19,11 @@ from infrastructure.sweeper import sweeper
 
 
 def build_application(
-    settings: Settings, *, create_tables: bool = True, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    create_tables: bool = True,
+    clock: Clock = system_clock,
+    telemetry: Telemetry = NO_TELEMETRY,
 ) -> Atelier:
     """An Atelier on the configured store, its tables made unless `create_tables` is off.
     A store the views cannot follow fails here (UnsupportedStore)."""
@@ -34,6 +39,7 @@ def build_application(
             queue_view=lambda store: (
                 ReadModels(store, settings.projections_wait_seconds).pending_queue
             ),
+            telemetry=telemetry,
         )
         if create_tables:
             ReadModels(atelier, settings.projections_wait_seconds).create_tables()

@@ -18,16 +18,35 @@ from domain.queue import DEFAULT_CAPACITY
 
 MIN_SECRET_LENGTH = 32
 CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+LogFormat = Literal["json", "text"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class SettingsError(Exception):
     """The environment holds a value the service cannot start with."""
 
 
-class Settings(BaseSettings):
-    """Every variable of the contract's Configuration section, and the store's pool sizes."""
+class LogSettings(BaseSettings):
+    """LOG_FORMAT and LOG_LEVEL: read first, by every command, before anything logs."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    log_format: LogFormat = "text"
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+
+class Settings(LogSettings):
+    """Every variable of the contract's Configuration section, and the store's pool sizes."""
 
     data_dir: Path = Path("./var")
     persistence_module: Literal["eventsourcing.sqlite", "eventsourcing.postgres"] = (
@@ -66,6 +85,13 @@ class Settings(BaseSettings):
     projections_batch_size: int = Field(1000, ge=1, le=100_000)
     projections_poll_seconds: float = Field(0.02, gt=0, le=60)
     sweep_interval_seconds: float = Field(5.0, gt=0, le=3_600)
+    metrics_token: SecretStr | None = None
+    metrics_enabled: bool = True
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _empty_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        return None if value is None or not value.get_secret_value() else value
 
     @field_validator("auth_secret")
     @classmethod
@@ -132,8 +158,20 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            variable = str(item["loc"][0]).upper() if item["loc"] else "configuration"
-            problems.append(f"{variable}: {item['msg']}")
-        raise SettingsError("Invalid configuration: " + "; ".join(problems)) from None
+        raise _settings_error(error) from None
+
+
+def load_log_settings() -> LogSettings:
+    """LOG_FORMAT and LOG_LEVEL alone, or SettingsError naming the variable."""
+    try:
+        return LogSettings()
+    except ValidationError as error:
+        raise _settings_error(error) from None
+
+
+def _settings_error(error: ValidationError) -> SettingsError:
+    problems = []
+    for item in error.errors():
+        variable = str(item["loc"][0]).upper() if item["loc"] else "configuration"
+        problems.append(f"{variable}: {item['msg']}")
+    return SettingsError("Invalid configuration: " + "; ".join(problems))

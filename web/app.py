@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from application.ports import BackgroundService
 from application.principals import TokenVerification
-from application.queries import ReadSide
+from application.queries import MetricsExposition, ReadSide
 from application.service import Atelier
+from application.telemetry import NO_TELEMETRY, Telemetry
 from web.errors import EXCEPTION_HANDLERS
 from web.middleware import ApiMiddleware
 from web.routes import (
@@ -24,9 +26,20 @@ from web.routes import (
     generations,
     history,
     lifecycle,
+    metrics,
     queue,
     stats,
 )
+
+
+@dataclass(frozen=True)
+class Observability:
+    """Where the app reports each answer (`telemetry`), and what it serves at /metrics
+    (`metrics`; None: 404), behind `metrics_token` when one is set."""
+
+    telemetry: Telemetry = NO_TELEMETRY
+    metrics: MetricsExposition | None = None
+    metrics_token: str | None = None
 
 
 def create_app(
@@ -35,6 +48,7 @@ def create_app(
     tokens: TokenVerification,
     max_request_bytes: int,
     services: Sequence[BackgroundService] = (),
+    observability: Observability = Observability(),
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
     the app and stop, in reverse order, before the Atelier closes."""
@@ -63,8 +77,9 @@ def create_app(
             *admin_generations.routes,
             *activity.routes,
             *dashboard.routes,
+            *metrics.routes,
         ],
-        middleware=[Middleware(ApiMiddleware)],
+        middleware=[Middleware(ApiMiddleware, telemetry=observability.telemetry)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
     )
@@ -73,4 +88,7 @@ def create_app(
     app.state.read_side = read_side
     app.state.tokens = tokens
     app.state.max_request_bytes = max_request_bytes
+    app.state.telemetry = observability.telemetry
+    app.state.metrics = observability.metrics
+    app.state.metrics_token = observability.metrics_token
     return app

@@ -9,23 +9,38 @@ from application.service import Atelier
 from infrastructure.bootstrap import background_services, build_application, build_read_models
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
+from infrastructure.telemetry import service_telemetry
 from infrastructure.tokens import TokenVerifier
-from web.app import create_app
+from web.app import Observability, create_app
 
 
 def app_from_settings(
-    settings: Settings | None = None, atelier: Atelier | None = None
+    settings: Settings | None = None,
+    atelier: Atelier | None = None,
+    *,
+    create_tables: bool = True,
 ) -> Starlette:
+    """An `atelier` given here reports no admission batches to the metrics (it was built
+    without this app's telemetry)."""
     settings = settings or load_settings()
-    atelier = atelier or build_application(settings)
+    telemetry = service_telemetry(settings)
+    atelier = atelier or build_application(
+        settings, create_tables=create_tables, telemetry=telemetry
+    )
     services = background_services(settings, atelier)
     read_side = build_read_models(settings, atelier)
+    token = settings.metrics_token
     return create_app(
         atelier,
         read_side,
         TokenVerifier(auth_secret(settings)),
         settings.max_request_bytes,
         services,
+        Observability(
+            telemetry=telemetry,
+            metrics=telemetry.metrics_page(read_side),
+            metrics_token=None if token is None else token.get_secret_value(),
+        ),
     )
 
 
@@ -36,5 +51,4 @@ def app_factory() -> Starlette:
 
 def app_on_migrated_store() -> Starlette:
     """What `atelier serve` starts in each worker, having created every table before forking."""
-    settings = load_settings()
-    return app_from_settings(settings, build_application(settings, create_tables=False))
+    return app_from_settings(load_settings(), create_tables=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -21,7 +23,7 @@ def authenticate(request: Request) -> Principal:
         )
     try:
         verifier: TokenVerification = request.app.state.tokens
-        return verifier.verify(token.strip())
+        principal = verifier.verify(token.strip())
     except InvalidToken:
         raise ApiError(
             401,
@@ -29,6 +31,25 @@ def authenticate(request: Request) -> Principal:
             "Invalid or expired credentials",
             headers=dict(UNAUTHENTICATED),
         ) from None
+    request.state.user_id = principal.user_id  # for the request's log line
+    return principal
+
+
+def require_metrics_token(request: Request) -> None:
+    """With METRICS_TOKEN set, /metrics needs `Authorization: Bearer <METRICS_TOKEN>`."""
+    expected: str | None = request.app.state.metrics_token
+    if expected is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        raise ApiError(
+            401,
+            "AUTHENTICATION_REQUIRED",
+            "The metrics need their bearer token",
+            headers=dict(UNAUTHENTICATED),
+        )
 
 
 def require_role(request: Request, *roles: str) -> Principal:

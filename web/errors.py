@@ -72,13 +72,32 @@ CONTENTION_RETRY_AFTER_SECONDS = 1
 STORE_RETRY_AFTER_SECONDS = 5
 
 
-def api_error_for(error: DomainError) -> ApiError:
+def _table_entry(error: DomainError) -> tuple[int, str] | None:
     for cls in type(error).__mro__:
         if cls in ERROR_TABLE:
-            status_code, code = ERROR_TABLE[cls]
-            break
-    else:  # a DomainError nobody mapped is a bug, not a client error
+            return ERROR_TABLE[cls]
+    return None
+
+
+def error_code_of(error: BaseException) -> str:
+    """The code the answer to `error` carries, for the metrics (the handlers render it)."""
+    if isinstance(error, ApiError):
+        return error.code
+    if isinstance(error, DomainError):
+        entry = _table_entry(error)
+        return "SERVER_ERROR" if entry is None else entry[1]
+    if isinstance(error, OperationalError | InterfaceError):
+        return "SERVICE_UNAVAILABLE"
+    if isinstance(error, HTTPException):
+        return HTTP_CODES.get(error.status_code, "SERVER_ERROR")
+    return "SERVER_ERROR"
+
+
+def api_error_for(error: DomainError) -> ApiError:
+    entry = _table_entry(error)
+    if entry is None:  # a DomainError nobody mapped is a bug, not a client error
         raise error
+    status_code, code = entry
     answer = ApiError(status_code, code, str(error))
     if isinstance(error, InvalidRequest | InvalidImages):
         answer.problems = list(error.problems)
@@ -100,6 +119,7 @@ def request_id_of(request: Request) -> str:
 
 
 def render_api_error(request: Request, error: ApiError) -> Response:
+    request.state.error_code = error.code  # for the request's log line
     aliases: dict[str, str] = getattr(request.state, "field_aliases", {})
     shown = error.problems[:MAX_VALIDATION_ERRORS]
     problems = [FieldProblem(aliases.get(p.field, p.field), p.message) for p in shown]

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 
 from application.service import Atelier
+from application.telemetry import Telemetry
 from web.body import parse_json_object, read_limited_body, require_json_media_type
 from web.errors import ApiError
 from web.schemas import validate
@@ -19,6 +20,11 @@ M = TypeVar("M", bound=BaseModel)
 def atelier_of(request: Request) -> Atelier:
     atelier: Atelier = request.app.state.atelier
     return atelier
+
+
+def telemetry_of(request: Request) -> Telemetry:
+    telemetry: Telemetry = request.app.state.telemetry
+    return telemetry
 
 
 def max_request_bytes_of(request: Request) -> int:

@@ -110,6 +110,7 @@ class AnswerHangUpsQuietly:
                 "client left before its request was received: %s %s",
                 scope.get("method"),
                 scope.get("path"),
+                extra={"requestId": scope.get("state", {}).get("request_id")},
             )
 
 

@@ -83,12 +83,13 @@ def serving(command: list[str], env: dict[str, str], port: int, log: Path) -> It
 
 @contextmanager
 def atelier_server(
-    env: dict[str, str], workers: int = 1, extra: Sequence[str] = ()
+    env: dict[str, str], workers: int = 1, extra: Sequence[str] = (), access_log: bool = False
 ) -> Iterator[Server]:
-    """`atelier serve` on the store `env` names."""
+    """`atelier serve` on the store `env` names; a line per request only with `access_log`."""
     port = free_port()
+    quiet = [] if access_log else ["--no-access-log"]
     command = atelier_command(
-        "serve", "--port", str(port), "--workers", str(workers), "--no-access-log", *extra
+        "serve", "--port", str(port), "--workers", str(workers), *quiet, *extra
     )
     with serving(command, env, port, Path(env["DATA_DIR"]) / f"server-{port}.log") as server:
         yield server

@@ -14,9 +14,9 @@ from application.views import Receipt
 from domain.requests import GenerationRequest
 from web.auth import authenticate
 from web.body import read_limited_body
-from web.errors import ApiError, request_id_of
+from web.errors import ApiError, error_code_of, request_id_of
 from web.presenters import rate_limit_headers, receipt_json
-from web.requests import atelier_of, json_object_from, max_request_bytes_of
+from web.requests import atelier_of, json_object_from, max_request_bytes_of, telemetry_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
 from web.schemas import (
     generation_request_from,
@@ -28,6 +28,24 @@ logger = logging.getLogger(__name__)
 
 
 async def submit_generation(request: Request) -> Response:
+    """Each submission's outcome is counted: accepted, replayed, or the refusal's code."""
+    telemetry = telemetry_of(request)
+    try:
+        receipt = await _receive_and_submit(request)
+    except Exception as refusal:
+        telemetry.submission_decided(error_code_of(refusal))
+        raise
+    telemetry.submission_decided("replayed" if receipt.replayed else "accepted")
+    headers = {
+        "Location": f"/api/generations/{receipt.generation_id}",
+        **rate_limit_headers(receipt.rate_limit),
+    }
+    if receipt.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return success(receipt_json(receipt), 201, headers)
+
+
+async def _receive_and_submit(request: Request) -> Receipt:
     """Reads the body first, but answers 413 in the contract's order (docs/architecture.md)."""
     principal = authenticate(request)
     try:
@@ -39,14 +57,7 @@ async def submit_generation(request: Request) -> Response:
         if refusal.status_code != 413:
             raise
         raw, too_large = b"", refusal
-    receipt = await run_in_threadpool(_submit, request, principal, raw, too_large)
-    headers = {
-        "Location": f"/api/generations/{receipt.generation_id}",
-        **rate_limit_headers(receipt.rate_limit),
-    }
-    if receipt.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return success(receipt_json(receipt), 201, headers)
+    return await run_in_threadpool(_submit, request, principal, raw, too_large)
 
 
 def _submit(
