@@ -48,6 +48,7 @@ USERS = 1000
 SAMPLE = 1000
 CEILING = "bench.ceiling_app:app_factory"
 Samples = dict[str, list[tuple[str, UUID]]]
+SERVED: dict[int, int] = {}  # port -> the pid of the server process listening on it
 CONCURRENCY = 16
 SERVER_ENV = {
     "PROJECTIONS_IN_PROCESS": "false",  # the views were caught up first; nothing is written
@@ -157,20 +158,28 @@ def catch_up_views(settings: Settings) -> None:
 
 
 @contextmanager
-def server(settings: Settings, source: Path, extra: dict[str, str] | None = None) -> Iterator[int]:
+def server(
+    settings: Settings,
+    source: Path,
+    extra: dict[str, str] | None = None,
+    workers: int = 1,
+    server_env: dict[str, str] = SERVER_ENV,
+) -> Iterator[int]:
     """`atelier serve` (or the ceiling app, given `extra["APP"]`) from `source`, on its port."""
     port = free_port()
-    env = {**os.environ, **settings_env(settings), **SERVER_ENV, "PYTHONPATH": str(source)}
+    env = {**os.environ, **settings_env(settings), **server_env, "PYTHONPATH": str(source)}
     if extra and "APP" in extra:
         command = [sys.executable, "-m", "uvicorn", extra["APP"], "--factory", "--port"]
         command += [str(port), "--no-access-log", "--log-level", "warning"]
     else:
         command = [sys.executable, "-m", "cli", "serve", "--port", str(port), "--no-access-log"]
+        command += ["--workers", str(workers)]
     log = settings.data_dir / f"server-{port}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=env, cwd=source, stdout=output, stderr=output)
     try:
         wait_until_healthy(Server(f"http://127.0.0.1:{port}", process, log))
+        SERVED[port] = process.pid
         yield port
     finally:
         process.terminate()
