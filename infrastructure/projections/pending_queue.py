@@ -131,8 +131,9 @@ class PendingQueueProjection(TableProjection):
         totals = {status: n for status, n in writes.folding.get(TOTALS_CHANGED, {}).items() if n}
         for status, change in totals.items():
             writes.add(ADD_TOTAL, status, change)
-        for status in totals:
-            writes.add(DROP_EMPTY_TOTAL, status)
+        for status, change in totals.items():
+            if change < 0:  # only a fall can empty a counter
+                writes.add(DROP_EMPTY_TOTAL, status)
 
     def prepare(self, writes: Writes, lookup: Lookup) -> None:
         """Place the earlier batches' generations by their seq, then sum into the rank tree."""
@@ -156,8 +157,9 @@ class PendingQueueProjection(TableProjection):
         changed = {key: n for key, n in nodes.items() if n}
         for (level, node), n in changed.items():
             writes.add(ADD_COUNT, level, node, n)
-        for level, node in changed:
-            writes.add(DROP_EMPTY, level, node)
+        for (level, node), n in changed.items():
+            if n < 0:  # only a fall can empty a counter
+                writes.add(DROP_EMPTY, level, node)
 
 
 UNCOUNTED = (
