@@ -216,12 +216,14 @@ class PendingQueue:
             return {}
         self.freshness.wait(self.view)
         marks = ", ".join("?" * len(ids))  # placeholders only: the ids are parameters
+        # Found by their keys, the status tested after: with `status = 'pending'` in the WHERE,
+        # SQLite chose the status index and walked every pending row (O(depth) again).
         query = (
-            f"SELECT me.generation_id AS id, {RANK} AS n FROM {{pending_queue}} me "  # noqa: S608
-            f"WHERE me.status = 'pending' AND me.generation_id IN ({marks})"
+            f"SELECT me.generation_id AS id, CASE WHEN me.status = 'pending' THEN {RANK} END "  # noqa: S608
+            f"AS n FROM {{pending_queue}} me WHERE me.generation_id IN ({marks})"
         )
         rows = self.view.fetch(query, *ids)
-        return {UUID(row["id"]): row["n"] for row in rows}
+        return {UUID(row["id"]): row["n"] for row in rows if row["n"] is not None}
 
     def oldest_pending(self, limit: int) -> list[UUID]:
         """Up to `limit` pending generations, oldest acceptance first."""
