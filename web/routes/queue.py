@@ -26,8 +26,9 @@ def read_side_of(request: Request) -> ReadSide:
 
 
 async def get_queue(request: Request) -> Response:
+    """Admins and workers need no account; a user's check and the read take one trip."""
     principal = authenticate(request)
-    if principal.role == "user":  # the account check and the read in one trip
+    if principal.role == "user":
         status = await as_active_user(
             request, lambda _: read_side_of(request).pending_queue.status()
         )
