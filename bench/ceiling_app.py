@@ -2,6 +2,7 @@
 
 - `POST /noop`: reads and validates the same body with the same code as POST /api/generate,
   then answers 201. Nothing is stored: this is the HTTP ceiling.
+- `GET /noop`: answers a small JSON body through the same middleware: the ceiling of reads.
 - `POST /append`: the same, plus the raw append of the same events a submission stores (one
   TokensReserved, one GenerationRequested, one ImageLinked per image, one GenerationQueued) in
   one transaction, straight into the event store's recorder: the combined ceiling.
@@ -90,12 +91,16 @@ def app_factory() -> Starlette:
         await run_in_threadpool(atelier.recorder.insert_events, fresh_copies(templates[images]))
         return success({"_id": str(uuid4()), "status": "pending"}, 201)
 
+    async def noop_get(request: Request) -> Response:
+        return success({"status": "ok"})
+
     async def health(request: Request) -> Response:
         return success({"status": "healthy"})
 
     return Starlette(
         routes=[
             Route("/noop", noop, methods=["POST"]),
+            Route("/noop", noop_get, methods=["GET"]),
             Route("/append", append, methods=["POST"]),
             Route("/api/generate", health, methods=["GET"]),
         ],

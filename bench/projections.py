@@ -39,6 +39,7 @@ from domain.requests import GenerationRequest
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE, catch_up
 from infrastructure.projections.read_models import ReadModels
+from infrastructure.projections.rebuild import rebuild_together
 from infrastructure.settings import Settings
 from tests.support.builders import generation_request, image_url
 from tests.support.stores import fresh_store
@@ -51,13 +52,17 @@ REBUILD_TARGET = 0.5
 LAG_TARGET_MS = 250.0
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+TIMER = {"now": time.perf_counter}  # --clock cpu: this process's CPU time instead
+
+
 def best_of(repeat: int, run: Callable[[], Any]) -> tuple[float, Any]:
-    """The shortest wall time of `repeat` runs, and what the last run returned."""
+    """The shortest time (`clock`) of `repeat` runs, and what the last run returned."""
     best, result = float("inf"), None
     for _ in range(repeat):
-        began = time.perf_counter()
+        began = TIMER["now"]()
         result = run()
-        best = min(best, time.perf_counter() - began)
+        best = min(best, TIMER["now"]() - began)
     return best, result
 
 
@@ -80,7 +85,7 @@ def read_log(atelier: Atelier, batch_size: int, decode: bool) -> int:
 
 def rebuild_figures(
     atelier: Atelier, models: ReadModels, batch_size: int, repeat: int
-) -> tuple[float, float, list[tuple[str, int, float]]]:
+) -> tuple[float, float, list[tuple[str, int, float]], float]:
     read_log(atelier, batch_size, decode=False)  # warm the caches for everyone alike
     raw_seconds, rows = best_of(repeat, lambda: read_log(atelier, batch_size, decode=False))
     decoded_seconds, _ = best_of(repeat, lambda: read_log(atelier, batch_size, decode=True))
@@ -93,11 +98,17 @@ def rebuild_figures(
 
         seconds, applied = best_of(repeat, rebuild)
         rebuilt.append((name, applied, seconds))
-    return rows / raw_seconds, rows / decoded_seconds, rebuilt
+    views = list(models.views.values())
+    together, _ = best_of(repeat, lambda: rebuild_together(atelier, views, batch_size))
+    return rows / raw_seconds, rows / decoded_seconds, rebuilt, together
 
 
 def print_rebuild(
-    head: int, raw_rate: float, decoded_rate: float, rebuilt: list[tuple[str, int, float]]
+    head: int,
+    raw_rate: float,
+    decoded_rate: float,
+    rebuilt: list[tuple[str, int, float]],
+    together: float,
 ) -> None:
     print(f"log: {head:,} events")
     print(f"raw read (ceiling):          {raw_rate:10,.0f} events/s")
@@ -115,7 +126,16 @@ def print_rebuild(
             f"{share:7.0%} {covered / decoded_rate:10.0%}  {verdict} (target >= 50% of raw)"
         )
     total = sum(seconds for _, _, seconds in rebuilt)
-    print(f"all five, one after another: {total:.2f} s")
+    print(
+        f"all five, one after another: {total:.2f} s, {head / total:10,.0f} log/s, "
+        f"{head / total / raw_rate:.0%} of raw"
+    )
+    share = head / together / raw_rate
+    print(
+        f"all five together, one read: {together:.2f} s, {head / together:10,.0f} log/s, "
+        f"{share:.0%} of raw, {head / together / decoded_rate:.0%} of raw + decode  "
+        f"{'OK' if share >= REBUILD_TARGET else 'MISSED'} (target >= 50% of raw)"
+    )
 
 
 def request(number: int) -> GenerationRequest:
@@ -227,16 +247,27 @@ def measure(kind: str, root: Path, events: int, seconds: float, repeat: int) -> 
         # service would have taken them as it went, so take one, or every admission replays.
         atelier.take_snapshot(queue_id())
         atelier.close()
-        print_lag(*lag_figures(settings, seconds), settings.projections_poll_seconds)
+        if seconds > 0:
+            print_lag(*lag_figures(settings, seconds), settings.projections_poll_seconds)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--seconds", type=float, default=10.0, help="each submission phase")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="each submission phase (0: rebuild only)"
+    )
     parser.add_argument("--repeat", type=int, default=3, help="best of N for each timing")
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time rebuilds by the wall clock, or by this process's CPU time (SQLite: all of "
+        "the work; PostgreSQL: the client's share only) when other sessions load the machine",
+    )
     args = parser.parse_args()
+    TIMER["now"] = CLOCKS[args.clock]
     with tempfile.TemporaryDirectory(prefix="atelier-bench-") as root:
         for kind in args.stores:
             measure(kind, Path(root), args.events, args.seconds, args.repeat)

@@ -88,23 +88,23 @@ def run_until_stopped(settings: Settings, models: ReadModels) -> None:
 
 
 def rebuild(atelier: Atelier, views: list[ProjectionView], batch_size: int) -> None:
-    """Replays each view up to the log's head as of its start."""
+    """Replays the views up to the log's head as of the start, reading the log once for all."""
     from tqdm import tqdm
 
-    from infrastructure.projections.catch_up import catch_up
+    from infrastructure.projections.rebuild import rebuild_together
 
+    head = atelier.recorder.max_notification_id() or 0
+    names = ", ".join(view.name for view in views)
+    with tqdm(
+        total=head, desc=names, unit="pos", unit_scale=True, disable=not sys.stderr.isatty()
+    ) as bar:
+
+        def advance(read: int, position: int) -> None:
+            bar.update(position - bar.n)
+
+        applied = rebuild_together(atelier, views, batch_size, on_batch=advance)
     for view in views:
-        view.reset()
-        head = atelier.recorder.max_notification_id() or 0
-        with tqdm(
-            total=head, desc=view.name, unit="pos", unit_scale=True, disable=not sys.stderr.isatty()
-        ) as bar:
-
-            def advance(applied: int, position: int) -> None:
-                bar.update(position - bar.n)
-
-            applied = catch_up(atelier, view, batch_size, until=head, on_batch=advance)
-        print(f"{view.name}: rebuilt from {applied} events, position {view.position()}")
+        print(f"{view.name}: rebuilt from {applied[view.name]} events, position {view.position()}")
 
 
 def print_status(models: ReadModels) -> None:

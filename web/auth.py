@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from typing import TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -12,6 +14,7 @@ from web.errors import ApiError
 from web.schemas import require_safe_request_text
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+T = TypeVar("T")
 
 
 def authenticate(request: Request) -> Principal:
@@ -66,6 +69,20 @@ async def user_principal(request: Request) -> Principal:
     await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
     require_safe_request_text(request)
     return principal
+
+
+async def as_active_user(request: Request, then: Callable[[Principal], T]) -> T:
+    """`user_principal`, then `then(principal)`, in one trip to the thread pool: a hand-off
+    between threads cost a read more than its queries (docs/benchmarks.md, issue 18)."""
+    principal = authenticate(request)
+    atelier = request.app.state.atelier
+
+    def checked_then() -> T:
+        atelier.require_active_account(principal.user_id)
+        require_safe_request_text(request)
+        return then(principal)
+
+    return await run_in_threadpool(checked_then)
 
 
 def admin_principal(request: Request) -> Principal:

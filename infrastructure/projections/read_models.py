@@ -17,7 +17,11 @@ from infrastructure.projections.dashboard import Dashboard, DashboardProjection
 from infrastructure.projections.freshness import Freshness
 from infrastructure.projections.health import FollowerHealthTable
 from infrastructure.projections.images import Images, ImagesProjection
-from infrastructure.projections.pending_queue import PendingQueue, PendingQueueProjection
+from infrastructure.projections.pending_queue import (
+    PendingQueue,
+    PendingQueueProjection,
+    rebuild_if_uncounted,
+)
 from infrastructure.projections.postgres_view import PostgresProjectionView
 from infrastructure.projections.rate_limits import RateLimitProjection, RateLimitWindows
 from infrastructure.projections.registry import PROJECTIONS
@@ -90,6 +94,7 @@ class ReadModels:
     def create_tables(self) -> None:
         for view in self.views.values():
             view.create_table()
+        rebuild_if_uncounted(self.views[PendingQueueProjection.name])
 
     def view(self, name: str) -> ProjectionView:
         return self.views[name]

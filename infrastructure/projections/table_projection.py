@@ -16,6 +16,8 @@ P = ParamSpec("P")
 R = TypeVar("R")
 # Handlers take the decoded domain event, its position in the application log, and the batch.
 Handler = Callable[[Any, int, Writes], None]
+# Runs one read (`{table}` names, `?` placeholders) in the batch's own write transaction.
+Lookup = Callable[..., list[dict[str, Any]]]
 
 
 def on(
@@ -51,3 +53,6 @@ class TableProjection(ABC):
 
     def finish(self, writes: Writes) -> None:  # noqa: B027 - an optional hook
         """Called once a batch's events are handled: write what was folded in `writes.folding`."""
+
+    def prepare(self, writes: Writes, lookup: Lookup) -> None:  # noqa: B027 - an optional hook
+        """Called in the batch's transaction before its writes run: read what they depend on."""

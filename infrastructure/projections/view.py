@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any, Protocol
 
 from infrastructure.projections.follower import Followed, PositionMoved
@@ -114,7 +115,12 @@ class ProjectionView:
         """Apply `writes` and move the position from `expected` atomically, or PositionMoved."""
         with self._write_transaction() as cursor:
             self._advance(cursor, expected, position)
+            self.projection.prepare(writes, partial(self._lookup, cursor))
             self._execute_runs(cursor, writes.runs())
+
+    def _lookup(self, cursor: Cursor, template: str, *params: Any) -> list[dict[str, Any]]:
+        cursor.execute(self.sql(template), params)
+        return [dict(row) for row in cursor.fetchall()]
 
     def _advance(self, cursor: Cursor, expected: int, position: int) -> None:
         # First, so a loser waits on the write lock or the row lock, then writes nothing.

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from application.principals import Principal
+from application.queries import GenerationPage, GenerationRecord
 from domain.errors import FieldProblem
 from domain.generations import STATUSES
-from web.auth import user_principal
+from web.auth import as_active_user
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
@@ -26,12 +27,11 @@ CURSORS = Cursors("g1:")
 
 
 async def get_generation(request: Request) -> Response:
-    principal = await user_principal(request)
-    generation_id = generation_id_from(request)
-    generation = await run_in_threadpool(
-        atelier_of(request).get_generation, principal.user_id, generation_id
-    )
-    return success(generation_json(generation))
+    def read(principal: Principal) -> GenerationRecord:
+        generation_id = generation_id_from(request)
+        return atelier_of(request).get_generation(principal.user_id, generation_id)
+
+    return success(generation_json(await as_active_user(request, read)))
 
 
 @dataclass(frozen=True)
@@ -53,12 +53,12 @@ def list_query_from(request: Request) -> ListQuery:
 
 
 async def list_generations(request: Request) -> Response:
-    principal = await user_principal(request)
-    query = list_query_from(request)
-    generations = read_side_of(request).generations
-    page = await run_in_threadpool(
-        generations.page, principal.user_id, query.status, query.limit, query.before
-    )
+    def read(principal: Principal) -> GenerationPage:
+        query = list_query_from(request)
+        generations = read_side_of(request).generations
+        return generations.page(principal.user_id, query.status, query.limit, query.before)
+
+    page = await as_active_user(request, read)
     items = [generation_json(record) for record in page.items]
     return success_page(items, CURSORS.encode(page.next_before))
 

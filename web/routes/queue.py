@@ -7,12 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from application.principals import Principal
 from application.queries import ReadSide
-from web.auth import authenticate
+from web.auth import as_active_user, authenticate
 from web.errors import ApiError
 from web.presenters import queue_json
-from web.requests import atelier_of
 from web.responses import success
 from web.schemas import require_safe_request_text
 
@@ -27,18 +25,16 @@ def read_side_of(request: Request) -> ReadSide:
     return read_side
 
 
-async def queue_reader(request: Request) -> Principal:
-    """Admins and workers need no account."""
+async def get_queue(request: Request) -> Response:
+    """Admins and workers need no account; a user's check and the read take one trip."""
     principal = authenticate(request)
     if principal.role == "user":
-        await run_in_threadpool(atelier_of(request).require_active_account, principal.user_id)
-    require_safe_request_text(request)
-    return principal
-
-
-async def get_queue(request: Request) -> Response:
-    await queue_reader(request)
-    status = await run_in_threadpool(read_side_of(request).pending_queue.status)
+        status = await as_active_user(
+            request, lambda _: read_side_of(request).pending_queue.status()
+        )
+    else:
+        require_safe_request_text(request)
+        status = await run_in_threadpool(read_side_of(request).pending_queue.status)
     return success(queue_json(status))
 
 
