@@ -22,8 +22,22 @@ from web.routes import (
     history,
     lifecycle,
     queue,
+    reference,
     stats,
 )
+
+# The route table: what the app serves and /openapi.json documents (each an ApiRoute).
+ROUTES = [
+    *generate.routes,
+    *generations.routes,
+    *account.routes,
+    *admin.routes,
+    *lifecycle.routes,
+    *queue.routes,
+    *stats.routes,
+    *history.routes,
+    *reference.routes,
+]
 
 
 def create_app(
@@ -48,16 +62,7 @@ def create_app(
             atelier.close()
 
     app = Starlette(
-        routes=[
-            *generate.routes,
-            *generations.routes,
-            *account.routes,
-            *admin.routes,
-            *lifecycle.routes,
-            *queue.routes,
-            *stats.routes,
-            *history.routes,
-        ],
+        routes=ROUTES,
         middleware=[Middleware(ApiMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,
