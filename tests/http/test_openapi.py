@@ -29,6 +29,9 @@ OPERATIONS = [
     for method, operation in methods.items()
 ]
 IDS = [operation["operationId"] for _, _, operation in OPERATIONS]
+# Operations test_every_operation_answers_as_documented does not call, each with its reason;
+# the fuzz test (tests/integration/test_fuzzing.py) still covers them.
+NOT_DRIVEN_HERE: dict[str, str] = {}
 
 
 @pytest.fixture
@@ -222,7 +225,7 @@ def test_every_operation_answers_as_documented(
     assert admin.call("enableAccount", user_id="alice").data["status"] == "active"
     assert anonymous.call("getAccount").body["code"] == "AUTHENTICATION_REQUIRED"
     assert alice.call("getStats").body["code"] == "FORBIDDEN"
-    assert anonymous.called == set(IDS)
+    assert anonymous.called == set(IDS) - set(NOT_DRIVEN_HERE)
 
 
 def test_an_answer_the_document_does_not_list_is_caught(

@@ -232,7 +232,7 @@ def _refusal(refusals: list[Refusal], error_body: dict[str, Any]) -> dict[str, A
         "requestId": "5f0c6d1e8a2b4c7d9e1f2a3b4c5d6e7f",
     }
     return {
-        "description": "; ".join(f"`{r.code}`: {r.when}" for r in refusals),
+        "description": "\n\n".join(f"`{r.code}`: {r.when}." for r in refusals),
         "headers": _headers((*ALWAYS_HEADERS, *named), (*ALWAYS_HEADERS, *every)),
         "content": {
             "application/json": {

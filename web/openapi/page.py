@@ -38,6 +38,10 @@ def _type_of(schema: dict[str, Any]) -> str:
     if "allOf" in schema:
         return " and ".join(_type_of(option) for option in schema["allOf"])
     kind = schema.get("type", "any")
+    properties = schema.get("properties", {})
+    if "success" in properties and "data" in properties:
+        shown = f"<code>success</code> envelope, <code>data</code>: {_type_of(properties['data'])}"
+        return shown + (", <code>nextCursor</code>" if "nextCursor" in properties else "")
     if kind == "array":
         return f"array of {_type_of(schema.get('items', {}))}"
     if isinstance(kind, list):
