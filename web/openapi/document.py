@@ -169,6 +169,11 @@ def _answer(
         (*ALWAYS_HEADERS, *answer.headers), (*ALWAYS_HEADERS, *answer.required_headers)
     )
     described: dict[str, Any] = {"description": answer.description, "headers": headers}
+    if answer.links:
+        described["links"] = {
+            link.operation_id: {"operationId": link.operation_id, "parameters": link.parameters}
+            for link in answer.links
+        }
     if answer.wrapping == "none":
         return described
     if answer.wrapping == "text":

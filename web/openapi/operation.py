@@ -27,6 +27,15 @@ class Parameter:
 
 
 @dataclass(frozen=True)
+class Link:
+    """What a client may call next with a value from this answer: an OpenAPI link, e.g.
+    `Link("getGeneration", {"generation_id": "$response.body#/data/_id"})`."""
+
+    operation_id: str
+    parameters: dict[str, str]
+
+
+@dataclass(frozen=True)
 class Answer:
     """A success: its status, its body (`data` in the envelope, a `page` of them, the model
     `bare`, no body, or `text` of `media_type`) and its headers (names in headers.py)."""
@@ -40,6 +49,7 @@ class Answer:
     required_headers: tuple[str, ...] = ()
     media_type: str = "application/json"
     schema: dict[str, Any] | None = None  # for `text`: JSON Schema of the body (else a string)
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)

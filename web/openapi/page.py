@@ -121,6 +121,10 @@ def _response(status: str, response: dict[str, Any]) -> str:
             for name, header in headers.items()
         )
         parts.append(f'<p class="headers">Headers:</p><ul class="headers">{items}</ul>')
+    links = response.get("links", {})
+    if links:
+        named = ", ".join(f'<a href="#{_anchor("op", name)}">{escape(name)}</a>' for name in links)
+        parts.append(f"<p>Then: {named}.</p>")
     for media_type, media in response.get("content", {}).items():
         parts.append(f"<p>Body ({escape(media_type)}): {_type_of(media['schema'])}</p>")
         if "example" in media:

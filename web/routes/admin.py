@@ -16,7 +16,7 @@ from web.auth import admin_principal
 from web.errors import ApiError
 from web.openapi import examples
 from web.openapi.answers import AdminAccount
-from web.openapi.operation import Answer, ApiRoute, Operation, Parameter, Refusal
+from web.openapi.operation import Answer, ApiRoute, Link, Operation, Parameter, Refusal
 from web.openapi.parameters import IDEMPOTENCY_KEY, USER_ID
 from web.openapi.refusals import ACCOUNT_NOT_FOUND, ADMIN_ROUTE, JSON_BODY
 from web.paging import unknown_or_repeated_parameters
@@ -106,6 +106,18 @@ def _version_param(request: Request) -> int | None:
     return None if raw is None else int(raw)
 
 
+ACCOUNT_LINKS = tuple(
+    Link(operation_id, {"user_id": "$response.body#/data/userId"})
+    for operation_id in (
+        "getAdminAccount",
+        "getAccountEvents",
+        "grantTokens",
+        "disableAccount",
+        "enableAccount",
+    )
+)
+
+
 def account_answer(status: int, description: str, example: object) -> Answer:
     return Answer(
         status,
@@ -114,6 +126,7 @@ def account_answer(status: int, description: str, example: object) -> Answer:
         example=example,
         headers=("Location",) if status == 201 else (),
         required_headers=("Location",) if status == 201 else (),
+        links=ACCOUNT_LINKS if status == 201 else (),
     )
 
 

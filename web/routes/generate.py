@@ -15,7 +15,7 @@ from web.auth import authenticate
 from web.body import read_limited_body
 from web.errors import ApiError, request_id_of
 from web.openapi import answers, examples
-from web.openapi.operation import Answer, ApiRoute, Operation, Refusal
+from web.openapi.operation import Answer, ApiRoute, Link, Operation, Refusal
 from web.openapi.parameters import IDEMPOTENCY_KEY
 from web.openapi.refusals import JSON_BODY, USER_ROUTE
 from web.presenters import rate_limit_headers, receipt_json
@@ -120,6 +120,10 @@ SUBMIT = Operation(
                 "Idempotent-Replayed",
             ),
             required_headers=("Location",),
+            links=tuple(
+                Link(operation_id, {"generation_id": "$response.body#/data/_id"})
+                for operation_id in ("getGeneration", "getGenerationEvents", "cancelGeneration")
+            ),
         ),
     ),
     refusals=(

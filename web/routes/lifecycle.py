@@ -12,7 +12,7 @@ from starlette.responses import Response
 from web.auth import user_principal, worker_principal
 from web.openapi import examples
 from web.openapi.answers import Generation, Heartbeat, WorkerGeneration
-from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.operation import Answer, ApiRoute, Link, Operation
 from web.openapi.parameters import GENERATION_ID
 from web.openapi.refusals import (
     GENERATION_NOT_FOUND,
@@ -95,6 +95,14 @@ CLAIM = Operation(
             "The claimed generation, with its lease.",
             WorkerGeneration,
             example=examples.CLAIMED,
+            links=tuple(
+                Link(operation_id, {"generation_id": "$response.body#/data/_id"})
+                for operation_id in (
+                    "heartbeatGeneration",
+                    "completeGeneration",
+                    "failGeneration",
+                )
+            ),
         ),
         Answer(204, "No generation is pending.", wrapping="none"),
     ),
