@@ -132,7 +132,6 @@ def _operation(
     for status, refusals in _by_status((*operation.refusals, *AT_THE_PORT)).items():
         responses[str(status)] = _refusal(refusals, error_body)
     described["responses"] = dict(sorted(responses.items()))
-    described.update(operation.extensions)
     return described
 
 

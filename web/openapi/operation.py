@@ -4,7 +4,7 @@ and ApiRoute, the Starlette Route that carries its operations, so the two cannot
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -79,7 +79,6 @@ class Operation:
     body: type[BaseModel] | None = None
     body_required: bool = True
     body_example: dict[str, Any] | None = None
-    extensions: dict[str, Any] = field(default_factory=dict)
 
 
 class ApiRoute(Route):
