@@ -1,6 +1,6 @@
 """A longer Schemathesis run than CI's, against a live `atelier serve` on SQLite.
 
-    python -m bench.fuzz [--examples 300] [--workers 1]
+    python -m bench.fuzz [--examples 300] [--workers 1] [--roles admin user worker]
 
 The served document is split by role; each part runs through `schemathesis run` (examples,
 coverage, fuzzing and stateful phases) with a token of that role. Prints each run's cases,
@@ -29,6 +29,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=300, help="per operation and phase")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument(
+        "--roles", nargs="+", default=["admin", "user", "worker"], help="whose operations"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         env = {"DATA_DIR": str(Path(directory) / "var"), "AUTH_SECRET": TEST_SECRET}
@@ -39,7 +42,14 @@ def main() -> int:
                 for role, name in (("user", "fuzzer"), ("admin", "root"), ("worker", "w"))
             }
             document = httpx.get(f"{server.base_url}/openapi.json").json()
-            runs = fuzz(server.base_url, tokens, document, args.examples, Path(directory))
+            runs = fuzz(
+                server.base_url,
+                tokens,
+                document,
+                args.examples,
+                Path(directory),
+                tuple(args.roles),
+            )
             tracebacks = server.log.read_text().count("Traceback")
     for run in runs:
         verdict = "passed" if run.passed else "FAILED"
