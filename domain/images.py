@@ -157,7 +157,10 @@ def _check_address(url: str, allowed_clouds: Collection[str]) -> re.Match[str]:
         raise ImageUrlError(f"Image URL is longer than {MAX_URL_LENGTH} characters")
     if _FORBIDDEN_CHARACTERS.search(url):
         raise ImageUrlError("Image URL contains whitespace, control characters or backslashes")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ or ] around the host: no URL at all
+        raise ImageUrlError("Image URL is not a valid URL") from None
     if parts.scheme != "https":
         raise ImageUrlError("Image URL must use https")
     if "?" in url:

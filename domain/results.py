@@ -21,7 +21,10 @@ def result_url_problem(url: str) -> str | None:
         return f"Result image URL is longer than {MAX_URL_LENGTH} characters"
     if _FORBIDDEN_CHARACTERS.search(url):
         return "Result image URL contains whitespace, control characters or backslashes"
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unbalanced [ or ] around the host: no URL at all
+        return "Result image URL is not a valid URL"
     if parts.scheme != "https":
         return "Result image URL must be an absolute https URL"
     if "@" in parts.netloc:

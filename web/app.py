@@ -28,8 +28,26 @@ from web.routes import (
     lifecycle,
     metrics,
     queue,
+    reference,
     stats,
 )
+
+# The route table: what the app serves and /openapi.json documents (each an ApiRoute).
+ROUTES = [
+    *generate.routes,
+    *generations.routes,
+    *account.routes,
+    *admin.routes,
+    *lifecycle.routes,
+    *queue.routes,
+    *stats.routes,
+    *history.routes,
+    *reference.routes,
+    *admin_generations.routes,
+    *activity.routes,
+    *dashboard.routes,
+    *metrics.routes,
+]
 
 
 @dataclass(frozen=True)
@@ -65,20 +83,7 @@ def create_app(
             atelier.close()
 
     app = Starlette(
-        routes=[
-            *generate.routes,
-            *generations.routes,
-            *account.routes,
-            *admin.routes,
-            *lifecycle.routes,
-            *queue.routes,
-            *stats.routes,
-            *history.routes,
-            *admin_generations.routes,
-            *activity.routes,
-            *dashboard.routes,
-            *metrics.routes,
-        ],
+        routes=ROUTES,
         middleware=[Middleware(ApiMiddleware, telemetry=observability.telemetry)],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

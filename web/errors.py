@@ -104,7 +104,13 @@ def api_error_for(error: DomainError) -> ApiError:
     elif isinstance(error, InsufficientTokens):
         answer.details = f"You need {error.shortfall} more tokens to proceed."
     elif isinstance(error, RateLimitExceeded):
-        answer.headers["Retry-After"] = str(error.retry_after_seconds)
+        wait = str(error.retry_after_seconds)
+        answer.headers |= {
+            "Retry-After": wait,
+            "RateLimit-Limit": str(error.limit),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": wait,
+        }
     elif isinstance(error, QueueFull):
         answer.headers["Retry-After"] = str(QUEUE_FULL_RETRY_AFTER_SECONDS)
     elif isinstance(error, Contention):

@@ -58,8 +58,25 @@ def _safe_multiline_text(value: Any) -> Any:
     return value
 
 
-Text = Annotated[str, BeforeValidator(_safe_text)]
-MultilineText = Annotated[str, BeforeValidator(_safe_multiline_text)]
+# The text rules as /openapi.json states them (JSON Schema cannot name lone surrogates; JSON
+# text from a conforming encoder has none). Documentation only: the validators above decide.
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+MULTILINE_TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+IMAGE_URL_PATTERN = r"^https://res\.cloudinary\.com/[A-Za-z0-9_-]+/image/upload/[^\s\\?#]+$"
+RESULT_URL_PATTERN = r"^https://[^\s\\/?#@]+([/?#][^\s\\]*)?$"
+Identifier = Annotated[str, BeforeValidator(_safe_text)]  # with a pattern of its own
+Text = Annotated[Identifier, Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+MultilineText = Annotated[
+    str,
+    BeforeValidator(_safe_multiline_text),
+    Field(json_schema_extra={"pattern": MULTILINE_TEXT_PATTERN}),
+]
+ImageUrl = Annotated[
+    Identifier, Field(json_schema_extra={"pattern": IMAGE_URL_PATTERN, "maxLength": 2048})
+]
+ResultUrl = Annotated[
+    Identifier, Field(json_schema_extra={"pattern": RESULT_URL_PATTERN, "maxLength": 2048})
+]
 Reason = Annotated[MultilineText, Field(min_length=1, max_length=500)]  # of a grant, a fail...
 
 
@@ -112,8 +129,8 @@ class ParametersBody(BaseModel):
 class GenerateBody(BaseModel):
     model_config = STRICT
 
-    product_images: list[Text] = Field(alias="productImages", min_length=1, max_length=5)
-    model_images: list[Text] | None = Field(None, alias="modelImages", max_length=3)
+    product_images: list[ImageUrl] = Field(alias="productImages", min_length=1, max_length=5)
+    model_images: list[ImageUrl] | None = Field(None, alias="modelImages", max_length=3)
     style: Style
     aspect_ratio: AspectRatio = Field(alias="aspectRatio")
     quality: Quality
@@ -138,7 +155,7 @@ class GenerateBody(BaseModel):
 class OpenAccountBody(BaseModel):
     model_config = STRICT
 
-    user_id: Text = Field(alias="userId", pattern=USER_ID.pattern)
+    user_id: Identifier = Field(alias="userId", pattern=USER_ID.pattern)
     tokens: int = Field(0, ge=0, le=MAX_GRANT)
 
 
@@ -162,7 +179,7 @@ class EmptyBody(BaseModel):
 class ClaimBody(BaseModel):
     model_config = STRICT
 
-    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
+    worker_id: Identifier = Field(alias="workerId", pattern=USER_ID.pattern)
 
 
 class HeartbeatBody(ClaimBody):
@@ -172,16 +189,19 @@ class HeartbeatBody(ClaimBody):
 class CompleteBody(BaseModel):
     model_config = STRICT
 
-    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
-    result_images: list[Text] = Field(
-        alias="resultImages", min_length=1, max_length=MAX_RESULT_IMAGES
+    worker_id: Identifier = Field(alias="workerId", pattern=USER_ID.pattern)
+    result_images: list[ResultUrl] = Field(
+        alias="resultImages",
+        min_length=1,
+        max_length=MAX_RESULT_IMAGES,
+        json_schema_extra={"uniqueItems": True},
     )
 
 
 class FailBody(BaseModel):
     model_config = STRICT
 
-    worker_id: Text = Field(alias="workerId", pattern=USER_ID.pattern)
+    worker_id: Identifier = Field(alias="workerId", pattern=USER_ID.pattern)
     reason: Reason
 
 

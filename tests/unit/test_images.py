@@ -67,6 +67,8 @@ def test_public_id_strips_transformations_version_and_extension(
         ("https://res.cloudinary.com/demo/image/upload/a\\b.jpg", "backslashes"),
         ("javascript:alert(1)", "https"),
         ("", "https"),
+        ("https://res.cloudinary.com[/demo/image/upload/a.jpg", "not a valid URL"),  # fuzzing
+        ("https://[::1/demo/image/upload/a.jpg", "not a valid URL"),
         (f"{BASE}/{'x' * 2048}.jpg", "longer than 2048"),
     ],
 )

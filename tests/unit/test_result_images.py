@@ -23,6 +23,8 @@ GOOD = "https://oaidalleapiprodscus.blob.core.windows.net/private/img-1.png?sig=
             "Result image URL must not contain user information",
         ),
         ("https:///a.png", "Result image URL must name a host"),
+        ("https://cdn.example.com[/a.png", "Result image URL is not a valid URL"),  # fuzzing
+        ("https://[::1/a.png", "Result image URL is not a valid URL"),
         (
             "https://cdn.example.com/a b.png",
             "Result image URL contains whitespace, control characters or backslashes",

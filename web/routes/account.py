@@ -5,9 +5,12 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from web.auth import user_principal
+from web.openapi import examples
+from web.openapi.answers import Account
+from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.refusals import USER_ROUTE
 from web.presenters import account_json
 from web.requests import atelier_of
 from web.responses import success
@@ -19,4 +22,15 @@ async def get_account(request: Request) -> Response:
     return success(account_json(summary))
 
 
-routes = [Route("/api/account", get_account, methods=["GET"])]
+GET_ACCOUNT = Operation(
+    "GET",
+    "getAccount",
+    "Your tokens and rate-limit window",
+    "`available` is `balance - reserved`: what the next submission may spend. `rateLimit` "
+    "counts accepted submissions in the rolling hour.",
+    tag="account",
+    roles=("user",),
+    answers=(Answer(200, "The caller's account.", Account, example=examples.ACCOUNT),),
+    refusals=USER_ROUTE,
+)
+routes = [ApiRoute("/api/account", get_account, GET_ACCOUNT)]

@@ -7,7 +7,6 @@ import logging
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from application.principals import Principal
 from application.views import Receipt
@@ -15,10 +14,15 @@ from domain.requests import GenerationRequest
 from web.auth import authenticate
 from web.body import read_limited_body
 from web.errors import ApiError, error_code_of, request_id_of
+from web.openapi import answers, examples
+from web.openapi.operation import Answer, ApiRoute, Link, Operation, Refusal
+from web.openapi.parameters import IDEMPOTENCY_KEY
+from web.openapi.refusals import JSON_BODY, USER_ROUTE
 from web.presenters import rate_limit_headers, receipt_json
 from web.requests import atelier_of, json_object_from, max_request_bytes_of, telemetry_of
 from web.responses import ApiJSONResponse, iso_timestamp, success
 from web.schemas import (
+    GenerateBody,
     generation_request_from,
     idempotency_key_from,
     require_safe_request_text,
@@ -97,4 +101,94 @@ async def generate(request: Request) -> Response:
     return await health(request)
 
 
-routes = [Route("/api/generate", generate, methods=["GET", "POST"])]
+SUBMIT = Operation(
+    "POST",
+    "submitGeneration",
+    "Submit a generation",
+    "Records the request as `pending`, reserves its tokens (standard 1, high 2, ultra 2) and "
+    "answers its id, cost, time estimate and queue position. Checks run in this order, and the "
+    "first that fails answers: authentication, account, size, JSON and schema (and the "
+    "Idempotency-Key), prompt, model, image URL format, rate limit, image reachability, tokens, "
+    "queue. Image URLs are `https://res.cloudinary.com/<cloud>/image/upload/...` delivery URLs, "
+    "each at most 2,048 characters, none repeated. The legacy single-image fields "
+    "`productImage` and `modelImage` (strings) are read as one-item lists.",
+    tag="generations",
+    roles=("user",),
+    parameters=(IDEMPOTENCY_KEY,),
+    body=GenerateBody,
+    body_example=examples.SUBMISSION,
+    answers=(
+        Answer(
+            201,
+            "Accepted: pending, its tokens reserved. `Location` is its path.",
+            answers.Receipt,
+            example=examples.RECEIPT,
+            headers=(
+                "Location",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+                "Idempotent-Replayed",
+            ),
+            required_headers=("Location",),
+            links=tuple(
+                Link(operation_id, {"generation_id": "$response.body#/data/_id"})
+                for operation_id in ("getGeneration", "getGenerationEvents", "cancelGeneration")
+            ),
+        ),
+    ),
+    refusals=(
+        *USER_ROUTE,
+        *JSON_BODY,
+        Refusal(400, "VALIDATION_ERROR", "`customPrompt` holds a word of BANNED_WORDS"),
+        Refusal(400, "MODEL_ERROR", "the model is unknown or disabled, or lacks the aspect ratio"),
+        Refusal(
+            400,
+            "IMAGE_VALIDATION_ERROR",
+            "an image URL breaks the Cloudinary URL rules, or (VERIFY_IMAGE_URLS) cannot be "
+            "reached",
+        ),
+        Refusal(
+            400,
+            "INSUFFICIENT_TOKENS",
+            "fewer tokens available than the generation costs; `details` says how many more",
+        ),
+        Refusal(422, "IDEMPOTENCY_KEY_REUSED", "the Idempotency-Key came with another body"),
+        Refusal(
+            429,
+            "RATE_LIMIT_EXCEEDED",
+            "MAX_REQUESTS_PER_HOUR accepted in the rolling hour",
+            headers=("Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"),
+        ),
+        Refusal(503, "QUEUE_FULL", "QUEUE_MAX_SIZE generations are pending", ("Retry-After",)),
+        Refusal(503, "SERVICE_UNAVAILABLE", "submissions are switched off (GENERATION_ENABLED)"),
+    ),
+)
+HEALTH = Operation(
+    "GET",
+    "checkHealth",
+    "Health",
+    "Whether the event store answers. Not enveloped: its shape is the product plan's.",
+    tag="service",
+    answers=(
+        Answer(
+            200,
+            "The event store answers.",
+            answers.Healthy,
+            "bare",
+            {"status": "healthy", "timestamp": "2026-11-23T12:00:00.000Z"},
+        ),
+        Answer(
+            503,
+            "The event store does not answer.",
+            answers.Unhealthy,
+            "bare",
+            {
+                "status": "unhealthy",
+                "error": "Event store is not reachable",
+                "timestamp": "2026-11-23T12:00:00.000Z",
+            },
+        ),
+    ),
+)
+routes = [ApiRoute("/api/generate", generate, SUBMIT, HEALTH)]

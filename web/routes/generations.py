@@ -6,13 +6,17 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from application.principals import Principal
 from application.queries import GenerationPage, GenerationRecord
 from domain.errors import FieldProblem
 from domain.generations import STATUSES
 from web.auth import as_active_user
+from web.openapi import examples
+from web.openapi.answers import Generation
+from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.parameters import CURSOR, GENERATION_ID, STATUS, limit
+from web.openapi.refusals import GENERATION_NOT_FOUND, READ_MODELS_MISSING, USER_ROUTE
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
@@ -63,7 +67,31 @@ async def list_generations(request: Request) -> Response:
     return success_page(items, CURSORS.encode(page.next_before))
 
 
+GET_GENERATION = Operation(
+    "GET",
+    "getGeneration",
+    "Read a generation",
+    "One of your generations, as it is now (read from its own history, so a write you just "
+    "made is always seen). `queuePosition` is set while it is pending.",
+    tag="generations",
+    roles=("user",),
+    parameters=(GENERATION_ID,),
+    answers=(Answer(200, "The generation.", Generation, example=examples.GENERATION),),
+    refusals=(*USER_ROUTE, GENERATION_NOT_FOUND),
+)
+LIST_GENERATIONS = Operation(
+    "GET",
+    "listGenerations",
+    "List your generations",
+    "Newest first, a page at a time: pass `nextCursor` back as `cursor` until it is null. An "
+    "empty parameter counts as absent.",
+    tag="generations",
+    roles=("user",),
+    parameters=(STATUS, limit(DEFAULT_LIMIT, MAX_LIMIT), CURSOR),
+    answers=(Answer(200, "A page of generations.", Generation, "page", [examples.GENERATION]),),
+    refusals=(*USER_ROUTE, READ_MODELS_MISSING),
+)
 routes = [
-    Route("/api/generations", list_generations, methods=["GET"]),
-    Route("/api/generations/{generation_id}", get_generation, methods=["GET"]),
+    ApiRoute("/api/generations", list_generations, LIST_GENERATIONS),
+    ApiRoute("/api/generations/{generation_id}", get_generation, GET_GENERATION),
 ]

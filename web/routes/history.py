@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from application.history import HistoryPage
 from domain.errors import FieldProblem
 from web.auth import admin_principal, user_principal
+from web.openapi import examples
+from web.openapi.answers import HistoryEntry
+from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.parameters import CURSOR, GENERATION_ID, USER_ID, limit
+from web.openapi.refusals import (
+    ACCOUNT_NOT_FOUND,
+    ADMIN_ROUTE,
+    GENERATION_NOT_FOUND,
+    USER_ROUTE,
+)
 from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
 from web.requests import atelier_of, generation_id_from
@@ -70,7 +79,32 @@ async def account_events(request: Request) -> Response:
     return events_response(page)
 
 
+PAGING = (limit(DEFAULT_LIMIT, MAX_LIMIT), CURSOR)
+GENERATION_EVENTS = Operation(
+    "GET",
+    "getGenerationEvents",
+    "A generation's history",
+    "Its events, oldest first, a page at a time: `GenerationRequested`, `ImageLinked`, "
+    "`GenerationStarted`, then how it ended.",
+    tag="generations",
+    roles=("user",),
+    parameters=(GENERATION_ID, *PAGING),
+    answers=(Answer(200, "A page of events.", HistoryEntry, "page", examples.GENERATION_EVENTS),),
+    refusals=(*USER_ROUTE, GENERATION_NOT_FOUND),
+)
+ACCOUNT_EVENTS = Operation(
+    "GET",
+    "getAccountEvents",
+    "An account's history",
+    "The account's events, oldest first, a page at a time: opening, grants, reservations and "
+    "how each ended, disabling and enabling.",
+    tag="admin",
+    roles=("admin",),
+    parameters=(USER_ID, *PAGING),
+    answers=(Answer(200, "A page of events.", HistoryEntry, "page", examples.ACCOUNT_EVENTS),),
+    refusals=(*ADMIN_ROUTE, ACCOUNT_NOT_FOUND),
+)
 routes = [
-    Route("/api/generations/{generation_id}/events", generation_events, methods=["GET"]),
-    Route("/api/admin/accounts/{user_id}/events", account_events, methods=["GET"]),
+    ApiRoute("/api/generations/{generation_id}/events", generation_events, GENERATION_EVENTS),
+    ApiRoute("/api/admin/accounts/{user_id}/events", account_events, ACCOUNT_EVENTS),
 ]

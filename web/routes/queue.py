@@ -5,11 +5,14 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from application.queries import ReadSide
 from web.auth import as_active_user, authenticate
 from web.errors import ApiError
+from web.openapi import examples
+from web.openapi.answers import Queue
+from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.refusals import READ_MODELS_MISSING, USER_ROUTE
 from web.presenters import queue_json
 from web.responses import success
 from web.schemas import require_safe_request_text
@@ -38,4 +41,15 @@ async def get_queue(request: Request) -> Response:
     return success(queue_json(status))
 
 
-routes = [Route("/api/queue", get_queue, methods=["GET"])]
+GET_QUEUE = Operation(
+    "GET",
+    "getQueue",
+    "The queue",
+    "How many generations are pending against the capacity, how many are processing, and "
+    "since when the oldest has waited. Admin and worker tokens need no account here.",
+    tag="generations",
+    roles=("user", "admin", "worker"),
+    answers=(Answer(200, "The queue now.", Queue, example=examples.QUEUE),),
+    refusals=(*USER_ROUTE, READ_MODELS_MISSING),
+)
+routes = [ApiRoute("/api/queue", get_queue, GET_QUEUE)]

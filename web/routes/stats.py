@@ -5,10 +5,13 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from application.queries import ReadSide
 from web.auth import admin_principal
+from web.openapi import examples
+from web.openapi.answers import Stats
+from web.openapi.operation import Answer, ApiRoute, Operation
+from web.openapi.refusals import ADMIN_ROUTE, READ_MODELS_MISSING
 from web.presenters import stats_json
 from web.responses import success
 from web.routes.queue import read_side_of
@@ -26,4 +29,16 @@ async def get_stats(request: Request) -> Response:
     return await run_in_threadpool(gather, read_side_of(request))
 
 
-routes = [Route("/api/admin/stats", get_stats, methods=["GET"])]
+GET_STATS = Operation(
+    "GET",
+    "getStats",
+    "Service totals",
+    "Generations by status, token totals (`granted` includes opening grants; `reserved` is "
+    "outstanding now), the queue, and each read model's position and lag behind the log (with "
+    "`failing`, `error`, `failedAtPosition` and `failingSince` while one keeps failing).",
+    tag="admin",
+    roles=("admin",),
+    answers=(Answer(200, "The totals now.", Stats, example=examples.STATS),),
+    refusals=(*ADMIN_ROUTE, READ_MODELS_MISSING),
+)
+routes = [ApiRoute("/api/admin/stats", get_stats, GET_STATS)]

@@ -1,0 +1,116 @@
+"""Schemathesis against a live server, as the fuzz test and bench/fuzz.py run it: the served
+document split by role, and one `schemathesis run` per role with a token of that role, through
+its examples, coverage, fuzzing and stateful (links) phases. A failure is a 5xx, an answer
+outside its documented schema, headers or content type, or a status the operation does not
+list."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance"
+)
+PHASES = "examples,coverage,fuzzing,stateful"
+PUBLIC = "user"  # operations that need no token run with the user's
+
+
+@dataclass(frozen=True)
+class RoleRun:
+    role: str
+    operations: int
+    tested: int
+    cases: int
+    seconds: float
+    passed: bool
+    output: str
+
+
+def first_role(operation: dict[str, Any]) -> str:
+    security = operation.get("security") or [{}]
+    roles: list[str] = security[0].get("bearerAuth", [])
+    return roles[0] if roles else PUBLIC
+
+
+def documents_by_role(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each role's operations (those whose first accepted role it is) in a document of its own."""
+    split: dict[str, dict[str, Any]] = {}
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            part = split.setdefault(first_role(operation), {**copy.deepcopy(document), "paths": {}})
+            part["paths"].setdefault(path, {})[method] = operation
+    return split
+
+
+def schemathesis_run(
+    base_url: str,
+    role: str,
+    document: dict[str, Any],
+    token: str,
+    examples: int,
+    directory: Path,
+    seed: int = 1,
+) -> RoleRun:
+    location = directory / f"openapi-{role}.json"
+    location.write_text(json.dumps(document))
+    command = [
+        str(Path(sys.executable).parent / "schemathesis"),
+        "run",
+        str(location),
+        "--url",
+        base_url,
+        "--header",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        CHECKS,
+        "--phases",
+        PHASES,
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--request-timeout",
+        "30",
+        "--no-color",
+    ]
+    started = time.monotonic()
+    done = subprocess.run(  # in `directory`, where Schemathesis keeps its cache
+        command, cwd=directory, capture_output=True, text=True, check=False, timeout=1800
+    )
+    output = done.stdout + done.stderr
+    generated = re.search(r"(\d+) generated", output)
+    tested = re.search(r"Tested: (\d+)", output)
+    return RoleRun(
+        role,
+        sum(len(methods) for methods in document["paths"].values()),
+        int(tested[1]) if tested else 0,
+        int(generated[1]) if generated else 0,
+        time.monotonic() - started,
+        done.returncode == 0,
+        output,
+    )
+
+
+def fuzz(
+    base_url: str,
+    tokens: Mapping[str, str],
+    document: dict[str, Any],
+    examples: int,
+    directory: Path,
+    roles: tuple[str, ...] = ("admin", "user", "worker"),
+) -> list[RoleRun]:
+    return [
+        schemathesis_run(base_url, role, part, tokens[role], examples, directory)
+        for role, part in sorted(documents_by_role(document).items())
+        if role in roles
+    ]
