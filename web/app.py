@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from application.live_status import LiveStatus
 from application.ports import BackgroundService
 from application.principals import TokenVerification
 from application.queries import ReadSide
@@ -21,6 +22,7 @@ from web.routes import (
     generations,
     history,
     lifecycle,
+    live,
     queue,
     stats,
 )
@@ -32,9 +34,12 @@ def create_app(
     tokens: TokenVerification,
     max_request_bytes: int,
     services: Sequence[BackgroundService] = (),
+    live_status: LiveStatus | None = None,
+    stream_keepalive_seconds: float = 15.0,
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
-    the app and stop, in reverse order, before the Atelier closes."""
+    the app and stop, in reverse order, before the Atelier closes. Without `live_status`,
+    streams answer 503 and `Prefer: wait` is not applied."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -51,6 +56,7 @@ def create_app(
         routes=[
             *generate.routes,
             *generations.routes,
+            *live.routes,
             *account.routes,
             *admin.routes,
             *lifecycle.routes,
@@ -67,4 +73,6 @@ def create_app(
     app.state.read_side = read_side
     app.state.tokens = tokens
     app.state.max_request_bytes = max_request_bytes
+    app.state.live_status = live_status
+    app.state.stream_keepalive_seconds = stream_keepalive_seconds
     return app

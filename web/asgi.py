@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
+from application.live_status import LiveStatus
 from application.service import Atelier
 from infrastructure.bootstrap import background_services, build_application, build_read_models
+from infrastructure.log_head_watcher import LogHeadWatcher
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import TokenVerifier
@@ -18,7 +20,8 @@ def app_from_settings(
 ) -> Starlette:
     settings = settings or load_settings()
     atelier = atelier or build_application(settings)
-    services = background_services(settings, atelier)
+    watcher = LogHeadWatcher(atelier, settings.live_poll_seconds)
+    services = [*background_services(settings, atelier), watcher]
     read_side = build_read_models(settings, atelier)
     return create_app(
         atelier,
@@ -26,6 +29,8 @@ def app_from_settings(
         TokenVerifier(auth_secret(settings)),
         settings.max_request_bytes,
         services,
+        LiveStatus(atelier, watcher),
+        settings.stream_keepalive_seconds,
     )
 
 

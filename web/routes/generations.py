@@ -13,6 +13,7 @@ from domain.errors import FieldProblem
 from domain.generations import STATUSES
 from web.auth import user_principal
 from web.paging import Cursors, paging_from
+from web.preferences import preferred_wait
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
 from web.responses import success, success_page
@@ -26,12 +27,18 @@ CURSORS = Cursors("g1:")
 
 
 async def get_generation(request: Request) -> Response:
+    """With `Prefer: wait=N`, held until the generation has ended or N seconds have passed."""
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
-    generation = await run_in_threadpool(
-        atelier_of(request).get_generation, principal.user_id, generation_id
-    )
-    return success(generation_json(generation))
+    wait = preferred_wait(request)
+    live_status = request.app.state.live_status
+    if wait is None or live_status is None:
+        generation = await run_in_threadpool(
+            atelier_of(request).get_generation, principal.user_id, generation_id
+        )
+        return success(generation_json(generation))
+    ended = await live_status.until_ended(principal.user_id, generation_id, wait)
+    return success(generation_json(ended.record), headers={"Preference-Applied": f"wait={wait}"})
 
 
 @dataclass(frozen=True)
