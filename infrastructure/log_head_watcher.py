@@ -44,7 +44,8 @@ class Waiter:
 
     async def changed(self, timeout: float) -> bool:
         try:
-            await asyncio.wait_for(self.woken.wait(), timeout)
+            async with asyncio.timeout(timeout):  # no task per wait, as wait_for makes on 3.11
+                await self.woken.wait()
         except TimeoutError:
             return False
         self.woken.clear()
