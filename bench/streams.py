@@ -184,6 +184,13 @@ class HeldConnections:
         self.process.start()
         if not ready.wait(timeout=120):
             raise RuntimeError("the client did not open its connections")
+        if mode == "live":  # measured once every stream has had its first event
+            first_events = 0
+            deadline = time.monotonic() + 120
+            while first_events < len(owned) and time.monotonic() < deadline:
+                with suppress(queue.Empty):
+                    self.events.get(timeout=1)
+                    first_events += 1
         time.sleep(SETTLE_SECONDS)
 
     def close(self) -> None:
@@ -276,6 +283,7 @@ def measure(kind: str, root: Path, rounds: int, seconds: float) -> None:
         with ExitStack() as stack:
             measured = stack.enter_context(atelier_server(env))
             other = stack.enter_context(atelier_server(env))
+            warm(measured, owned)
             port = int(measured.base_url.rsplit(":", 1)[1])
             live = HeldConnections(port, "live", owned)
             lags = latencies(other, live)

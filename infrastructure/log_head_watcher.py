@@ -113,15 +113,10 @@ class LogHeadWatcher:
                 logger.exception("reading the log's head failed; trying again")
 
     async def _wake_changed(self) -> None:
-        start = self.position or 0
-        head = await self._read(self._head)
-        while start < head:
-            changed, reached = await self._read(self._changed_between, start, head)
-            for generation_id in changed:
-                for waiter in self.waiters.get(generation_id, ()):
-                    waiter.woken.set()
-            start = reached
-            self.position = reached
+        changed, self.position = await self._read(self._changed_since, self.position or 0)
+        for generation_id in changed:
+            for waiter in self.waiters.get(generation_id, ()):
+                waiter.woken.set()
 
     async def _read(self, function: Any, *arguments: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self.reader, function, *arguments)
@@ -129,10 +124,19 @@ class LogHeadWatcher:
     def _head(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def _changed_between(self, start: int, head: int) -> tuple[set[UUID], int]:
-        """Generations whose status events lie in (start, head], and how far that read got."""
-        notifications = self.recorder.select_notifications(
-            start=start, limit=BATCH_SIZE, stop=head, topics=STATUS_TOPICS, inclusive_of_start=False
-        )
-        reached = notifications[-1].id if len(notifications) == BATCH_SIZE else head
-        return {as_uuid(notification.originator_id) for notification in notifications}, reached
+    def _changed_since(self, start: int) -> tuple[set[UUID], int]:
+        """Generations whose status events lie past `start`, up to the head read now, and that
+        head: one trip to the reader thread per poll."""
+        head = self._head()
+        changed: set[UUID] = set()
+        while start < head:
+            notifications = self.recorder.select_notifications(
+                start=start,
+                limit=BATCH_SIZE,
+                stop=head,
+                topics=STATUS_TOPICS,
+                inclusive_of_start=False,
+            )
+            changed.update(as_uuid(notification.originator_id) for notification in notifications)
+            start = notifications[-1].id if len(notifications) == BATCH_SIZE else head
+        return changed, max(start, head)
