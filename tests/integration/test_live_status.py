@@ -189,6 +189,12 @@ def test_another_users_or_an_unknown_generation_is_not_found_before_any_stream(
             assert answer.status_code == 404
             assert answer.headers["content-type"].startswith("application/json")
             assert answer.json()["code"] == "NOT_FOUND"
+        head = httpx.head(f"{base}/{generation_id}/stream", headers=ALICE, timeout=30)
+        assert head.status_code == 200  # answered at once, not held open
+        assert head.headers["content-type"].startswith("text/event-stream")
+        assert (
+            httpx.head(f"{base}/{generation_id}/stream", headers=bearer("bob")).status_code == 404
+        )
         unauthenticated = httpx.get(f"{base}/{generation_id}/stream", timeout=30)
         assert unauthenticated.status_code == 401
         assert unauthenticated.json()["code"] == "AUTHENTICATION_REQUIRED"

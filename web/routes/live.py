@@ -30,6 +30,8 @@ async def stream_generation(request: Request) -> Response:
     generation_id = generation_id_from(request)
     live_status = live_status_of(request)
     current = await run_in_threadpool(live_status.read, principal.user_id, generation_id)
+    if request.method == "HEAD":  # the head alone: no stream to hold open for nobody
+        return Response(media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
     seen = await live_status.resume_point(
         generation_id, request.headers.get("last-event-id"), current
     )
