@@ -85,6 +85,8 @@ class Settings(LogSettings):
     projections_batch_size: int = Field(1000, ge=1, le=100_000)
     projections_poll_seconds: float = Field(0.02, gt=0, le=60)
     sweep_interval_seconds: float = Field(5.0, gt=0, le=3_600)
+    stream_keepalive_seconds: float = Field(15.0, gt=0, le=15)  # a stream's longest silence
+    live_poll_seconds: float = Field(0.2, gt=0, le=0.5)  # reads of the log head, while waited on
     metrics_token: SecretStr | None = None
     metrics_enabled: bool = True
 

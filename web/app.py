@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from application.live_status import LiveStatus
 from application.ports import BackgroundService
 from application.principals import TokenVerification
 from application.queries import MetricsExposition, ReadSide
@@ -26,6 +27,7 @@ from web.routes import (
     generations,
     history,
     lifecycle,
+    live,
     metrics,
     queue,
     reference,
@@ -36,6 +38,7 @@ from web.routes import (
 ROUTES = [
     *generate.routes,
     *generations.routes,
+    *live.routes,
     *account.routes,
     *admin.routes,
     *lifecycle.routes,
@@ -67,9 +70,12 @@ def create_app(
     max_request_bytes: int,
     services: Sequence[BackgroundService] = (),
     observability: Observability = Observability(),
+    live_status: LiveStatus | None = None,
+    stream_keepalive_seconds: float = 15.0,
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
-    the app and stop, in reverse order, before the Atelier closes."""
+    the app and stop, in reverse order, before the Atelier closes. Without `live_status`,
+    streams answer 503 and `Prefer: wait` is not applied."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,4 +102,6 @@ def create_app(
     app.state.telemetry = observability.telemetry
     app.state.metrics = observability.metrics
     app.state.metrics_token = observability.metrics_token
+    app.state.live_status = live_status
+    app.state.stream_keepalive_seconds = stream_keepalive_seconds
     return app

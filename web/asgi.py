@@ -7,8 +7,10 @@ import sys
 
 from starlette.applications import Starlette
 
+from application.live_status import LiveStatus
 from application.service import Atelier
 from infrastructure.bootstrap import background_services, build_application, build_read_models
+from infrastructure.log_head_watcher import LogHeadWatcher
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
 from infrastructure.telemetry import service_telemetry
@@ -29,7 +31,8 @@ def app_from_settings(
     atelier = atelier or build_application(
         settings, create_tables=create_tables, telemetry=telemetry
     )
-    services = background_services(settings, atelier)
+    watcher = LogHeadWatcher(atelier, settings.live_poll_seconds)
+    services = [*background_services(settings, atelier), watcher]
     read_side = build_read_models(settings, atelier)
     token = settings.metrics_token
     return create_app(
@@ -43,6 +46,8 @@ def app_from_settings(
             metrics=telemetry.metrics_page(read_side),
             metrics_token=None if token is None else token.get_secret_value(),
         ),
+        LiveStatus(atelier, watcher),
+        settings.stream_keepalive_seconds,
     )
 
 

@@ -67,6 +67,9 @@ def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("GENERATOR", "stable-diffusion"),
         ("OPENAI_BASE_URL", "ftp://x"),
         ("POSTGRES_PORT", "99999"),
+        ("STREAM_KEEPALIVE_SECONDS", "16"),  # the contract: a comment at least every 15 s
+        ("STREAM_KEEPALIVE_SECONDS", "0"),
+        ("LIVE_POLL_SECONDS", "2"),  # changes must reach a waiter within 1 s
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(

@@ -11,13 +11,14 @@ from application.principals import Principal
 from application.queries import GenerationPage, GenerationRecord
 from domain.errors import FieldProblem
 from domain.generations import STATUSES
-from web.auth import as_active_user
+from web.auth import as_active_user, user_principal
 from web.openapi import examples
 from web.openapi.answers import Generation
 from web.openapi.operation import Answer, ApiRoute, Operation
 from web.openapi.parameters import CURSOR, GENERATION_ID, STATUS, limit
 from web.openapi.refusals import GENERATION_NOT_FOUND, READ_MODELS_MISSING, USER_ROUTE
 from web.paging import Cursors, paging_from
+from web.preferences import preferred_wait
 from web.presenters import generation_json
 from web.requests import atelier_of, generation_id_from
 from web.responses import success, success_page
@@ -31,11 +32,20 @@ CURSORS = Cursors("g1:")
 
 
 async def get_generation(request: Request) -> Response:
-    def read(principal: Principal) -> GenerationRecord:
-        generation_id = generation_id_from(request)
-        return atelier_of(request).get_generation(principal.user_id, generation_id)
+    """With `Prefer: wait=N`, held until the generation has ended or N seconds have passed."""
+    wait = preferred_wait(request)
+    live_status = request.app.state.live_status
+    if wait is None or live_status is None:
 
-    return success(generation_json(await as_active_user(request, read)))
+        def read(principal: Principal) -> GenerationRecord:
+            generation_id = generation_id_from(request)
+            return atelier_of(request).get_generation(principal.user_id, generation_id)
+
+        return success(generation_json(await as_active_user(request, read)))
+    principal = await user_principal(request)
+    generation_id = generation_id_from(request)
+    ended = await live_status.until_ended(principal.user_id, generation_id, wait)
+    return success(generation_json(ended.record), headers={"Preference-Applied": f"wait={wait}"})
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,142 @@
+"""One watcher per process: polls the log's head while anyone waits, and wakes the waiters whose
+generation an event of any process changed (docs/live_status.md says why a poll)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.utils import get_topic
+
+from domain.generations import Generation
+
+logger = logging.getLogger("atelier.live")
+
+POLL_SECONDS = 0.2
+BATCH_SIZE = 1000
+STATUS_EVENTS = (
+    Generation.GenerationStarted,
+    Generation.GenerationRequeued,
+    Generation.GenerationCompleted,
+    Generation.GenerationFailed,
+    Generation.GenerationCancelled,
+    Generation.ProcessingCancelled,
+    Generation.GenerationExpired,
+)
+STATUS_TOPICS = tuple(get_topic(cls) for cls in STATUS_EVENTS)
+
+
+def as_uuid(originator_id: UUID | str) -> UUID:
+    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
+
+
+class Waiter:
+    """A GenerationWatch: an asyncio event the watcher sets."""
+
+    def __init__(self) -> None:
+        self.woken = asyncio.Event()
+
+    async def changed(self, timeout: float) -> bool:
+        try:
+            async with asyncio.timeout(timeout):  # no task per wait, as wait_for makes on 3.11
+                await self.woken.wait()
+        except TimeoutError:
+            return False
+        self.woken.clear()
+        return True
+
+
+class LogHeadWatcher:
+    """GenerationChanges over the application log, on any store (SQLite, PostgreSQL, memory).
+
+    Its database reads run in one thread of its own, so a thousand waiters hold no thread and
+    the requests' thread pool is not queued behind it."""
+
+    name = "log-head-watcher"
+
+    def __init__(self, application: Application[Any], poll_seconds: float = POLL_SECONDS) -> None:
+        self.recorder = application.recorder
+        self.poll_seconds = poll_seconds
+        self.waiters: dict[UUID, set[Waiter]] = {}
+        self.position: int | None = None  # the head as last read; None while nobody waits
+        self.polling: asyncio.Task[None] | None = None
+        self.starting = asyncio.Lock()
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="log-head-watcher")
+
+    @asynccontextmanager
+    async def watch(self, generation_id: UUID) -> AsyncIterator[Waiter]:
+        waiter = Waiter()
+        async with self.starting:
+            if self.position is None:
+                self.position = await self._read(self._head)
+        # No await from here to the registration: a poll cannot slip between them.
+        self.waiters.setdefault(generation_id, set()).add(waiter)
+        if self.polling is None:
+            self.polling = asyncio.get_running_loop().create_task(self._poll())
+        try:
+            yield waiter
+        finally:
+            waiting = self.waiters.get(generation_id)
+            if waiting is not None:
+                waiting.discard(waiter)
+                if not waiting:
+                    del self.waiters[generation_id]
+
+    @property
+    def waiting(self) -> int:
+        return sum(len(waiters) for waiters in self.waiters.values())
+
+    def start(self) -> None:
+        """Nothing runs until someone waits."""
+
+    def stop(self) -> None:
+        if self.polling is not None:
+            self.polling.cancel()
+        self.reader.shutdown(wait=False, cancel_futures=True)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_seconds)
+            if not self.waiters:
+                self.position = None  # stop reading the store until someone waits again
+                self.polling = None
+                return
+            try:
+                await self._wake_changed()
+            except Exception:
+                logger.exception("reading the log's head failed; trying again")
+
+    async def _wake_changed(self) -> None:
+        changed, self.position = await self._read(self._changed_since, self.position or 0)
+        for generation_id in changed:
+            for waiter in self.waiters.get(generation_id, ()):
+                waiter.woken.set()
+
+    async def _read(self, function: Any, *arguments: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self.reader, function, *arguments)
+
+    def _head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def _changed_since(self, start: int) -> tuple[set[UUID], int]:
+        """Generations whose status events lie past `start`, up to the head read now, and that
+        head: one trip to the reader thread per poll."""
+        head = self._head()
+        changed: set[UUID] = set()
+        while start < head:
+            notifications = self.recorder.select_notifications(
+                start=start,
+                limit=BATCH_SIZE,
+                stop=head,
+                topics=STATUS_TOPICS,
+                inclusive_of_start=False,
+            )
+            changed.update(as_uuid(notification.originator_id) for notification in notifications)
+            start = notifications[-1].id if len(notifications) == BATCH_SIZE else head
+        return changed, max(start, head)

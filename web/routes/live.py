@@ -1,0 +1,63 @@
+"""A generation's status as it changes: the event stream, and the state of `Prefer: wait`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from uuid import UUID
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from application.live_status import LiveStatus
+from web.auth import user_principal
+from web.errors import ApiError
+from web.event_stream import EVENT_STREAM_HEADERS, KEEP_ALIVE, status_event
+from web.presenters import generation_json
+from web.requests import generation_id_from
+
+
+def live_status_of(request: Request) -> LiveStatus:
+    live_status: LiveStatus | None = request.app.state.live_status
+    if live_status is None:
+        raise ApiError(503, "SERVICE_UNAVAILABLE", "Live status is not served by this process")
+    return live_status
+
+
+async def stream_generation(request: Request) -> Response:
+    principal = await user_principal(request)
+    generation_id = generation_id_from(request)
+    live_status = live_status_of(request)
+    current = await run_in_threadpool(live_status.read, principal.user_id, generation_id)
+    if request.method == "HEAD":  # the head alone: no stream to hold open for nobody
+        return Response(media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
+    seen = await live_status.resume_point(
+        generation_id, request.headers.get("last-event-id"), current
+    )
+    frames = status_frames(
+        live_status,
+        principal.user_id,
+        generation_id,
+        seen,
+        request.app.state.stream_keepalive_seconds,
+    )
+    return StreamingResponse(frames, media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
+
+
+async def status_frames(
+    live_status: LiveStatus,
+    user_id: str,
+    generation_id: UUID,
+    seen: tuple[int, str] | None,
+    keepalive_seconds: float,
+) -> AsyncIterator[bytes]:
+    changes = live_status.status_changes(user_id, generation_id, seen, keepalive_seconds)
+    async for change in changes:
+        if change is None:
+            yield KEEP_ALIVE
+        else:
+            yield status_event(change.version, generation_json(change.record))
+
+
+routes = [Route("/api/generations/{generation_id}/stream", stream_generation, methods=["GET"])]
