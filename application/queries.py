@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.webhook_queries import WebhookReads
 from domain.generations import Generation
 
 
@@ -134,5 +135,8 @@ class ReadSide(Protocol):
 
     @property
     def dashboard(self) -> DashboardQuery: ...
+
+    @property
+    def webhooks(self) -> WebhookReads: ...
 
     def status(self) -> list[ProjectionStatus]: ...

@@ -23,6 +23,7 @@ from web.routes import (
     lifecycle,
     queue,
     stats,
+    webhooks,
 )
 
 
@@ -57,6 +58,7 @@ def create_app(
             *queue.routes,
             *stats.routes,
             *history.routes,
+            *webhooks.routes,
         ],
         middleware=[Middleware(ApiMiddleware)],
         exception_handlers=EXCEPTION_HANDLERS,

@@ -10,7 +10,9 @@ from infrastructure.bootstrap import background_services, build_application, bui
 from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
 from infrastructure.tokens import TokenVerifier
+from infrastructure.webhooks.service import build_webhooks, webhook_service
 from web.app import create_app
+from web.webhook_presenters import webhook_body_json
 
 
 def app_from_settings(
@@ -20,13 +22,19 @@ def app_from_settings(
     atelier = atelier or build_application(settings)
     services = background_services(settings, atelier)
     read_side = build_read_models(settings, atelier)
-    return create_app(
+    webhooks = None
+    if read_side is not None:
+        webhooks, urls = build_webhooks(settings, read_side, webhook_body_json)
+        services.append(webhook_service(settings, webhooks, read_side, urls))
+    app = create_app(
         atelier,
         read_side,
         TokenVerifier(auth_secret(settings)),
         settings.max_request_bytes,
         services,
     )
+    app.state.webhooks = webhooks
+    return app
 
 
 def app_factory() -> Starlette:

@@ -24,6 +24,7 @@ from infrastructure.projections.user_generations import (
     UserGenerationsProjection,
 )
 from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.webhooks import WebhooksProjection, WebhookViews
 
 DEFAULT_POLL_SECONDS = 0.02
 
@@ -65,6 +66,7 @@ class ReadModels:
             self.pending_queue,
         )
         self.dashboard = Dashboard(self.views[DashboardProjection.name], self.freshness)
+        self.webhooks = WebhookViews(self.views[WebhooksProjection.name], self.freshness)
 
     def create_tables(self) -> None:
         for view in self.views.values():
