@@ -9,9 +9,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import accounts, audit, history, projections, serve, tokens, worker
+from cli import accounts, audit, history, projections, serve, tokens, webhooks, worker
 
-COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history]
+COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history, webhooks]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from infrastructure.locks.leadership import leadership
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.read_models import ReadModels, view_on
 from infrastructure.projections.runner import Leadership
+from infrastructure.projections.webhooks import WebhooksProjection
 from infrastructure.settings import Settings
 from infrastructure.webhooks.delivery import Delivery
 from infrastructure.webhooks.message_follower import MessageCreation
@@ -65,7 +66,10 @@ class WebhookService:
         if not self._leading:
             logger.info("webhooks: leading; creating and delivering messages")
             self._leading = True
-        applied = catch_up(self.webhooks.atelier, self.creation, self.batch_size)
+        atelier = self.webhooks.atelier
+        applied = catch_up(atelier, self.creation, self.batch_size)
+        # The view delivery scans: kept up here too, so this process needs no other to retry.
+        catch_up(atelier, self.models.view(WebhooksProjection.name), self.batch_size)
         now = time.monotonic()
         if now - self._scanned_at >= SCAN_SECONDS:
             self._scanned_at = now
