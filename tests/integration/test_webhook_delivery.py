@@ -150,9 +150,7 @@ def test_a_retried_message_is_the_same_message_with_the_same_body(
         endpoint = create_endpoint(client, receiver.url("/flaky", fail_first=2))
         generation_id = submit(client)
         claim_and_complete(client, generation_id)  # the generation moves on meanwhile
-        created = [
-            r for r in receiver.wait_for("/flaky", 5) if b'"generation.created"' in r.body
-        ]
+        created = [r for r in receiver.wait_for("/flaky", 5) if b'"generation.created"' in r.body]
         eventually(lambda: len(messages(client, endpoint["id"], "?status=succeeded")) == 3)
         by_id: dict[str, list[Received]] = {}
         for received in receiver.at("/flaky"):
@@ -225,8 +223,10 @@ def test_a_hanging_receiver_times_out_and_holds_up_no_other_endpoint(
         assert receiver.released.is_set() is False
         eventually(lambda: len(messages(client, healthy["id"], "?status=succeeded")) == 6)
         failed = eventually(
-            lambda: [m for m in messages(client, hanging["id"], "?status=failed")][5:]
-            and messages(client, hanging["id"], "?status=failed")
+            lambda: (
+                [m for m in messages(client, hanging["id"], "?status=failed")][5:]
+                and messages(client, hanging["id"], "?status=failed")
+            )
         )
         assert {m["generationId"] for m in failed} == set(generation_ids)
         assert all(m["attempts"][0]["error"] == "timed out after 3 s" for m in failed)
@@ -270,7 +270,9 @@ def test_the_address_is_checked_again_at_every_delivery(
     """An endpoint accepted while private addresses were allowed (standing in for a name that
     later resolves to a private address) is not called once they are not."""
     with serving(sqlite_only(webhook_allow_private=True)) as client:
-        by_name = create_endpoint(client, receiver.url("/by-name").replace("127.0.0.1", "localhost"))
+        by_name = create_endpoint(
+            client, receiver.url("/by-name").replace("127.0.0.1", "localhost")
+        )
         by_address = create_endpoint(client, receiver.url("/by-address"))
     strict = sqlite_only(webhook_allow_private=False, webhook_retry_schedule="")
     with serving(strict) as client:
