@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from tests.conftest import SettingsFactory
 from tests.support.builders import admin, bearer, generation_body
 from tests.support.read_side import serving
-from tests.support.webhook_receiver import Receiver, Received, webhook_receiver
+from tests.support.webhook_receiver import Received, Receiver, webhook_receiver
 
 WORKER = bearer("w1", "worker")
 DEADLINE_SECONDS = 60

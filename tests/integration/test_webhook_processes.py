@@ -8,10 +8,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import pytest
 
+from infrastructure.bootstrap import build_application, build_read_models
+from infrastructure.projections.catch_up import catch_up
 from tests.conftest import SettingsFactory
 from tests.support.builders import admin, bearer, generation_body
 from tests.support.servers import atelier_command, atelier_server, running
@@ -169,11 +172,6 @@ def test_webhooks_run_delivers_without_a_server(make_settings: SettingsFactory) 
 
 def messages_in_store(settings: Any, endpoint_id: str) -> list[str]:
     """The ids of the endpoint's delivered messages, read from the store (no server runs)."""
-    from uuid import UUID
-
-    from infrastructure.bootstrap import build_application, build_read_models
-    from infrastructure.projections.catch_up import catch_up
-
     atelier = build_application(settings)
     try:
         models = build_read_models(settings, atelier)
