@@ -169,8 +169,10 @@ class Webhooks:
             return []
         generation_id = event.originator_id
         version = event.originator_version
+        now = self.atelier.clock()
+        generation = self._generation_at(event)
         body = json.dumps(
-            self.present(webhook_type, event.timestamp, self._generation_at(event)),
+            self.present(webhook_type, generation.updated_at, generation),
             ensure_ascii=False,
             separators=(",", ":"),
         )
@@ -182,7 +184,7 @@ class Webhooks:
                 generation_id=generation_id,
                 generation_version=version,
                 body=body,
-                created_at=event.timestamp,
+                created_at=now,
             )
             for s in wanting
         ]

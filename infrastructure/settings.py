@@ -138,6 +138,7 @@ class Settings(BaseSettings):
             lease=timedelta(seconds=self.lease_seconds),
             lease_max_attempts=self.lease_max_attempts,
             pending_ttl=timedelta(seconds=self.pending_ttl_seconds),
+            webhook_retry_schedule=self.retry_schedule,
         )
 
 

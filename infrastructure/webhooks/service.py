@@ -105,4 +105,6 @@ def build_webhooks(
     settings: Settings, models: ReadModels, present: BodyPresenter
 ) -> tuple[Webhooks, DnsUrlCheck]:
     urls = DnsUrlCheck(settings.webhook_allow_private)
-    return Webhooks(models.atelier, urls, present, settings.retry_schedule), urls
+    return Webhooks(
+        models.atelier, urls, present, models.atelier.policy.webhook_retry_schedule
+    ), urls
