@@ -6,7 +6,8 @@ import base64
 import hashlib
 import json
 import secrets
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from domain.webhook_messages import PENDING, WebhookMessage, message_id
 from domain.webhook_types import TYPE_OF_EVENT
 
 SECRET_BYTES = 32
+ENDPOINT_CACHE_SECONDS = 1.0
 ENDPOINT_DELETED = "endpoint deleted"
 # The body of a message: its type, the event's time, and the generation as then shown.
 BodyPresenter = Callable[[str, datetime, GenerationRecord], dict[str, Any]]
@@ -54,13 +56,23 @@ class Subscription:
 
 @dataclass(frozen=True)
 class Sending:
-    """One attempt to make: where, signed with what, and the exact body."""
+    """One attempt to make: the message (its body sent as is), where, signed with what."""
 
-    message_id: UUID
+    message: WebhookMessage
     endpoint_id: UUID
     url: str
     secret: str
-    body: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """How one attempt went, to be recorded on its message."""
+
+    sending: Sending
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
 
 
 def new_secret() -> str:
@@ -93,6 +105,7 @@ class Webhooks:
         self.urls = urls
         self.present = present
         self.schedule = schedule
+        self._endpoints: dict[UUID, tuple[WebhookEndpoint, float]] = {}
 
     # Endpoints
 
@@ -160,45 +173,78 @@ class Webhooks:
     # Messages
 
     def messages_for(
-        self, event: Generation.Event, subscriptions: Iterable[Subscription]
+        self,
+        wanted: list[tuple[Generation.Event, list[Subscription]]],
+        history: dict[UUID, list[Generation.Event]],
     ) -> list[WebhookMessage]:
-        """The messages a generation event calls for: one per subscribed endpoint."""
-        webhook_type = TYPE_OF_EVENT.get(type(event))
-        wanting = [s for s in subscriptions if webhook_type in s.events]
-        if webhook_type is None or not wanting:
-            return []
-        generation_id = event.originator_id
-        version = event.originator_version
+        """The messages for each generation event and the endpoints subscribed to its type
+        when it happened. `history` holds every event of those generations that came with
+        them (in order), so most are shown without a read of the store."""
+        renders: dict[UUID, dict[int, list[tuple[Generation.Event, list[Subscription]]]]] = {}
+        for event, subscriptions in wanted:
+            by_version = renders.setdefault(event.originator_id, {})
+            by_version.setdefault(self._shown_at(event), []).append((event, subscriptions))
         now = self.atelier.clock()
-        generation = self._generation_at(event)
-        body = json.dumps(
-            self.present(webhook_type, generation.updated_at, generation),
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        return [
-            WebhookMessage(
-                id=message_id(s.endpoint_id, generation_id, version),
-                endpoint_id=s.endpoint_id,
-                type=webhook_type,
-                generation_id=generation_id,
-                generation_version=version,
-                body=body,
-                created_at=now,
-            )
-            for s in wanting
-        ]
+        messages: list[WebhookMessage] = []
+        for generation_id, by_version in renders.items():
+            events = history.get(generation_id, [])
+            if events and events[0].originator_version == 1:
+                generation: Any = None
+                for event in events:
+                    if event.originator_version != (generation.version if generation else 0) + 1:
+                        break  # an event this batch was not given: the store has it
+                    generation = event.mutate(generation)
+                    if generation.version in by_version:
+                        items = by_version.pop(generation.version)
+                        messages += self._messages(generation, items, now)
+            for version, items in by_version.items():  # its start was in an earlier batch
+                generation = self.atelier.repository.get(generation_id, version=version)
+                messages += self._messages(generation, items, now)
+        return messages
 
-    def _generation_at(self, event: Generation.Event) -> GenerationRecord:
-        """The generation as GET /api/generations/{id} showed it once `event` was recorded."""
-        version = event.originator_version
-        queue_position = None
+    @staticmethod
+    def _shown_at(event: Generation.Event) -> int:
+        """The version GET /api/generations/{id} showed once `event` was recorded: a new
+        generation's images are linked in the same transaction, right after its request."""
         if isinstance(event, Generation.GenerationRequested):
-            # Its images are linked in the same transaction, right after it.
-            version += len(event.product_images) + len(event.model_images)
-            queue_position = event.queue_position
-        generation: Generation = self.atelier.repository.get(event.originator_id, version=version)
-        return GenerationRecord.of(generation, queue_position)
+            return 1 + len(event.product_images) + len(event.model_images)
+        return event.originator_version
+
+    def _messages(
+        self,
+        generation: Generation,
+        items: list[tuple[Generation.Event, list[Subscription]]],
+        now: datetime,
+    ) -> list[WebhookMessage]:
+        messages = []
+        for event, subscriptions in items:
+            webhook_type = TYPE_OF_EVENT[type(event)]
+            queue_position = (
+                event.queue_position if isinstance(event, Generation.GenerationRequested) else None
+            )
+            record = GenerationRecord.of(generation, queue_position)
+            body = json.dumps(
+                self.present(webhook_type, record.updated_at, record),
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
+            for subscription in subscriptions:
+                if webhook_type not in subscription.events:
+                    continue
+                messages.append(
+                    WebhookMessage(
+                        id=message_id(
+                            subscription.endpoint_id, event.originator_id, event.originator_version
+                        ),
+                        endpoint_id=subscription.endpoint_id,
+                        type=webhook_type,
+                        generation_id=event.originator_id,
+                        generation_version=event.originator_version,
+                        body=body,
+                        created_at=now,
+                    )
+                )
+        return messages
 
     def save_messages(self, messages: list[WebhookMessage]) -> list[WebhookMessage]:
         """Save each message that does not exist yet; the ones this call created."""
@@ -226,19 +272,52 @@ class Webhooks:
             raise WebhookNotFound("Message")
         return message
 
-    def sending(self, message_id_: UUID) -> Sending | None:
-        """What to send for a message due now; None if it is not (a deleted endpoint's is
-        marked failed, unsent)."""
-        message = self.load_message(message_id_)
+    def sending(self, message_id_: UUID, message: WebhookMessage | None = None) -> Sending | None:
+        """What to send for a message due now (`message` if in hand, else loaded); None if it
+        is not due (a deleted endpoint's is marked failed, unsent)."""
+        message = message or self.load_message(message_id_)
         now = self.atelier.clock()
         if not message.is_due(now):
             return None
-        endpoint = self.load_endpoint(message.endpoint_id, deleted_too=True)
+        endpoint = self._endpoint_cached(message.endpoint_id)
         if endpoint.is_deleted:
             message.abandon(ENDPOINT_DELETED, now)
             self.atelier.save(message)
             return None
-        return Sending(message.id, endpoint.id, endpoint.url, endpoint.secret, message.body)
+        return Sending(message, endpoint.id, endpoint.url, endpoint.secret)
+
+    def _endpoint_cached(self, endpoint_id: UUID) -> WebhookEndpoint:
+        """Endpoints change only by deletion: one read a second per endpoint is enough."""
+        cached = self._endpoints.get(endpoint_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < ENDPOINT_CACHE_SECONDS:
+            return cached[0]
+        endpoint = self.load_endpoint(endpoint_id, deleted_too=True)
+        self._endpoints[endpoint_id] = (endpoint, now)
+        return endpoint
+
+    def record_attempts(self, attempts: list[Attempt]) -> list[WebhookMessage]:
+        """Each attempt recorded on its message in hand, all in one transaction; a message
+        changed meanwhile (an admin's retry) is reloaded and recorded alone."""
+        messages = []
+        for attempt in attempts:
+            message = attempt.sending.message
+            if message.status != PENDING:
+                continue
+            message.record_attempt(
+                attempt.at, attempt.status_code, attempt.error, attempt.duration_ms, self.schedule
+            )
+            messages.append(message)
+        try:
+            self.atelier.save(*messages)
+        except IntegrityError:
+            return [
+                self.record_attempt(
+                    a.sending.message.id, a.at, a.status_code, a.error, a.duration_ms
+                )
+                for a in attempts
+            ]
+        return messages
 
     def record_attempt(
         self,

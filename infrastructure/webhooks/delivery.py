@@ -20,16 +20,20 @@ from uuid import UUID
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from application.webhooks import Sending, Webhooks
+from application.webhooks import Attempt, Sending, Webhooks
 from domain.webhook_messages import FAILED, SUCCEEDED, WebhookMessage
 from domain.webhook_urls import RefusedUrl
 from infrastructure.webhooks.url_check import Checked, DnsUrlCheck
 
 logger = logging.getLogger(__name__)
 
-PER_ENDPOINT = 4  # attempts in flight to one endpoint at once
+PER_ENDPOINT = 8  # attempts in flight to one endpoint at once
 BACKLOG = 10_000  # messages waiting per endpoint; more are found again by the next scan
 STORE_THREADS = 4
+MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, read and ignored
+# A message attempted here is not taken again from a scan for this long (the scanned view lags).
+FINISHED_SECONDS = 5.0
+MAX_FINISHED = 100_000
 T = TypeVar("T")
 
 
@@ -37,7 +41,7 @@ T = TypeVar("T")
 class EndpointLane:
     """One endpoint's waiting messages and attempts in flight; `failing` for the log lines."""
 
-    waiting: deque[UUID] = field(default_factory=deque)
+    waiting: deque[tuple[UUID, WebhookMessage | None]] = field(default_factory=deque)
     active: int = 0
     failing: bool = False
 
@@ -52,6 +56,16 @@ def pinned(checked: Checked) -> tuple[str, dict[str, str], dict[str, Any]]:
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
     url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
     return url, {"host": parts.netloc}, {"sni_hostname": checked.host}
+
+
+async def _drain(response: httpx.Response) -> None:
+    """Read a small answer to its end, so its connection is kept for the next message; a big
+    one is cut off (the connection then closes)."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > MAX_ANSWER_BYTES:
+            return
 
 
 class Delivery:
@@ -71,6 +85,7 @@ class Delivery:
         self.per_endpoint = per_endpoint
         self._lanes: dict[UUID, EndpointLane] = {}
         self._known: set[UUID] = set()  # waiting or in flight
+        self._finished: dict[UUID, float] = {}  # attempted here lately -> when (monotonic)
         self._signers: dict[str, Webhook] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -78,6 +93,8 @@ class Delivery:
         self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="webhook-store")
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
+        self._to_record: list[tuple[Attempt, asyncio.Future[WebhookMessage]]] = []
+        self._recording: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._ready.clear()
@@ -95,12 +112,16 @@ class Delivery:
 
     def submit(self, items: Iterable[tuple[UUID, UUID]]) -> None:
         """(message id, endpoint id) pairs that may be due now."""
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._take, list(items))
+        self._hand_over([(message_id, endpoint_id, None) for message_id, endpoint_id in items])
 
     def created(self, messages: list[WebhookMessage]) -> None:
-        self.submit((message.id, message.endpoint_id) for message in messages)
+        """Messages just saved: sent from the aggregate in hand, with no read."""
+        self._hand_over([(message.id, message.endpoint_id, message) for message in messages])
+
+    def _hand_over(self, items: list[tuple[UUID, UUID, WebhookMessage | None]]) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._take, items)
 
     @property
     def in_flight(self) -> int:
@@ -123,26 +144,40 @@ class Delivery:
             await asyncio.gather(*tasks, return_exceptions=True)
         self._loop = None
 
-    def _take(self, items: list[tuple[UUID, UUID]]) -> None:
-        for message_id, endpoint_id in items:
+    def _take(self, items: list[tuple[UUID, UUID, WebhookMessage | None]]) -> None:
+        now = time.monotonic()
+        finished = self._finished
+        for message_id, endpoint_id, message in items:
             if message_id in self._known:
                 continue
+            if (
+                message is None
+                and now - finished.get(message_id, -FINISHED_SECONDS) < FINISHED_SECONDS
+            ):
+                continue  # attempted here a moment ago: the view has not caught up yet
             lane = self._lanes.setdefault(endpoint_id, EndpointLane())
             if len(lane.waiting) >= BACKLOG:
                 continue
             self._known.add(message_id)
-            lane.waiting.append(message_id)
+            lane.waiting.append((message_id, message))
             self._pump(endpoint_id, lane)
 
     def _pump(self, endpoint_id: UUID, lane: EndpointLane) -> None:
         while lane.active < self.per_endpoint and lane.waiting:
-            message_id = lane.waiting.popleft()
+            message_id, message = lane.waiting.popleft()
             lane.active += 1
-            asyncio.get_running_loop().create_task(self._attempt(message_id, endpoint_id, lane))
+            task = self._attempt(message_id, message, endpoint_id, lane)
+            asyncio.get_running_loop().create_task(task)
 
-    async def _attempt(self, message_id: UUID, endpoint_id: UUID, lane: EndpointLane) -> None:
+    async def _attempt(
+        self,
+        message_id: UUID,
+        message: WebhookMessage | None,
+        endpoint_id: UUID,
+        lane: EndpointLane,
+    ) -> None:
         try:
-            sending = await self._in_store(self.webhooks.sending, message_id)
+            sending = await self._in_store(self.webhooks.sending, message_id, message)
             if sending is not None:
                 await self._send(sending, lane)
         except asyncio.CancelledError:
@@ -152,6 +187,9 @@ class Delivery:
         finally:
             lane.active -= 1
             self._known.discard(message_id)
+            self._finished[message_id] = time.monotonic()
+            if len(self._finished) > MAX_FINISHED:
+                del self._finished[next(iter(self._finished))]
             self._pump(endpoint_id, lane)
 
     async def _in_store(self, call: Any, *args: Any) -> Any:
@@ -162,10 +200,28 @@ class Delivery:
         started = time.monotonic()
         status_code, error = await self._post(sending)
         duration_ms = round((time.monotonic() - started) * 1000)
-        message = await self._in_store(
-            self.webhooks.record_attempt, sending.message_id, at, status_code, error, duration_ms
-        )
+        recorded = asyncio.get_running_loop().create_future()
+        self._to_record.append((Attempt(sending, at, status_code, error, duration_ms), recorded))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.get_running_loop().create_task(self._record())
+        message: WebhookMessage = await recorded
         self._log_change(sending, lane, message, status_code, error)
+
+    async def _record(self) -> None:
+        """Records every attempt finished meanwhile in one transaction, until none is left."""
+        while self._to_record:
+            batch, self._to_record = self._to_record, []
+            attempts = [attempt for attempt, _ in batch]
+            try:
+                messages = await self._in_store(self.webhooks.record_attempts, attempts)
+            except Exception as error:
+                for _, recorded in batch:
+                    recorded.set_exception(error)
+                continue
+            by_id = {message.id: message for message in messages}
+            for attempt, recorded in batch:
+                message = attempt.sending.message
+                recorded.set_result(by_id.get(message.id, message))
 
     async def _post(self, sending: Sending) -> tuple[int | None, str | None]:
         assert self._client is not None
@@ -178,8 +234,8 @@ class Delivery:
         signer = self._signers.get(sending.secret)
         if signer is None:
             signer = self._signers[sending.secret] = Webhook(sending.secret)
-        msg_id = str(sending.message_id)
-        body = sending.body.encode()
+        msg_id = str(sending.message.id)
+        body = sending.message.body.encode()
         headers = {
             **host,
             "content-type": "application/json",
@@ -198,7 +254,10 @@ class Delivery:
         try:
             async with asyncio.timeout(self.timeout):
                 response = await self._client.send(request, stream=True)
-                await response.aclose()
+                try:
+                    await _drain(response)
+                finally:
+                    await response.aclose()
         except TimeoutError:
             return None, f"timed out after {self.timeout:g} s"
         except httpx.TimeoutException:

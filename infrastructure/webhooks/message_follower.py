@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from application.webhooks import Subscription, Webhooks
+from domain.generations import Generation
 from domain.webhook_endpoints import WebhookEndpoint
 from domain.webhook_messages import WebhookMessage
 from domain.webhook_types import TYPE_OF_EVENT
@@ -18,6 +19,13 @@ from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
 SUBSCRIPTIONS = "webhook_subscriptions"
+# Every event of a generation, so most are shown from the batch itself (Webhooks.messages_for).
+GENERATION_EVENTS: list[type] = [
+    *TYPE_OF_EVENT,
+    Generation.ImageLinked,
+    Generation.LeaseExtended,
+    Generation.GenerationRequeued,
+]
 
 
 class SubscriptionsTable(TableProjection):
@@ -51,7 +59,7 @@ class MessageCreation:
         self.store = store_on(SubscriptionsTable())
         self.created = created
         followed: list[type] = [WebhookEndpoint.EndpointCreated, WebhookEndpoint.EndpointDeleted]
-        self.topics = tuple(get_topic(cls) for cls in [*followed, *TYPE_OF_EVENT])
+        self.topics = tuple(get_topic(c) for c in [*followed, *GENERATION_EVENTS])
 
     def create_table(self) -> None:
         self.store.create_table()
@@ -73,7 +81,8 @@ class MessageCreation:
     def apply(self, events: Iterable[Followed], expected: int, reached: int) -> None:
         subscriptions = self.subscriptions()
         writes = Writes(SubscriptionsTable.tables)
-        messages: list[WebhookMessage] = []
+        wanted: list[tuple[Generation.Event, list[Subscription]]] = []
+        history: dict[UUID, list[Generation.Event]] = {}
         for _topic, event, _position in events:
             if isinstance(event, WebhookEndpoint.EndpointCreated):
                 endpoint_id = event.originator_id
@@ -88,8 +97,12 @@ class MessageCreation:
                 subscriptions.pop(event.originator_id, None)
                 writes.update(SUBSCRIPTIONS, (str(event.originator_id),), {"deleted": True})
             elif subscriptions:
-                messages += self.webhooks.messages_for(event, subscriptions.values())
-        created = self.webhooks.save_messages(messages)
+                history.setdefault(event.originator_id, []).append(event)
+                webhook_type = TYPE_OF_EVENT.get(type(event))
+                wanting = [s for s in subscriptions.values() if webhook_type in s.events]
+                if wanting:
+                    wanted.append((event, wanting))
+        created = self.webhooks.save_messages(self.webhooks.messages_for(wanted, history))
         self.store.commit(writes, expected, reached)
         if created:
             self.created(created)

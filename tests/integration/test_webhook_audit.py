@@ -34,9 +34,7 @@ def test_the_audit_checks_every_message_against_the_subscriptions(
     settings = make_settings(webhook_retry_schedule="5,10")
     atelier = build_application(settings, clock=clock)
     try:
-        webhooks = Webhooks(
-            atelier, DnsUrlCheck(allow_private=True), webhook_body_json, (5, 10)
-        )
+        webhooks = Webhooks(atelier, DnsUrlCheck(allow_private=True), webhook_body_json, (5, 10))
         creation = MessageCreation(webhooks, partial(view_on, atelier))
         atelier.open_account("alice", 100)
         endpoint, _ = webhooks.create_endpoint(URL, ["generation.created"], "")
