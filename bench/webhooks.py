@@ -8,8 +8,9 @@ accepted submissions/s in both runs, messages delivered/s while the load ran, ho
 backlog took to drain after it stopped, and the delivery lag (arrival at the receiver minus
 the event's own time, from the message body) p50/p99.
 
-    .venv/bin/python -m bench.webhooks                 # SQLite and PostgreSQL, 15 s each
-    .venv/bin/python -m bench.webhooks --configs sqlite --seconds 30
+    .venv/bin/python -m bench.webhooks       # SQLite and PostgreSQL, delivery in the server
+                                             # or in `atelier webhooks run`, 15 s each
+    .venv/bin/python -m bench.webhooks --configs sqlite:separate --seconds 30
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import json
 import multiprocessing
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ import httpx
 from bench.loadgen import run_load
 from bench.submit import BENCH_LIMITS, WARMUP_SECONDS, open_accounts, requests_for
 from tests.support.builders import admin
-from tests.support.servers import atelier_server, free_port
+from tests.support.servers import atelier_command, atelier_server, free_port, running
 from tests.support.stores import fresh_store, settings_env
 
 DRAIN_LIMIT_SECONDS = 120.0
@@ -70,11 +72,17 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
 
 
-def measure(kind: str, seconds: float, root: Path) -> dict[str, float]:
+def measure(kind: str, seconds: float, root: Path, separate: bool) -> dict[str, float]:
+    """`separate`: `atelier webhooks run` starts first and leads, so the server only serves."""
     figures: dict[str, float] = {}
-    with fresh_store(kind, root / kind, **BENCH_LIMITS) as settings:
+    name = f"{kind}{'-separate' if separate else ''}"
+    with fresh_store(kind, root / name, **BENCH_LIMITS) as settings, ExitStack() as stack:
         open_accounts(settings)
         env = {**settings_env(settings), "WEBHOOK_ALLOW_PRIVATE": "true"}
+        if separate:
+            log = settings.data_dir / "webhooks-run.log"
+            stack.enter_context(running(atelier_command("webhooks", "run"), env, log))
+            time.sleep(3)  # it takes the lead before the server starts
         with atelier_server(env) as server:
             port = int(server.base_url.rsplit(":", 1)[1])
             ceiling = run_load(
@@ -141,8 +149,9 @@ def measure(kind: str, seconds: float, root: Path) -> dict[str, float]:
     return figures
 
 
-def report(kind: str, figures: dict[str, float]) -> None:
-    print(f"\n== {kind}, 1 server process, 32 clients, 1 endpoint on generation.created")
+def report(kind: str, separate: bool, figures: dict[str, float]) -> None:
+    where = "`atelier webhooks run`" if separate else "the server process"
+    print(f"\n== {kind}, 1 server process, delivery in {where}, 32 clients, 1 endpoint")
     print(f"accepted submissions/s, no endpoint (ceiling):  {figures['submitted_without']:8.0f}")
     print(f"accepted submissions/s, with the endpoint:      {figures['submitted_with']:8.0f}")
     print(f"messages delivered/s while the load ran:        {figures['delivered_during']:8.0f}")
@@ -156,12 +165,19 @@ def report(kind: str, figures: dict[str, float]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--configs", nargs="+", default=["sqlite", "postgres"])
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=["sqlite", "sqlite:separate", "postgres", "postgres:separate"],
+        help="store[:separate]",
+    )
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="atelier-bench-") as root:
-        for kind in args.configs:
-            report(kind, measure(kind, args.seconds, Path(root)))
+        for config in args.configs:
+            kind, *layout = config.split(":")
+            separate = layout == ["separate"]
+            report(kind, separate, measure(kind, args.seconds, Path(root), separate))
 
 
 if __name__ == "__main__":
