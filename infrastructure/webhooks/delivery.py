@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 PER_ENDPOINT = 8  # attempts in flight to one endpoint at once
 BACKLOG = 10_000  # messages waiting per endpoint; more are found again by the next scan
 STORE_THREADS = 4
+THREAD_NAME = "webhook-delivery"
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, read and ignored
 # A message attempted here is not taken again from a scan for this long (the scanned view lags).
 FINISHED_SECONDS = 5.0
@@ -68,6 +69,14 @@ async def _drain(response: httpx.Response) -> None:
             return
 
 
+class QuietSends(logging.Filter):
+    """httpx logs every request at INFO; from the delivery thread that is one line per attempt,
+    where the delivery logs only changes of state."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME or record.levelno > logging.INFO
+
+
 class Delivery:
     """`submit` (from any thread) queues messages that may be due; each is checked against
     its aggregate before it is sent, so a repeat is harmless."""
@@ -98,7 +107,10 @@ class Delivery:
 
     def start(self) -> None:
         self._ready.clear()
-        self._thread = threading.Thread(target=self._run, name="webhook-delivery", daemon=True)
+        httpx_logger = logging.getLogger("httpx")
+        if not any(isinstance(f, QuietSends) for f in httpx_logger.filters):
+            httpx_logger.addFilter(QuietSends())
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
         self._ready.wait(10)
 

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -169,8 +170,9 @@ def test_a_retried_message_is_the_same_message_with_the_same_body(
 
 
 def test_a_message_fails_after_the_whole_schedule_and_a_manual_retry_sends_it_again(
-    make_settings: SettingsFactory, receiver: Receiver
+    make_settings: SettingsFactory, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO)
     with serving(settings_for(make_settings)) as client:
         endpoint = create_endpoint(
             client, receiver.url("/down", fail_first=3), events=["generation.created"]
@@ -186,6 +188,14 @@ def test_a_message_fails_after_the_whole_schedule_and_a_manual_retry_sends_it_ag
             "succeeded": 0,
             "failed": 1,
         }
+        lines = [r.getMessage() for r in caplog.records if r.threadName == "webhook-delivery"]
+        assert [line for line in lines if "failing" in line] == [
+            f"webhook endpoint {endpoint['id']} failing: HTTP 500"
+        ]  # one line when it starts failing, none per attempt
+        assert [line for line in lines if "failed after" in line] == [
+            f"webhook message {message['id']} failed after 3 attempts: HTTP 500"
+        ]
+        assert not [line for line in lines if "HTTP Request" in line]
         retry = f"/api/admin/webhooks/{endpoint['id']}/messages/{message['id']}/retry"
         answer = client.post(retry, headers=admin())
         assert answer.status_code == 202
