@@ -123,6 +123,17 @@ def test_a_malformed_body_is_refused(client: TestClient, body: dict[str, object]
     assert stored_events(client) == before
 
 
+def test_a_body_that_is_not_json_is_415_and_stores_nothing(client: TestClient) -> None:
+    before = stored_events(client)
+    response = client.post(
+        "/api/admin/webhooks",
+        content=b'{"url": "https://93.184.216.34/"}',
+        headers={**admin(), "Content-Type": "text/plain"},
+    )
+    assert (response.status_code, response.json()["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    assert stored_events(client) == before
+
+
 @pytest.mark.parametrize("url", REFUSED_URLS)
 def test_refused_urls_are_400_on_url_and_store_nothing(client: TestClient, url: str) -> None:
     before = stored_events(client)

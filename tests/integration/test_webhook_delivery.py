@@ -272,6 +272,16 @@ def test_a_deleted_endpoint_gets_nothing_more(
         eventually(lambda: messages(client, kept["id"], "?status=succeeded"))
         assert receiver.at("/gone") == []
         assert messages(client, deleted["id"]) == []
+        (sent,) = messages(client, kept["id"])
+        assert client.delete(f"/api/admin/webhooks/{kept['id']}", headers=admin()).status_code
+        retry = client.post(
+            f"/api/admin/webhooks/{kept['id']}/messages/{sent['id']}/retry", headers=admin()
+        )
+        assert (retry.status_code, retry.json()["code"]) == (409, "INVALID_STATE")
+        wrong_endpoint = client.post(
+            f"/api/admin/webhooks/{deleted['id']}/messages/{sent['id']}/retry", headers=admin()
+        )
+        assert wrong_endpoint.status_code == 404
 
 
 def test_the_address_is_checked_again_at_every_delivery(
