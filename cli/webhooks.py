@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             print("atelier webhooks: webhooks need SQLite or PostgreSQL", file=sys.stderr)
             return 1
         webhooks, urls = build_webhooks(settings, models, webhook_body_json)
-        service = webhook_service(settings, webhooks, models, urls)
+        service = webhook_service(settings, webhooks, models, urls, in_server=False)
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:

@@ -40,11 +40,15 @@ class WebhookService:
         lead: Leadership | None,
         batch_size: int = 1000,
         poll_seconds: float = POLL_SECONDS,
+        follow_view: bool = True,
     ) -> None:
+        """`follow_view`: keep the `webhooks` view caught up here (off where the process's
+        own projection runner does it)."""
         self.webhooks = webhooks
         self.models = models
         self.lead = lead
         self.batch_size = batch_size
+        self.follow_view = follow_view
         self.delivery = Delivery(webhooks, urls, timeout_seconds)
         self.creation = MessageCreation(
             webhooks, partial(view_on, webhooks.atelier), self.delivery.created
@@ -68,8 +72,8 @@ class WebhookService:
             self._leading = True
         atelier = self.webhooks.atelier
         applied = catch_up(atelier, self.creation, self.batch_size)
-        # The view delivery scans: kept up here too, so this process needs no other to retry.
-        catch_up(atelier, self.models.view(WebhooksProjection.name), self.batch_size)
+        if self.follow_view:  # the view the scan reads: retries need no other process
+            catch_up(atelier, self.models.view(WebhooksProjection.name), self.batch_size)
         now = time.monotonic()
         if now - self._scanned_at >= SCAN_SECONDS:
             self._scanned_at = now
@@ -89,8 +93,13 @@ class WebhookService:
 
 
 def webhook_service(
-    settings: Settings, webhooks: Webhooks, models: ReadModels, urls: DnsUrlCheck
+    settings: Settings,
+    webhooks: Webhooks,
+    models: ReadModels,
+    urls: DnsUrlCheck,
+    in_server: bool = True,
 ) -> WebhookService:
+    """In a server whose projection runner runs, that runner keeps the view caught up."""
     return WebhookService(
         webhooks,
         models,
@@ -98,6 +107,7 @@ def webhook_service(
         settings.webhook_timeout_seconds,
         leadership(settings, "webhooks"),
         settings.projections_batch_size,
+        follow_view=not (in_server and settings.projections_in_process),
     )
 
 
