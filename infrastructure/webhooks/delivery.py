@@ -102,7 +102,7 @@ class Delivery:
         self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="webhook-store")
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
-        self._to_record: list[tuple[Attempt, asyncio.Future[WebhookMessage]]] = []
+        self._to_record: list[tuple[Attempt, EndpointLane]] = []
         self._recording: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -188,21 +188,29 @@ class Delivery:
         endpoint_id: UUID,
         lane: EndpointLane,
     ) -> None:
+        """Holds a slot of the endpoint's lane while the receiver is asked, not while the
+        answer is recorded (the message stays known, so it is not taken again meanwhile)."""
+        recording = False
         try:
             sending = await self._in_store(self.webhooks.sending, message_id, message)
             if sending is not None:
                 await self._send(sending, lane)
+                recording = True
         except asyncio.CancelledError:
             raise
         except Exception:  # the store failed: the message stays due, found by the next scan
             logger.debug("webhook message %s not attempted", message_id, exc_info=True)
         finally:
             lane.active -= 1
-            self._known.discard(message_id)
-            self._finished[message_id] = time.monotonic()
-            if len(self._finished) > MAX_FINISHED:
-                del self._finished[next(iter(self._finished))]
+            if not recording:
+                self._done(message_id)
             self._pump(endpoint_id, lane)
+
+    def _done(self, message_id: UUID) -> None:
+        self._known.discard(message_id)
+        self._finished[message_id] = time.monotonic()
+        if len(self._finished) > MAX_FINISHED:
+            del self._finished[next(iter(self._finished))]
 
     async def _in_store(self, call: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._store, partial(call, *args))
@@ -212,12 +220,9 @@ class Delivery:
         started = time.monotonic()
         status_code, error = await self._post(sending)
         duration_ms = round((time.monotonic() - started) * 1000)
-        recorded = asyncio.get_running_loop().create_future()
-        self._to_record.append((Attempt(sending, at, status_code, error, duration_ms), recorded))
+        self._to_record.append((Attempt(sending, at, status_code, error, duration_ms), lane))
         if self._recording is None or self._recording.done():
             self._recording = asyncio.get_running_loop().create_task(self._record())
-        message: WebhookMessage = await recorded
-        self._log_change(sending, lane, message, status_code, error)
 
     async def _record(self) -> None:
         """Records every attempt finished meanwhile in one transaction, until none is left."""
@@ -226,14 +231,18 @@ class Delivery:
             attempts = [attempt for attempt, _ in batch]
             try:
                 messages = await self._in_store(self.webhooks.record_attempts, attempts)
-            except Exception as error:
-                for _, recorded in batch:
-                    recorded.set_exception(error)
-                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # sent but not recorded: sent again once found due (at least once)
+                logger.debug("%d webhook attempts not recorded", len(batch), exc_info=True)
+                messages = []
             by_id = {message.id: message for message in messages}
-            for attempt, recorded in batch:
-                message = attempt.sending.message
-                recorded.set_result(by_id.get(message.id, message))
+            for attempt, lane in batch:
+                sending = attempt.sending
+                recorded = by_id.get(sending.message.id)
+                if recorded is not None:
+                    self._log_change(sending, lane, recorded, attempt.status_code, attempt.error)
+                self._done(sending.message.id)
 
     async def _post(self, sending: Sending) -> tuple[int | None, str | None]:
         assert self._client is not None
