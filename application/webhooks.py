@@ -92,7 +92,7 @@ def endpoint_record(endpoint: WebhookEndpoint, with_secret: bool = False) -> End
 
 
 class Webhooks:
-    """The webhook use cases over one Atelier's store (docs/webhooks.md)."""
+    """The webhook use cases over one Atelier's store (docs/architecture.md, "Webhooks")."""
 
     def __init__(
         self,

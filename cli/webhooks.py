@@ -1,5 +1,5 @@
 """`atelier webhooks run`: create and deliver webhook messages outside the server (it leads
-when no server process does; docs/webhooks.md)."""
+when no server process does; docs/operations.md, "Webhooks")."""
 
 from __future__ import annotations
 
