@@ -9,6 +9,7 @@ from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
 from domain.generations import DEFAULT_LEASE, DEFAULT_LEASE_ATTEMPTS, DEFAULT_PENDING_TTL
 from domain.prompts import DEFAULT_BANNED_WORDS
 from domain.queue import DEFAULT_CAPACITY
+from domain.webhook_messages import DEFAULT_RETRY_SCHEDULE
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,4 @@ class Policy:
     lease_max_attempts: int = DEFAULT_LEASE_ATTEMPTS  # claims before a lapsed lease fails it
     pending_ttl: timedelta = DEFAULT_PENDING_TTL
     queue_full_retry_after_seconds: int = 30
+    webhook_retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE  # seconds between attempts

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
+from application.webhook_queries import WebhookReads
 from domain.generations import Generation
 
 
@@ -184,6 +185,9 @@ class ReadSide(Protocol):
     def near_limit(self, now: datetime, count: int) -> list[UserNearLimit]:
         """Up to `count` users at 80% or more of their hourly limit at `now`, fullest first."""
         ...
+
+    @property
+    def webhooks(self) -> WebhookReads: ...
 
     def status(self) -> list[ProjectionStatus]: ...
 

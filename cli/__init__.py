@@ -8,9 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from cli import accounts, audit, history, openapi, projections, serve, tokens, worker
+from cli import accounts, audit, history, openapi, projections, serve, tokens, webhooks, worker
 
-COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history, openapi]
+COMMAND_GROUPS = [serve, tokens, accounts, worker, projections, audit, history, webhooks, openapi]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,9 +13,10 @@ from infrastructure.locks.leadership import leadership
 from infrastructure.locks.queue_mutex import queue_mutex
 from infrastructure.locks.table_creation import table_creation_lock
 from infrastructure.persistence import event_store_env
-from infrastructure.projections.read_models import ReadModels, UnsupportedStore
+from infrastructure.projections.read_models import ReadModels, UnsupportedStore, view_on
 from infrastructure.settings import Settings
 from infrastructure.sweeper import sweeper
+from infrastructure.webhooks.message_follower import SubscriptionsTable
 
 
 def build_application(
@@ -43,6 +44,7 @@ def build_application(
         )
         if create_tables:
             ReadModels(atelier, settings.projections_wait_seconds).create_tables()
+            view_on(atelier, SubscriptionsTable()).create_table()  # webhook message creation
     return atelier
 
 

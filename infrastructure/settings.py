@@ -15,8 +15,11 @@ from domain.accounts import DEFAULT_HOURLY_LIMIT, DEFAULT_IDEMPOTENCY_TTL
 from domain.generations import DEFAULT_LEASE, DEFAULT_LEASE_ATTEMPTS, DEFAULT_PENDING_TTL
 from domain.prompts import DEFAULT_BANNED_WORDS
 from domain.queue import DEFAULT_CAPACITY
+from domain.webhook_messages import DEFAULT_RETRY_SCHEDULE
 
 MIN_SECRET_LENGTH = 32
+MAX_RETRY_DELAY = 30 * 24 * 3600  # a month
+DELAY = re.compile(r"^[0-9]{1,8}$")
 CLOUD_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 LogFormat = Literal["json", "text"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -95,6 +98,10 @@ class Settings(LogSettings):
     def _empty_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return None if value is None or not value.get_secret_value() else value
 
+    webhook_allow_private: bool = False
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=600)
+    webhook_retry_schedule: str = ",".join(map(str, DEFAULT_RETRY_SCHEDULE))
+
     @field_validator("auth_secret")
     @classmethod
     def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
@@ -124,6 +131,18 @@ class Settings(LogSettings):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
 
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _delays(cls, value: str) -> str:
+        delays = _comma_list(value)
+        if any(not DELAY.match(delay) or int(delay) > MAX_RETRY_DELAY for delay in delays):
+            raise ValueError(f"must be a comma list of whole seconds up to {MAX_RETRY_DELAY}")
+        return value
+
+    @property
+    def retry_schedule(self) -> tuple[int, ...]:
+        return tuple(int(delay) for delay in _comma_list(self.webhook_retry_schedule))
+
     @property
     def cloud_names(self) -> frozenset[str]:
         return frozenset(_comma_list(self.cloudinary_cloud_names))
@@ -148,6 +167,7 @@ class Settings(LogSettings):
             lease=timedelta(seconds=self.lease_seconds),
             lease_max_attempts=self.lease_max_attempts,
             pending_ttl=timedelta(seconds=self.pending_ttl_seconds),
+            webhook_retry_schedule=self.retry_schedule,
         )
 
 

@@ -32,6 +32,7 @@ from web.routes import (
     queue,
     reference,
     stats,
+    webhooks,
 )
 
 # The route table: what the app serves and /openapi.json documents (each an ApiRoute).
@@ -50,6 +51,7 @@ ROUTES = [
     *activity.routes,
     *dashboard.routes,
     *metrics.routes,
+    *webhooks.routes,
 ]
 
 

@@ -15,7 +15,9 @@ from infrastructure.secrets import auth_secret
 from infrastructure.settings import Settings, load_settings
 from infrastructure.telemetry import service_telemetry
 from infrastructure.tokens import TokenVerifier
+from infrastructure.webhooks.service import build_webhooks, webhook_service
 from web.app import Observability, create_app
+from web.webhook_presenters import webhook_body_json
 
 
 def app_from_settings(
@@ -34,8 +36,12 @@ def app_from_settings(
     watcher = LogHeadWatcher(atelier, settings.live_poll_seconds)
     services = [*background_services(settings, atelier), watcher]
     read_side = build_read_models(settings, atelier)
+    webhooks = None
+    if read_side is not None:
+        webhooks, urls = build_webhooks(settings, read_side, webhook_body_json)
+        services.append(webhook_service(settings, webhooks, read_side, urls))
     token = settings.metrics_token
-    return create_app(
+    app = create_app(
         atelier,
         read_side,
         TokenVerifier(auth_secret(settings)),
@@ -49,6 +55,8 @@ def app_from_settings(
         LiveStatus(atelier, watcher),
         settings.stream_keepalive_seconds,
     )
+    app.state.webhooks = webhooks
+    return app
 
 
 def app_factory() -> Starlette:

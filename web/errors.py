@@ -17,6 +17,7 @@ from application.errors import (
     GenerationNotFound,
     SubmissionsClosed,
 )
+from application.webhooks import EndpointGone, WebhookNotFound
 from domain.errors import (
     AccountDisabled,
     DomainError,
@@ -64,6 +65,8 @@ ERROR_TABLE: dict[type[DomainError], tuple[int, str]] = {
     QueueFull: (503, "QUEUE_FULL"),
     SubmissionsClosed: (503, "SERVICE_UNAVAILABLE"),
     Contention: (503, "SERVICE_UNAVAILABLE"),
+    WebhookNotFound: (404, "NOT_FOUND"),
+    EndpointGone: (409, "INVALID_STATE"),
 }
 HTTP_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
 MAX_VALIDATION_ERRORS = 20  # API.md: an error answer stays small whatever the request

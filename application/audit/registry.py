@@ -7,8 +7,16 @@ from eventsourcing.domain import Aggregate
 from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.queue import GenerationQueue
+from domain.webhook_endpoints import WebhookEndpoint
+from domain.webhook_messages import WebhookMessage
 
-AGGREGATES: tuple[type[Aggregate], ...] = (TokenAccount, Generation, GenerationQueue)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    TokenAccount,
+    Generation,
+    GenerationQueue,
+    WebhookEndpoint,
+    WebhookMessage,
+)
 VIEWS = (
     "pending_queue",
     "rate_limits",

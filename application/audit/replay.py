@@ -11,6 +11,7 @@ from application.audit import violations as rule
 from application.audit.checks.accounts import AccountEvents
 from application.audit.checks.generations import TRANSITIONS, GenerationEvents
 from application.audit.checks.queue import QueueEvents
+from application.audit.checks.webhooks import WebhookEvents
 from application.audit.reading import EventDecoder, LoggedEvent
 from application.audit.registry import is_checked
 from application.audit.report import AuditReport, Comparison
@@ -18,6 +19,9 @@ from application.audit.state import END_OF_CODE, STATUSES, Life
 from domain.accounts import TokenAccount
 from domain.generations import Generation
 from domain.queue import GenerationQueue
+from domain.webhook_endpoints import WebhookEndpoint
+from domain.webhook_messages import DEFAULT_RETRY_SCHEDULE, WebhookMessage
+from domain.webhook_types import TYPE_OF_EVENT
 
 Handler = Callable[[LoggedEvent, type[Any]], None]
 
@@ -32,15 +36,18 @@ class Follower(Protocol):
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None: ...
 
 
-class Replay(AccountEvents, GenerationEvents, QueueEvents):
+class Replay(AccountEvents, GenerationEvents, QueueEvents, WebhookEvents):
     def __init__(
         self,
         decoder: EventDecoder,
         hourly_limit: int | None,
         queue_capacity: int,
         observers: Sequence[Follower] = (),
+        retry_schedule: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE,
+        audited_at: int = 0,
     ) -> None:
         super().__init__(decoder, hourly_limit, queue_capacity)
+        self.webhooks_start(retry_schedule, audited_at)
         self.observers = list(observers)
         self.by_topic: Counter[str] = Counter()
         self.first_position = 0
@@ -60,7 +67,15 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             GenerationQueue.GenerationRequeued: self.queued_generation,
             GenerationQueue.GenerationLeftQueue: self.left_queue,
             **dict.fromkeys(TRANSITIONS, self.transition),
+            WebhookEndpoint.EndpointCreated: self.endpoint_created,
+            WebhookEndpoint.EndpointDeleted: self.endpoint_deleted,
+            WebhookMessage.MessageCreated: self.message_created,
+            WebhookMessage.AttemptRecorded: self.attempt_recorded,
+            WebhookMessage.RetryRequested: self.retry_requested,
+            WebhookMessage.MessageAbandoned: self.message_abandoned,
         }
+        for cls in TYPE_OF_EVENT:  # each also owes the subscribed endpoints a message
+            self.handlers[cls] = self._and_awaiting(self.handlers[cls])
         self._routes: dict[str, tuple[Handler, type[Any]]] = {}
 
     def apply_all(self, notifications: Iterable[LoggedEvent]) -> None:
@@ -95,6 +110,7 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
             else:
                 statuses[END_OF_CODE[life & 15]] += 1
         self.queue_at_end()
+        self.webhooks_at_end()
         self.tokens.reserved = sum(ledger.reserved for ledger in self.accounts.values())
         by_type: Counter[str] = Counter()
         for topic, count in self.by_topic.items():
@@ -142,6 +158,14 @@ class Replay(AccountEvents, GenerationEvents, QueueEvents):
                     observer.observe(notification.id, key, cls, data)
 
         return checked_and_observed, cls
+
+    def _and_awaiting(self, check: Handler) -> Handler:
+        def checked_and_awaited(notification: LoggedEvent, cls: type[Any]) -> None:
+            check(notification, cls)
+            if self.subscribed:
+                self.awaiting_messages(notification, cls)
+
+        return checked_and_awaited
 
     def _outside(self, notification: LoggedEvent, cls: type[Any]) -> None:
         pass

@@ -14,6 +14,7 @@ from application.audit.reading import (
     LoggedEvent,
     LogReader,
     log_batches,
+    moment_micros,
 )
 from application.audit.replay import Replay
 from application.audit.report import AuditReport, Comparison
@@ -52,6 +53,8 @@ class AuditSession:
             hourly_limit=atelier.policy.hourly_limit,
             queue_capacity=atelier.policy.queue_capacity,
             observers=observers,
+            retry_schedule=atelier.policy.webhook_retry_schedule,
+            audited_at=moment_micros(atelier.clock()),
         )
         self.position = 0
         self.progress = progress

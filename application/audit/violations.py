@@ -31,6 +31,10 @@ UNREADABLE_EVENT = "unreadable-event"  # a stored event that cannot be decoded
 PROJECTION_MISMATCH = "projection-mismatch"  # a read model differs from the replayed state
 PROJECTION_UNVERIFIED = "projection-unverified"  # a read model that could not be compared
 
+WEBHOOK_MISSING = "webhook-message-missing"  # a subscribed generation event without its message
+WEBHOOK_UNEXPECTED = "webhook-message-unexpected"  # a message no subscription called for
+WEBHOOK_UNSETTLED = "webhook-message-unsettled"  # failed early, or pending and overdue
+
 MAX_KEPT = 1_000  # details kept; beyond that only the count per rule grows
 
 

@@ -33,6 +33,7 @@ from infrastructure.projections.user_generations import (
     UserGenerationsProjection,
 )
 from infrastructure.projections.view import ProjectionView
+from infrastructure.projections.webhooks import WebhooksProjection, WebhookViews
 
 DEFAULT_POLL_SECONDS = 0.02
 NEAR_LIMIT_SHARE = 0.8  # a user at 80% of the hourly limit or more is "near" it
@@ -76,6 +77,7 @@ class ReadModels:
         )
         self.dashboard = Dashboard(self.views[DashboardProjection.name], self.freshness)
         self.activity = Activity(self.views[ActivityProjection.name], self.freshness)
+        self.webhooks = WebhookViews(self.views[WebhooksProjection.name], self.freshness)
 
     def near_limit(self, now: datetime, count: int) -> list[UserNearLimit]:
         """From the rate-limit windows, each named by its user from the generations view."""

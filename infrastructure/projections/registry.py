@@ -9,6 +9,7 @@ from infrastructure.projections.pending_queue import PendingQueueProjection
 from infrastructure.projections.rate_limits import RateLimitProjection
 from infrastructure.projections.table_projection import TableProjection
 from infrastructure.projections.user_generations import UserGenerationsProjection
+from infrastructure.projections.webhooks import WebhooksProjection
 
 PROJECTIONS: tuple[type[TableProjection], ...] = (
     PendingQueueProjection,
@@ -17,4 +18,5 @@ PROJECTIONS: tuple[type[TableProjection], ...] = (
     ImagesProjection,
     DashboardProjection,
     ActivityProjection,
+    WebhooksProjection,
 )

@@ -21,6 +21,7 @@ PROJECTIONS = [
     "images",
     "dashboard_totals",
     "activity",
+    "webhooks",
 ]
 
 
@@ -45,6 +46,7 @@ def test_stats_of_an_empty_store(client: TestClient) -> None:
     assert data["tokens"] == {"granted": 0, "reserved": 0, "captured": 0, "released": 0}
     assert data["queue"] == {"depth": 0, "capacity": 9, "processing": 0, "oldestPendingAt": None}
     assert data["projections"] == [{"name": n, "position": 0, "lag": 0} for n in PROJECTIONS]
+    assert data["webhooks"] == {"pending": 0, "succeeded": 0, "failed": 0}
 
 
 def test_stats_count_generations_and_tokens_after_a_mixed_workload(client: TestClient) -> None:

@@ -8,15 +8,22 @@ aggregates carry on from them.
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.persistence import StoredEvent
 
+from application.webhooks import Webhooks
 from domain.accounts import TokenAccount
 from domain.generations import PROCESSING, Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
+from domain.webhook_messages import message_id
+from infrastructure.projections.catch_up import catch_up
+from infrastructure.projections.read_models import view_on
+from infrastructure.webhooks.message_follower import MessageCreation
+from infrastructure.webhooks.url_check import DnsUrlCheck
 from tests.conftest import SettingsFactory
 from tests.support.clock import T0, Clock
 from tests.support.lifecycle import submit, wired_application
@@ -29,6 +36,7 @@ from tests.support.read_side import (
     fail,
     start,
 )
+from web.webhook_presenters import webhook_body_json
 
 OLD_TOPICS = {
     "domain.accounts:TokenAccount.AccountOpened",
@@ -198,3 +206,31 @@ def test_events_stored_before_the_classes_were_explicit_still_load(
         assert (reloaded.balance, reloaded.reservations) == (7, {})
         totals = models.dashboard.totals()
         assert (totals.generations["completed"], totals.tokens["captured"]) == (1, 1)
+
+
+WEBHOOK_TOPICS = {
+    "domain.webhook_endpoints:WebhookEndpoint.EndpointCreated",
+    "domain.webhook_endpoints:WebhookEndpoint.EndpointDeleted",
+    "domain.webhook_messages:WebhookMessage.MessageCreated",
+    "domain.webhook_messages:WebhookMessage.AttemptRecorded",
+    "domain.webhook_messages:WebhookMessage.RetryRequested",
+    "domain.webhook_messages:WebhookMessage.MessageAbandoned",
+}
+
+
+def test_the_webhook_events_are_stored_under_their_topics(make_settings: SettingsFactory) -> None:
+    """An endpoint, a message with an attempt and a retry, and one abandoned by a deletion."""
+    with application(make_settings(), Clock(T0)) as (atelier, _):
+        webhooks = Webhooks(atelier, DnsUrlCheck(allow_private=True), webhook_body_json, (1,))
+        endpoint, _ = webhooks.create_endpoint("http://127.0.0.1:9/hook", None, "")
+        atelier.open_account("alice", 10)
+        ids = [submit(atelier, "alice") for _ in range(2)]
+        creation = MessageCreation(webhooks, partial(view_on, atelier))
+        catch_up(atelier, creation)
+        first, second = (message_id(endpoint.endpoint_id, g, 1) for g in ids)
+        webhooks.record_attempt(first, atelier.clock(), 500, "HTTP 500", 1)
+        webhooks.retry_message(endpoint.endpoint_id, first)
+        webhooks.delete_endpoint(endpoint.endpoint_id)
+        assert webhooks.sending(second) is None  # abandoned, unsent
+        notifications = atelier.recorder.select_notifications(start=None, limit=1000)
+        assert {n.topic for n in notifications} >= WEBHOOK_TOPICS

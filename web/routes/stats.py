@@ -15,13 +15,15 @@ from web.openapi.refusals import ADMIN_ROUTE, READ_MODELS_MISSING
 from web.presenters import stats_json
 from web.responses import success
 from web.routes.queue import read_side_of
+from web.webhook_presenters import webhook_stats_json
 
 
 def gather(models: ReadSide) -> Response:
     # Positions last, so they are at least as far as the figures were read at.
     totals = models.dashboard.totals()
     queue = models.pending_queue.status()
-    return success(stats_json(totals, queue, models.status()))
+    webhooks = webhook_stats_json(models.webhooks.counts())
+    return success({**stats_json(totals, queue, models.status()), "webhooks": webhooks})
 
 
 async def get_stats(request: Request) -> Response:

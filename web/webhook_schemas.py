@@ -1,0 +1,27 @@
+"""The body of POST /api/admin/webhooks, and the query of a webhook's message list."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from web.schemas import STRICT, Text
+
+WebhookType = Literal[
+    "generation.created",
+    "generation.processing",
+    "generation.completed",
+    "generation.failed",
+    "generation.cancelled",
+    "generation.expired",
+]
+MAX_DESCRIPTION = 500
+
+
+class WebhookBody(BaseModel):
+    model_config = STRICT
+
+    url: Text
+    events: list[WebhookType] | None = Field(None, min_length=1, max_length=20)
+    description: Text = Field("", max_length=MAX_DESCRIPTION)
