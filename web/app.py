@@ -32,6 +32,7 @@ def create_app(
     tokens: TokenVerification,
     max_request_bytes: int,
     services: Sequence[BackgroundService] = (),
+    generator_name: str = "dry-run",
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
     the app and stop, in reverse order, before the Atelier closes."""
@@ -67,4 +68,5 @@ def create_app(
     app.state.read_side = read_side
     app.state.tokens = tokens
     app.state.max_request_bytes = max_request_bytes
+    app.state.generator_name = generator_name  # GENERATOR: whose circuit the stats show
     return app

@@ -26,6 +26,7 @@ def app_from_settings(
         TokenVerifier(auth_secret(settings)),
         settings.max_request_bytes,
         services,
+        generator_name=settings.generator,
     )
 
 
