@@ -164,7 +164,7 @@ class OpenAIImageGenerator:
             raise Retryable("OpenAI could not be reached") from None
         except openai.APIStatusError as error:
             raise GeneratorFailure(refusal_reason(error)) from None
-        except openai.OpenAIError:
+        except (openai.OpenAIError, ValueError, TypeError):  # an answer it could not read
             raise GeneratorFailure(
                 "Image generation failed: OpenAI returned a malformed answer.", upstream=True
             ) from None
