@@ -67,11 +67,11 @@ class FakeCloudinary:
         """CLOUDINARY_URL for the service: uploads come here (`upload_prefix`)."""
         return f"cloudinary://{API_KEY}:{API_SECRET}@{CLOUD}?upload_prefix={self.origin}"
 
-    def host(self, path: str, data: bytes) -> str:
+    def host(self, path: str, data: bytes, cloud: str = CLOUD) -> str:
         """Serve `data` at `/<cloud>/image/upload/<path>`; the https URL a client submits."""
         with self._lock:
-            self.hosted[f"/{CLOUD}/image/upload/{path}"] = data
-        return f"https://res.cloudinary.com/{CLOUD}/image/upload/{path}"
+            self.hosted[f"/{cloud}/image/upload/{path}"] = data
+        return f"https://res.cloudinary.com/{cloud}/image/upload/{path}"
 
     def delivery_path(self, url: str) -> str:
         return url.removeprefix("https://res.cloudinary.com")
