@@ -6,18 +6,11 @@ from __future__ import annotations
 import httpx
 
 from application.ports import GeneratorFailure
-from domain.images import CLOUDINARY_HOST, ImageUrlError, parse_cloudinary_url
+from domain.images import ImageUrlError, parse_cloudinary_url
+from infrastructure.delivery import delivery_address
 
 DOWNLOAD_TIMEOUT = httpx.Timeout(connect=5.0, read=15.0, write=5.0, pool=5.0)
 MAX_REDIRECTS = 3
-
-
-def delivery_address(url: str, delivery_base: str) -> httpx.URL:
-    """`https://res.cloudinary.com/<path>` as `<delivery_base>/<path>` (the URL recorded stays)."""
-    prefix = f"https://{CLOUDINARY_HOST}/"
-    if not url.startswith(prefix):
-        raise ImageUrlError("Image URL is not a Cloudinary delivery URL")
-    return httpx.URL(f"{delivery_base.rstrip('/')}/{url[len(prefix) :]}")
 
 
 class ImageDownloader:
@@ -42,7 +35,7 @@ class ImageDownloader:
         """The image's bytes, or GeneratorFailure naming `field` (`productImages.0`)."""
         try:
             parse_cloudinary_url(url, self.cloud_names)  # never a request to a URL that fails
-            target = delivery_address(url, self.delivery_base)
+            target = httpx.URL(delivery_address(url, self.delivery_base))
         except ImageUrlError as error:
             raise GeneratorFailure(f"Image {field} cannot be used: {error}.") from None
         for _ in range(MAX_REDIRECTS + 1):

@@ -28,7 +28,7 @@ from tests.support.builders import admin, bearer, generation_body
 from tests.support.fake_cloudinary import CLOUD, FakeCloudinary
 from tests.support.fake_openai import API_KEY, FakeOpenAI, Reply, images
 from tests.support.png import png
-from tests.support.servers import Server, atelier_server
+from tests.support.servers import Server, atelier_server, run_cli
 from tests.support.stores import settings_env
 
 pytestmark = pytest.mark.slow
@@ -175,6 +175,8 @@ def test_generations_complete_with_durable_results_made_from_their_own_photos(
             assert len(cloudinary.uploads) == len(submitted) and cloudinary.refused == []
             stats = httpx.get(f"{server.base_url}/api/admin/stats", headers=admin()).json()
             assert stats["data"]["generator"] == {"name": "openai", "circuit": "closed"}
+            audit = run_cli(env, "audit", "--json")  # result images break no invariant
+            assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-3000:]
             account = httpx.get(f"{server.base_url}/api/account", headers=bearer("alice"))
             assert (account.json()["data"]["balance"], account.json()["data"]["reserved"]) == (
                 14,

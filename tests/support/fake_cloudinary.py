@@ -146,6 +146,14 @@ class FakeCloudinary:
                 else:
                     self._send(200, data, "image/png")
 
+            def do_HEAD(self) -> None:
+                with fake._lock:
+                    fake.delivered.append(self.path)
+                    found = self.path in fake.hosted
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(length)
