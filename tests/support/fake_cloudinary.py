@@ -130,6 +130,9 @@ class FakeCloudinary:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # One write per answer, sent at once, as a real server does (no Nagle stall).
+            wbufsize = 65536
+            disable_nagle_algorithm = True
 
             def do_GET(self) -> None:
                 with fake._lock:

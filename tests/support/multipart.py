@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from email import policy
+from email.message import Message
 from email.parser import BytesParser
 
 
@@ -16,19 +17,19 @@ class Part:
 
 
 def parts_of(content_type: str, body: bytes) -> list[Part]:
-    message = BytesParser(policy=policy.HTTP).parsebytes(
+    message = BytesParser(policy=policy.compat32).parsebytes(  # the fast parser
         b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
     )
     if not message.is_multipart():
         raise ValueError("not a multipart body")
     found = []
-    for part in message.iter_parts():
+    for part in message.get_payload():
+        assert isinstance(part, Message)
         name = part.get_param("name", header="content-disposition")
         filename = part.get_filename()
         payload = part.get_payload(decode=True)
-        found.append(
-            Part(str(name), filename, part.get_content_type(), payload if payload else b"")
-        )
+        data = payload if isinstance(payload, bytes) else b""
+        found.append(Part(str(name), filename, part.get_content_type(), data))
     return found
 
 
