@@ -52,7 +52,7 @@ class WorkUseCases(CircuitUseCases, ClaimUseCases):
             except WorkStopped:
                 return self._outcome(lambda: self.fail(gid, worker_id, ""), job, stopped)
             except GeneratorFailure as failure:
-                self.record_generator_outcome(generator.name, not failure.upstream)
+                self._note_outcome(generator.name, not failure.upstream)
                 reason = " ".join(failure.reason.split())  # a generator's text, on one line
                 return self._outcome(lambda: self.fail(gid, worker_id, reason), job, stopped)
             except Exception:
@@ -60,12 +60,19 @@ class WorkUseCases(CircuitUseCases, ClaimUseCases):
                 return self._outcome(
                     lambda: self.fail(gid, worker_id, UNEXPECTED_GENERATOR_ERROR), job, stopped
                 )
-        self.record_generator_outcome(generator.name, upstream_healthy=True)
+        self._note_outcome(generator.name, upstream_healthy=True)
         try:
             return self._outcome(lambda: self.complete(gid, worker_id, results), job, stopped)
         except InvalidRequest as error:
             logger.error("generator %s returned unusable results: %s", generator.name, error)
             return self._outcome(lambda: self.fail(gid, worker_id, UNUSABLE_RESULTS), job, stopped)
+
+    def _note_outcome(self, generator_name: str, upstream_healthy: bool) -> None:
+        """The circuit learns the outcome; a store error here never costs the result."""
+        try:
+            self.record_generator_outcome(generator_name, upstream_healthy)
+        except Exception:
+            logger.exception("generator %s: its circuit could not be updated", generator_name)
 
     @contextmanager
     def _heartbeats(self, generation_id: UUID, worker_id: str) -> Iterator[threading.Event]:

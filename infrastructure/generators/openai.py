@@ -6,8 +6,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import partial
 from typing import Any, TypeVar
 
@@ -114,10 +115,8 @@ class OpenAIImageGenerator:
         self.client = openai.OpenAI(
             api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_seconds
         )
-        self.calls = ThreadPoolExecutor(thread_name_prefix="openai-call")
 
     def close(self) -> None:
-        self.calls.shutdown(wait=False, cancel_futures=True)
         self.client.close()
         self.downloader.close()
 
@@ -211,14 +210,22 @@ class OpenAIImageGenerator:
 
     def _unless_stopped(self, stop: StopSignal, attempt: Callable[[], T]) -> T:
         """The attempt in a thread of its own, so a cancel stops the wait (the call itself runs
-        on, bounded by its timeout, and its answer is dropped)."""
-        future: Future[T] = self.calls.submit(attempt)
+        on, bounded by its timeout, and its answer is dropped). A thread per attempt, not a
+        pool: a pool smaller than the worker's slots would queue their calls."""
+        answer: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                answer.set_result(attempt())
+            except BaseException as error:  # handed to the waiting slot, which raises it
+                answer.set_exception(error)
+
+        threading.Thread(target=run, name="upstream-call", daemon=True).start()
         while True:
             if stop.is_set():
-                future.cancel()
                 raise WorkStopped
             try:
-                return future.result(timeout=STOP_POLL_SECONDS)
+                return answer.result(timeout=STOP_POLL_SECONDS)
             except TimeoutError:
                 continue
 

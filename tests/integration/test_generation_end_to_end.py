@@ -261,3 +261,26 @@ def test_a_cancel_during_generation_releases_the_tokens_and_uploads_nothing(
             account = httpx.get(f"{server.base_url}/api/account", headers=bearer("alice"))
             data = account.json()["data"]
             assert (data["balance"], data["reserved"], data["available"]) == (10, 0, 10)
+
+
+def test_sigterm_lets_the_running_generation_finish_and_claims_no_more(
+    sqlite_only: SettingsFactory, tmp_path: Path
+) -> None:
+    settings = sqlite_only()
+    with fakes() as (openai_fake, cloudinary):
+        openai_fake.will_answer(Reply(200, images(RESULT).body, hang_seconds=120))
+        env = service_env(settings, openai_fake, cloudinary)
+        with atelier_server(env) as server:
+            open_account(server, "alice", 10)
+            first, _ = submit_with_photos(server, cloudinary, "alice", 1)
+            with worker(env, tmp_path / "w", "--concurrency", "1") as process:
+                assert openai_fake.arrived.wait(120), (tmp_path / "w" / "stderr").read_text()
+                second, _ = submit_with_photos(server, cloudinary, "alice", 2)
+                process.send_signal(signal.SIGTERM)
+                stderr = tmp_path / "w" / "stderr"
+                assert wait_for(lambda: "worker stops after" in stderr.read_text())
+                openai_fake.release.set()  # the model answers the generation in hand
+                assert process.wait(timeout=60) == 0
+            assert shown(server, "alice", first)["status"] == "completed"
+            assert shown(server, "alice", second)["status"] == "pending"  # not claimed
+            assert len(openai_fake.requests) == 1
