@@ -35,6 +35,7 @@ QUALITIES = {"standard": "medium", "high": "high", "ultra": "high"}
 MAX_PROMPT_CHARACTERS = 32_000  # gpt-image-1's limit
 REQUEST_TIMEOUT_SECONDS = 180.0
 STOP_POLL_SECONDS = 0.2
+RETRIED_STATUSES = frozenset({408, 409})  # besides 429 and 5xx
 REFUSAL_CODES = {
     "moderation_blocked": "OpenAI's safety system rejected the request",
     "content_policy_violation": "OpenAI's safety system rejected the request",
@@ -162,6 +163,8 @@ class OpenAIImageGenerator:
         except openai.APIConnectionError:
             raise Retryable("OpenAI could not be reached") from None
         except openai.APIStatusError as error:
+            if error.status_code in RETRIED_STATUSES:  # what OpenAI asks clients to retry
+                raise Retryable(f"OpenAI asked to try again (HTTP {error.status_code})") from None
             raise GeneratorFailure(refusal_reason(error)) from None
         except (openai.OpenAIError, ValueError, TypeError):  # an answer it could not read
             raise GeneratorFailure(

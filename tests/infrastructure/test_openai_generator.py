@@ -189,6 +189,15 @@ def test_server_errors_are_retried_with_capped_jittered_backoff_then_fail_readab
     assert cloudinary.uploads == []
 
 
+def test_408_and_409_are_retried_as_openai_asks(
+    generator: OpenAIImageGenerator, openai_fake: FakeOpenAI, cloudinary: FakeCloudinary
+) -> None:
+    openai_fake.will_answer(error(408), error(409), images())
+    (result,) = generator.generate(job_with_photos(cloudinary), RecordingStop())
+    assert len(openai_fake.requests) == 3
+    assert result.public_id in cloudinary.stored
+
+
 def test_no_retry_runs_past_the_lease(
     generator: OpenAIImageGenerator, openai_fake: FakeOpenAI, cloudinary: FakeCloudinary
 ) -> None:
