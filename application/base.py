@@ -18,12 +18,14 @@ from application.ports import Clock, ImageChecker, QueueView, system_clock
 from application.saved_versions import SavedVersions
 from application.telemetry import NO_TELEMETRY, Telemetry
 from domain.accounts import TokenAccount
+from domain.circuit import GeneratorCircuit
 from domain.generations import Generation
 from domain.identifiers import account_id, queue_id
 from domain.queue import GenerationQueue
 
 ACCOUNT_SNAPSHOT_INTERVAL = 100
 QUEUE_SNAPSHOT_INTERVAL = 500
+CIRCUIT_SNAPSHOT_INTERVAL = 100
 
 
 class AtelierBase(Application[UUID]):
@@ -33,6 +35,7 @@ class AtelierBase(Application[UUID]):
     snapshotting_intervals: ClassVar[dict[type[Any], int]] = {
         TokenAccount: ACCOUNT_SNAPSHOT_INTERVAL,
         GenerationQueue: QUEUE_SNAPSHOT_INTERVAL,
+        GeneratorCircuit: CIRCUIT_SNAPSHOT_INTERVAL,
     }
 
     def __init__(

@@ -3,7 +3,7 @@ and the lease holder's heartbeat."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -14,7 +14,7 @@ from application.retries import retry_on_conflict
 from domain.accounts import TokenAccount
 from domain.generations import COMPLETED, Generation
 from domain.queue import GenerationQueue
-from domain.results import check_result_images
+from domain.results import ResultImage, check_result_images
 
 MAX_REASON_LENGTH = 500
 
@@ -31,10 +31,17 @@ class Heartbeat:
 
 class EndingUseCases(AtelierBase):
     def complete(
-        self, generation_id: UUID, worker_id: str, result_images: list[str]
+        self, generation_id: UUID, worker_id: str, result_images: Sequence[str | ResultImage]
     ) -> GenerationRecord:
-        urls = check_result_images(result_images)
-        return self._end_processing(generation_id, lambda g, now: g.complete(worker_id, urls, now))
+        """Bare URLs are recorded with what they tell (`ResultImage.of_url`)."""
+        results = [
+            image if isinstance(image, ResultImage) else ResultImage.of_url(image)
+            for image in result_images
+        ]
+        check_result_images([result.url for result in results])
+        return self._end_processing(
+            generation_id, lambda g, now: g.complete(worker_id, results, now)
+        )
 
     def fail(self, generation_id: UUID, worker_id: str, reason: str) -> GenerationRecord:
         reason = reason[:MAX_REASON_LENGTH] if reason.strip() else "Generation failed."

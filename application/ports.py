@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain.errors import FieldProblem
+from domain.results import ResultImage
 
 Clock = Callable[[], datetime]
 
@@ -60,6 +61,7 @@ class GenerationJob:
     """What an image generator is told about a claimed generation."""
 
     generation_id: UUID
+    user_id: str
     prompt: str
     product_images: tuple[str, ...]
     model_images: tuple[str, ...]
@@ -72,20 +74,31 @@ class GenerationJob:
 
 
 class GeneratorFailure(Exception):
-    """The generator gave up; `reason` is what the generation's `error` tells its owner."""
+    """The generator gave up; `reason` is what the generation's `error` tells its owner, and
+    `upstream` whether the model's service was at fault (it counts towards the circuit)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, upstream: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.upstream = upstream
+
+
+class WorkStopped(Exception):
+    """The generation was cancelled (or its lease lost) while it ran: nothing was uploaded."""
+
+
+class StopSignal(Protocol):
+    """Set once the work must stop (a `threading.Event`)."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class ImageGenerator(Protocol):
     name: str
 
-    def is_available(self) -> bool:
-        """False while a call would fail (circuit breaker open): the worker stops claiming."""
-        ...
-
-    def generate(self, job: GenerationJob) -> list[str]:
-        """1-4 https result URLs, or GeneratorFailure with a reason for the owner."""
+    def generate(self, job: GenerationJob, stop: StopSignal) -> list[ResultImage]:
+        """1-4 durable result images; GeneratorFailure with a reason for the owner; WorkStopped
+        once `stop` is set (then no result is uploaded)."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from application.accounts import AccountUseCases
 from application.audit import AuditUseCases
+from application.circuit import CircuitUseCases
 from application.claims import ClaimUseCases
 from application.endings import EndingUseCases
 from application.history import HistoryUseCases
@@ -16,6 +17,7 @@ class Atelier(
     AccountUseCases,
     SubmissionUseCases,
     WorkUseCases,
+    CircuitUseCases,
     ClaimUseCases,
     SweepUseCases,
     EndingUseCases,

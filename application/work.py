@@ -9,8 +9,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from uuid import UUID
 
+from application.circuit import CircuitUseCases
 from application.claims import ClaimUseCases
-from application.ports import GenerationJob, GeneratorFailure, ImageGenerator
+from application.ports import GenerationJob, GeneratorFailure, ImageGenerator, WorkStopped
 from application.queries import GenerationRecord
 from domain.errors import InvalidRequest, InvalidTransition
 
@@ -29,10 +30,13 @@ class WorkOutcome:
     result_images: list[str]
 
 
-class WorkUseCases(ClaimUseCases):
-    def work_once(self, worker_id: str, generator: ImageGenerator) -> WorkOutcome | None:
-        """None when nothing was claimed, or the generator is unavailable (docs/lifecycle.md)."""
-        if not generator.is_available():
+class WorkUseCases(CircuitUseCases, ClaimUseCases):
+    def work_once(
+        self, worker_id: str, generator: ImageGenerator, slot: str | None = None
+    ) -> WorkOutcome | None:
+        """None when nothing was claimed, or the generator's circuit lets this `slot` (one of
+        the worker's concurrent runs; the worker itself by default) claim nothing."""
+        if not self.may_claim(generator.name, slot or worker_id):
             return None
         claimed = self.claim(worker_id)
         if claimed is None:
@@ -44,8 +48,11 @@ class WorkUseCases(ClaimUseCases):
         gid = job.generation_id
         with self._heartbeats(gid, worker_id) as stopped:
             try:
-                urls = generator.generate(job)
+                results = generator.generate(job, stopped)
+            except WorkStopped:
+                return self._outcome(lambda: self.fail(gid, worker_id, ""), job, stopped)
             except GeneratorFailure as failure:
+                self._note_outcome(generator.name, not failure.upstream)
                 reason = " ".join(failure.reason.split())  # a generator's text, on one line
                 return self._outcome(lambda: self.fail(gid, worker_id, reason), job, stopped)
             except Exception:
@@ -53,11 +60,19 @@ class WorkUseCases(ClaimUseCases):
                 return self._outcome(
                     lambda: self.fail(gid, worker_id, UNEXPECTED_GENERATOR_ERROR), job, stopped
                 )
+        self._note_outcome(generator.name, upstream_healthy=True)
         try:
-            return self._outcome(lambda: self.complete(gid, worker_id, urls), job, stopped)
+            return self._outcome(lambda: self.complete(gid, worker_id, results), job, stopped)
         except InvalidRequest as error:
             logger.error("generator %s returned unusable results: %s", generator.name, error)
             return self._outcome(lambda: self.fail(gid, worker_id, UNUSABLE_RESULTS), job, stopped)
+
+    def _note_outcome(self, generator_name: str, upstream_healthy: bool) -> None:
+        """The circuit learns the outcome; a store error here never costs the result."""
+        try:
+            self.record_generator_outcome(generator_name, upstream_healthy)
+        except Exception:
+            logger.exception("generator %s: its circuit could not be updated", generator_name)
 
     @contextmanager
     def _heartbeats(self, generation_id: UUID, worker_id: str) -> Iterator[threading.Event]:
@@ -115,6 +130,7 @@ def job_of(generation: GenerationRecord) -> GenerationJob:
         raise InvalidTransition("Only a claimed generation can be run.")
     return GenerationJob(
         generation_id=generation.generation_id,
+        user_id=generation.user_id,
         prompt=generation.prompt,
         product_images=tuple(generation.product_images),
         model_images=tuple(generation.model_images),

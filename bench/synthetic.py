@@ -32,6 +32,7 @@ from domain.images import link_images
 from domain.pricing import token_cost
 from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
+from domain.results import ResultImage
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 QUALITIES = ("standard", "standard", "high", "ultra")
@@ -77,7 +78,7 @@ class Simulation:
         account = self.accounts[generation.user_id]
         if self.rng.random() < 0.85:
             result = f"https://cdn.example/{generation.id}.png"
-            generation.complete("worker-1", [result], self.clock)
+            generation.complete("worker-1", [ResultImage.of_url(result)], self.clock)
             account.capture(generation.id, self.clock)
         else:
             generation.fail("worker-1", "model error", self.clock)

@@ -1,5 +1,5 @@
-"""`atelier worker [--once]`: claim generations and run them through the configured generator
-(docs/lifecycle.md, "Workers")."""
+"""`atelier worker [--once] [--concurrency N]`: claim generations and run them through the
+configured generator, N at once (docs/lifecycle.md, "Workers")."""
 
 from __future__ import annotations
 
@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from types import FrameType
 
-    from application.ports import ImageGenerator
-    from application.service import Atelier
     from application.work import WorkOutcome
 
 logger = logging.getLogger("atelier.worker")
@@ -31,6 +29,13 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "--once",
         action="store_true",
         help="sweep, run one generation, exit (default: run until stopped)",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        help="generations run at once (default WORKER_CONCURRENCY, 4)",
     )
     parser.add_argument(
         "--worker-id", default=None, help="name recorded on claims (default HOST:PID)"
@@ -49,12 +54,16 @@ def run(args: argparse.Namespace) -> int:
     """Everything is built first, so a configuration problem stops the worker before any claim."""
     from infrastructure.bootstrap import background_services, build_application
     from infrastructure.generators import build_generator
-    from infrastructure.settings import load_settings
+    from infrastructure.settings import SettingsError, load_settings
+    from infrastructure.worker_pool import run_slots
 
     stopping = threading.Event()
     if not args.once:
         stop_on_signals(stopping)  # before the slow start-up, so an early SIGTERM is clean
     settings = load_settings()
+    concurrency = settings.worker_concurrency if args.concurrency is None else args.concurrency
+    if concurrency < 1:
+        raise SettingsError("Invalid configuration: --concurrency: must be at least 1")
     generator = build_generator(settings)
     create_tables = os.environ.get(CREATE_TABLES_VARIABLE, "y") != "n"
     atelier = build_application(settings, create_tables=create_tables)
@@ -62,13 +71,16 @@ def run(args: argparse.Namespace) -> int:
     services = background_services(settings, atelier)
     for service in services:
         service.start()
-    logger.info("worker %s ready with GENERATOR=%s", worker_id, generator.name)
+    logger.info(
+        "worker %s ready with GENERATOR=%s, %d at once", worker_id, generator.name, concurrency
+    )
     try:
         if args.once:
             atelier.sweep()
             print_outcome(atelier.work_once(worker_id, generator))
             return 0
-        return work_forever(atelier, worker_id, generator, args.poll, stopping)
+        run_slots(atelier, worker_id, generator, concurrency, args.poll, stopping, print_outcome)
+        return 0
     finally:
         for service in reversed(services):
             service.stop()
@@ -80,31 +92,14 @@ def run(args: argparse.Namespace) -> int:
 
 def stop_on_signals(stopping: threading.Event) -> None:
     def stop(signum: int, frame: FrameType | None) -> None:
-        logger.info("worker stops after the generation in hand (signal %d)", signum)
+        logger.info("worker stops after the generations in hand (signal %d)", signum)
         stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
 
-def work_forever(
-    atelier: Atelier,
-    worker_id: str,
-    generator: ImageGenerator,
-    poll_seconds: float,
-    stopping: threading.Event,
-) -> int:
-    while not stopping.is_set():
-        try:
-            outcome = atelier.work_once(worker_id, generator)
-        except Exception:
-            logger.exception("worker %s: claim or record failed; retrying", worker_id)
-            outcome = None
-        if outcome is None:
-            stopping.wait(poll_seconds)
-        else:
-            print_outcome(outcome)
-    return 0
+_printing = threading.Lock()
 
 
 def print_outcome(outcome: WorkOutcome | None) -> None:
@@ -117,4 +112,5 @@ def print_outcome(outcome: WorkOutcome | None) -> None:
             "error": outcome.error,
             "resultImages": outcome.result_images,
         }
-    print(json.dumps(record), flush=True)
+    with _printing:  # one whole line per generation, whichever slot ends it
+        print(json.dumps(record), flush=True)

@@ -10,11 +10,13 @@ from domain.requests import ASPECT_RATIOS
 
 @dataclass(frozen=True)
 class ImageModel:
-    """A model in the catalogue: its identifier, whether it is on, and its aspect ratios."""
+    """A model in the catalogue: its identifier, whether it is on, its aspect ratios, and
+    whether the generation's photos are sent to it (image edit) or only its prompt."""
 
     name: str
     enabled: bool
     aspect_ratios: tuple[str, ...]
+    input_images: bool = True
 
 
 CATALOGUE: dict[str, ImageModel] = {
@@ -22,6 +24,7 @@ CATALOGUE: dict[str, ImageModel] = {
         name="gpt-4.1-dalle-3",
         enabled=True,
         aspect_ratios=ASPECT_RATIOS,
+        input_images=True,  # served by OPENAI_IMAGE_MODEL's image edit, photos in
     ),
 }
 

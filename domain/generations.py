@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.errors import InvalidTransition
 from domain.images import LinkedImage
 from domain.requests import AspectRatio, GenerationRequest, Quality, Style
+from domain.results import ResultImage
 
 
 class GenerationStatus(StrEnum):
@@ -62,7 +63,7 @@ class Generation(Aggregate):
 
     class ImageLinked(Aggregate.Event):
         url: str
-        role: str  # "product" or "model"
+        role: str  # "product" or "model"; "result" for what a worker returned
         order: int
         is_primary: bool
         public_id: str
@@ -286,9 +287,21 @@ class Generation(Aggregate):
         self.lease_expires_at = None
         self.updated_at = at
 
-    def complete(self, worker_id: str, result_images: list[str], at: datetime) -> None:
+    def complete(self, worker_id: str, results: list[ResultImage], at: datetime) -> None:
+        """Each result linked (role `result`, in order, the first primary), then completed."""
         self._require_lease(worker_id, at)
-        self._completed(result_images=list(result_images), at=at)
+        for order, result in enumerate(results):
+            self._image_linked(
+                url=result.url,
+                role="result",
+                order=order,
+                is_primary=order == 0,
+                public_id=result.public_id,
+                format=result.format,
+                width=result.width,
+                height=result.height,
+            )
+        self._completed(result_images=[result.url for result in results], at=at)
 
     @event(GenerationCompleted)
     def _completed(self, result_images: list[str], at: datetime) -> None:

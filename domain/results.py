@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from domain.errors import FieldProblem, InvalidRequest
+from domain.images import ImageUrlError, parse_cloudinary_url
 
 MIN_RESULT_IMAGES = 1
 MAX_RESULT_IMAGES = 4
 MAX_URL_LENGTH = 2048
 FIELD = "resultImages"
 _FORBIDDEN_CHARACTERS = re.compile(r"[\s\\\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ResultImage:
+    """A result as its generation records it (`ImageLinked`, role `result`)."""
+
+    url: str
+    public_id: str
+    format: str | None
+    width: int | None
+    height: int | None
+
+    @classmethod
+    def of_url(cls, url: str) -> ResultImage:
+        """What a bare URL tells: a Cloudinary delivery URL its public id, format and size;
+        any other URL nothing (an empty public id)."""
+        try:
+            image = parse_cloudinary_url(url)
+        except ImageUrlError:
+            return cls(url, "", None, None, None)
+        return cls(url, image.public_id, image.format, image.width, image.height)
 
 
 def result_url_problem(url: str) -> str | None:

@@ -28,7 +28,11 @@ def build_application(
 ) -> Atelier:
     """An Atelier on the configured store, its tables made unless `create_tables` is off.
     A store the views cannot follow fails here (UnsupportedStore)."""
-    checker = HttpImageChecker() if settings.verify_image_urls else None
+    checker = (
+        HttpImageChecker(delivery_base=settings.cloudinary_delivery_url)
+        if settings.verify_image_urls
+        else None
+    )
     # One turn at the table-creation lock for all of this process's tables.
     with table_creation_lock(settings) if create_tables else nullcontext():
         atelier = Atelier(

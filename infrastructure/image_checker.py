@@ -8,6 +8,8 @@ from collections.abc import Sequence
 import httpx
 
 from domain.errors import FieldProblem
+from domain.images import ImageUrlError
+from infrastructure.delivery import DEFAULT_DELIVERY_URL, delivery_address
 
 DEFAULT_TIMEOUT_SECONDS = 3.0
 MAX_REDIRECTS = 3
@@ -20,9 +22,11 @@ class HttpImageChecker:
         self,
         timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
+        delivery_base: str = DEFAULT_DELIVERY_URL,
     ) -> None:
         self.timeout = httpx.Timeout(timeout_seconds)
         self.transport = transport
+        self.delivery_base = delivery_base
 
     def unreachable(self, images: Sequence[tuple[str, str]]) -> list[FieldProblem]:
         """Problems for the (field, url) pairs that did not answer 2xx. Runs in a worker thread."""
@@ -41,7 +45,10 @@ class HttpImageChecker:
 
     async def _check(self, client: httpx.AsyncClient, url: str) -> str | None:
         """None if the image answers 2xx, else why not."""
-        target = httpx.URL(url)
+        try:
+            target = httpx.URL(delivery_address(url, self.delivery_base))
+        except ImageUrlError:
+            return "Image URL is not a Cloudinary delivery URL"
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 response = await client.head(target)

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, PositiveInt, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -83,6 +84,11 @@ class Settings(LogSettings):
     generator: Literal["openai", "dry-run"] = "dry-run"
     openai_api_key: SecretStr | None = None
     openai_base_url: str = "https://api.openai.com/v1"
+    openai_image_model: str = Field("gpt-image-1", min_length=1, max_length=100)
+    cloudinary_url: SecretStr | None = None
+    cloudinary_delivery_url: str = "https://res.cloudinary.com"
+    image_max_bytes: PositiveInt = 20 * 1024 * 1024
+    worker_concurrency: int = Field(4, ge=1, le=64)
     projections_in_process: bool = True
     projections_wait_seconds: float = Field(2.0, ge=0, le=60)
     projections_batch_size: int = Field(1000, ge=1, le=100_000)
@@ -124,7 +130,18 @@ class Settings(LogSettings):
             raise ValueError("not Cloudinary cloud names: " + ", ".join(bad))
         return value
 
-    @field_validator("openai_base_url")
+    @field_validator("cloudinary_url")
+    @classmethod
+    def _cloudinary_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme != "cloudinary" or not (
+                parts.username and parts.password and parts.hostname
+            ):
+                raise ValueError("must be cloudinary://KEY:SECRET@CLOUD")
+        return value
+
+    @field_validator("openai_base_url", "cloudinary_delivery_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):

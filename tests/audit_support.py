@@ -33,6 +33,7 @@ from domain.images import link_images
 from domain.pricing import token_cost
 from domain.queue import GenerationQueue
 from domain.requests import GenerationRequest
+from domain.results import ResultImage
 from infrastructure.audit.log_reader import LogInChild
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -136,7 +137,9 @@ class Story:
 
     def complete(self, generation: Generation) -> list[int]:
         account = self.owners[generation.id]
-        generation.complete("worker-1", ["https://cdn.example/result.png"], self.clock)
+        generation.complete(
+            "worker-1", [ResultImage.of_url("https://cdn.example/result.png")], self.clock
+        )
         account.capture(generation.id, self.clock)
         return self.save(generation, account)
 

@@ -74,6 +74,7 @@ def create_app(
     observability: Observability = Observability(),
     live_status: LiveStatus | None = None,
     stream_keepalive_seconds: float = 15.0,
+    generator_name: str = "dry-run",
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
     the app and stop, in reverse order, before the Atelier closes. Without `live_status`,
@@ -106,4 +107,5 @@ def create_app(
     app.state.metrics_token = observability.metrics_token
     app.state.live_status = live_status
     app.state.stream_keepalive_seconds = stream_keepalive_seconds
+    app.state.generator_name = generator_name  # GENERATOR: whose circuit the stats show
     return app

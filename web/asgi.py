@@ -41,6 +41,10 @@ def app_from_settings(
         webhooks, urls = build_webhooks(settings, read_side, webhook_body_json)
         services.append(webhook_service(settings, webhooks, read_side, urls))
     token = settings.metrics_token
+
+    def circuit_open() -> bool:
+        return atelier.generator_circuit(settings.generator) == "open"
+
     app = create_app(
         atelier,
         read_side,
@@ -49,11 +53,12 @@ def app_from_settings(
         services,
         Observability(
             telemetry=telemetry,
-            metrics=telemetry.metrics_page(read_side),
+            metrics=telemetry.metrics_page(read_side, circuit_open),
             metrics_token=None if token is None else token.get_secret_value(),
         ),
         LiveStatus(atelier, watcher),
         settings.stream_keepalive_seconds,
+        generator_name=settings.generator,
     )
     app.state.webhooks = webhooks
     return app

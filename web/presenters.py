@@ -130,13 +130,19 @@ def queue_json(status: QueueStatus) -> dict[str, Any]:
 
 
 def stats_json(
-    totals: Totals, queue: QueueStatus, projections: list[ProjectionStatus]
+    totals: Totals,
+    queue: QueueStatus,
+    projections: list[ProjectionStatus],
+    generator: tuple[str, str],
 ) -> dict[str, Any]:
+    """`generator`: GENERATOR's name and its circuit's state."""
+    name, circuit = generator
     return {
         "generations": dict(totals.generations),
         "tokens": dict(totals.tokens),
         "queue": queue_json(queue),
         "projections": [projection_json(p) for p in projections],
+        "generator": {"name": name, "circuit": circuit},
     }
 
 

@@ -20,7 +20,7 @@ from domain.requests import (
     Quality,
     Style,
 )
-from domain.results import MAX_RESULT_IMAGES
+from domain.results import MAX_RESULT_IMAGES, ResultImage
 from web.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
@@ -186,6 +186,17 @@ class HeartbeatBody(ClaimBody):
     pass
 
 
+class ResultDetail(BaseModel):
+    """What a worker knows of a result it stored: Cloudinary's answer to its upload."""
+
+    model_config = STRICT
+
+    public_id: Text = Field(alias="publicId", min_length=1, max_length=255)
+    format: Text | None = Field(None, min_length=1, max_length=10)
+    width: int | None = Field(None, ge=1, le=100_000)
+    height: int | None = Field(None, ge=1, le=100_000)
+
+
 class CompleteBody(BaseModel):
     model_config = STRICT
 
@@ -196,6 +207,23 @@ class CompleteBody(BaseModel):
         max_length=MAX_RESULT_IMAGES,
         json_schema_extra={"uniqueItems": True},
     )
+    result_details: list[ResultDetail] | None = Field(
+        None, alias="resultDetails", min_length=1, max_length=MAX_RESULT_IMAGES
+    )
+
+    def results(self) -> list[str | ResultImage]:
+        """Each URL with its detail (same index) when given; VALIDATION_ERROR on a count that
+        differs from resultImages'."""
+        details = self.result_details
+        if details is None:
+            return list(self.result_images)
+        if len(details) != len(self.result_images):
+            message = "resultDetails must have one entry per resultImages entry"
+            raise invalid([FieldProblem("resultDetails", message)])
+        return [
+            ResultImage(url, detail.public_id, detail.format, detail.width, detail.height)
+            for url, detail in zip(self.result_images, details, strict=True)
+        ]
 
 
 class FailBody(BaseModel):

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from application.ports import GenerationJob, GeneratorFailure
+from application.ports import GenerationJob, GeneratorFailure, StopSignal
 from domain.images import ImageUrlError, parse_cloudinary_url
+from domain.results import ResultImage
 
 logger = logging.getLogger(__name__)
 
@@ -24,16 +25,17 @@ class DryRunGenerator:
 
     def __init__(self) -> None:
         logger.warning(
-            "GENERATOR=dry-run: a stand-in that generates no images; generations complete with "
+            "GENERATOR=dry-run: a stand-in that calls no model and generates no images; "
+            "generations complete with "
             "Cloudinary transformations of their own product images, stamped DRY-RUN"
         )
 
-    def is_available(self) -> bool:
-        return True
-
-    def generate(self, job: GenerationJob) -> list[str]:
+    def generate(self, job: GenerationJob, stop: StopSignal) -> list[ResultImage]:
         """One result per product image (at most 4), in the request's order."""
-        results = [self.result_url(url, job) for url in job.product_images[:MAX_RESULTS]]
+        results = [
+            ResultImage.of_url(self.result_url(url, job))
+            for url in job.product_images[:MAX_RESULTS]
+        ]
         logger.info(
             "dry-run stand-in completed generation %s (no model was called)", job.generation_id
         )

@@ -1,221 +1,239 @@
-"""GENERATOR=openai: the OpenAI Images API (`POST /images/generations`) through httpx.
-
-Retries, the lease bound and the circuit breaker are described in docs/lifecycle.md.
-"""
+"""GENERATOR=openai: the generation's photos and prompt through OpenAI's image edit (the official
+`openai` package), each returned image uploaded to Cloudinary (docs/lifecycle.md, "Generators")."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
-import random
-import time
+import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from concurrent.futures import Future
+from functools import partial
+from typing import Any, TypeVar
 
-import httpx
+import openai
 
-from application.ports import GenerationJob, GeneratorFailure, system_clock
-from domain.results import MAX_RESULT_IMAGES, result_url_problem
-from infrastructure.generators.circuit_breaker import CircuitBreaker, CircuitOpen
+from application.ports import GenerationJob, GeneratorFailure, StopSignal, WorkStopped
+from domain.catalogue import CATALOGUE
+from domain.results import MAX_RESULT_IMAGES, ResultImage
+from infrastructure.generators.backoff import Backoff, Retryable, retry_after_seconds
+from infrastructure.generators.cloudinary_results import CloudinaryResults, UploadRefused
+from infrastructure.generators.downloads import ImageDownloader
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
-MODEL_IDS = {"gpt-4.1-dalle-3": "dall-e-3"}
 SIZES = {
     "1:1": "1024x1024",
-    "16:9": "1792x1024",
-    "3:2": "1792x1024",
-    "9:16": "1024x1792",
-    "2:3": "1024x1792",
+    "16:9": "1536x1024",
+    "3:2": "1536x1024",
+    "9:16": "1024x1536",
+    "2:3": "1024x1536",
 }
-QUALITIES = {"standard": "standard", "high": "hd", "ultra": "hd"}
-STYLES = {"realistic": "natural", "minimal": "natural", "artistic": "vivid"}
-MAX_PROMPT_CHARACTERS = 4000  # dall-e-3's limit
-DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=120.0, write=30.0, pool=10.0)
-MAX_ATTEMPTS = 4
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_MAX_SECONDS = 30.0
-MAX_UPSTREAM_MESSAGE = 300
-RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-UNAVAILABLE = (
-    "Image generation is temporarily unavailable: OpenAI failed repeatedly, so calls are "
-    "paused (circuit breaker open)."
-)
-MALFORMED = "Image generation failed: OpenAI returned a malformed answer."
+QUALITIES = {"standard": "medium", "high": "high", "ultra": "high"}
+MAX_PROMPT_CHARACTERS = 32_000  # gpt-image-1's limit
+REQUEST_TIMEOUT_SECONDS = 180.0
+STOP_POLL_SECONDS = 0.2
+RETRIED_STATUSES = frozenset({408, 409})  # besides 429 and 5xx
+REFUSAL_CODES = {
+    "moderation_blocked": "OpenAI's safety system rejected the request",
+    "content_policy_violation": "OpenAI's safety system rejected the request",
+    "image_too_large": "an image is too large for OpenAI",
+    "invalid_image_format": "an image is in a format OpenAI does not take",
+}
 
 
-class _Retryable(Exception):
-    """One attempt failed in a way worth trying again (and counted by the breaker)."""
-
-    def __init__(self, problem: str, retry_after: float | None = None) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.retry_after = retry_after
-
-
-def request_body(job: GenerationJob) -> dict[str, Any]:
-    """The Images API request for a generation; GeneratorFailure for options it cannot serve."""
-    model = MODEL_IDS.get(job.model)
+def edit_options(job: GenerationJob, model: str) -> dict[str, Any]:
+    """The image-edit request's options for a generation (without its images)."""
     size = SIZES.get(job.aspect_ratio)
-    if model is None:
-        raise GeneratorFailure(f"Model {job.model} is not available from OpenAI.")
     if size is None:
         raise GeneratorFailure(f"Aspect ratio {job.aspect_ratio} is not available from OpenAI.")
-    return {
+    options: dict[str, Any] = {
         "model": model,
         "prompt": job.prompt[:MAX_PROMPT_CHARACTERS],
         "n": 1,
         "size": size,
-        "quality": QUALITIES.get(job.quality, "standard"),
-        "style": STYLES.get(job.style, "natural"),
-        "response_format": "url",
+        "quality": QUALITIES.get(job.quality, "medium"),
     }
+    if model.startswith("dall-e"):
+        options["response_format"] = "b64_json"  # its default is an URL that expires
+        options.pop("quality")
+    return options
 
 
-def result_urls(response: httpx.Response) -> list[str]:
-    """The https image URLs of a 200 answer, or GeneratorFailure(MALFORMED)."""
-    try:
-        body = response.json()
-    except ValueError:
-        raise GeneratorFailure(MALFORMED) from None
-    data = body.get("data") if isinstance(body, dict) else None
-    if not isinstance(data, list) or not data:
-        raise GeneratorFailure(MALFORMED)
-    urls = [item.get("url") for item in data[:MAX_RESULT_IMAGES] if isinstance(item, dict)]
-    if len(urls) != len(data[:MAX_RESULT_IMAGES]) or not all(
-        isinstance(url, str) and result_url_problem(url) is None for url in urls
-    ):
-        raise GeneratorFailure(MALFORMED)
-    return [str(url) for url in urls]
-
-
-def refusal_reason(response: httpx.Response) -> str:
-    """Why OpenAI refused a request, in words fit for the generation's owner."""
-    status = response.status_code
+def refusal_reason(error: openai.APIStatusError) -> str:
+    """Why OpenAI refused, in our own words: never its raw answer, which can quote the key."""
+    status = error.status_code
     if status in (401, 403):
         return f"Image generation failed: OpenAI refused the service's credentials (HTTP {status})."
-    message = None
-    try:
-        body = response.json()
-        error = body.get("error") if isinstance(body, dict) else None
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            message = " ".join(error["message"].split())[:MAX_UPSTREAM_MESSAGE]
-    except ValueError:
-        pass
-    if message:
-        return f"Image generation failed: OpenAI refused the request: {message}"
+    known = REFUSAL_CODES.get(str(getattr(error, "code", "") or ""))
+    if known:
+        return f"Image generation failed: {known}."
     return f"Image generation failed: OpenAI refused the request (HTTP {status})."
 
 
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+def decoded_images(response: Any) -> list[bytes]:
+    """The base64 images of an answer, or GeneratorFailure (not retried: it may be billed)."""
+    data = getattr(response, "data", None) or []
+    images: list[bytes] = []
+    for item in data[:MAX_RESULT_IMAGES]:
+        encoded = getattr(item, "b64_json", None)
+        if not isinstance(encoded, str) or not encoded:
+            break
+        try:
+            images.append(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError):
+            break
+    if not images or len(images) != len(data[:MAX_RESULT_IMAGES]):
+        raise GeneratorFailure(
+            "Image generation failed: OpenAI returned a malformed answer.", upstream=True
+        )
+    return images
 
 
 class OpenAIImageGenerator:
-    """The OpenAI adapter of the ImageGenerator port."""
+    """Downloads, one model call and the uploads, each retried within the lease."""
 
     name = "openai"
 
     def __init__(
         self,
         api_key: str,
-        base_url: str = "https://api.openai.com/v1",
         *,
-        breaker: CircuitBreaker | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        max_attempts: int = MAX_ATTEMPTS,
-        backoff_base_seconds: float = BACKOFF_BASE_SECONDS,
-        backoff_max_seconds: float = BACKOFF_MAX_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], datetime] = system_clock,
+        base_url: str,
+        model: str,
+        downloader: ImageDownloader,
+        results: CloudinaryResults,
+        backoff: Backoff | None = None,
+        timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
     ) -> None:
-        self.breaker = breaker or CircuitBreaker()
-        self.max_attempts = max_attempts
-        self.backoff_base_seconds = backoff_base_seconds
-        self.backoff_max_seconds = backoff_max_seconds
-        self.sleep = sleep
-        self.clock = clock
-        self.client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout,
-            headers={"Authorization": f"Bearer {api_key}"},
-            follow_redirects=False,
+        self.model = model
+        self.downloader = downloader
+        self.results = results
+        self.backoff = backoff or Backoff()
+        # Retries are ours (bounded by the lease, honouring Retry-After), not the package's.
+        self.client = openai.OpenAI(
+            api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_seconds
         )
 
     def close(self) -> None:
         self.client.close()
+        self.downloader.close()
 
-    def is_available(self) -> bool:
-        return self.breaker.is_available()
+    def generate(self, job: GenerationJob, stop: StopSignal) -> list[ResultImage]:
+        entry = CATALOGUE.get(job.model)
+        if entry is None:
+            raise GeneratorFailure(f"Model {job.model} is not available from OpenAI.")
+        options = edit_options(job, self.model)
+        photos = self._photos(job) if entry.input_images else []
+        images = self._retried(job, stop, "OpenAI", lambda: self._call(options, photos))
+        if stop.is_set():
+            raise WorkStopped
+        return [
+            self._retried(job, stop, "Cloudinary", partial(self._upload, job, index, image))
+            for index, image in enumerate(images)
+        ]
 
-    def generate(self, job: GenerationJob) -> list[str]:
-        """Result URLs from OpenAI, retrying what is worth retrying, or GeneratorFailure."""
-        body = request_body(job)
+    def _photos(self, job: GenerationJob) -> list[tuple[str, bytes, str]]:
+        named = [(f"productImages.{n}", url) for n, url in enumerate(job.product_images)]
+        named += [(f"modelImages.{n}", url) for n, url in enumerate(job.model_images)]
+        photos = []
+        for field, url in named:
+            data = self.downloader.fetch(url, field)
+            extension = url.rsplit(".", 1)[-1].lower() if "." in url.rsplit("/", 1)[-1] else "png"
+            photos.append((f"{field}.{extension}", data, _media_type(extension)))
+        return photos
+
+    def _call(self, options: dict[str, Any], photos: list[tuple[str, bytes, str]]) -> list[bytes]:
+        """One model call: the images it returned, Retryable, or GeneratorFailure."""
+        try:
+            if photos:
+                response = self.client.images.edit(image=photos, **options)
+            else:
+                response = self.client.images.generate(**options)
+        except openai.RateLimitError as error:
+            retry_after = retry_after_seconds(error.response.headers.get("retry-after"))
+            raise Retryable("OpenAI rate limit (HTTP 429)", retry_after) from None
+        except openai.InternalServerError as error:
+            status = error.status_code
+            raise Retryable(f"OpenAI server error (HTTP {status})") from None
+        except openai.APITimeoutError:
+            raise Retryable("OpenAI did not answer in time") from None
+        except openai.APIConnectionError:
+            raise Retryable("OpenAI could not be reached") from None
+        except openai.APIStatusError as error:
+            if error.status_code in RETRIED_STATUSES:  # what OpenAI asks clients to retry
+                raise Retryable(f"OpenAI asked to try again (HTTP {error.status_code})") from None
+            raise GeneratorFailure(refusal_reason(error)) from None
+        except (openai.OpenAIError, ValueError, TypeError):  # an answer it could not read
+            raise GeneratorFailure(
+                "Image generation failed: OpenAI returned a malformed answer.", upstream=True
+            ) from None
+        return decoded_images(response)
+
+    def _upload(self, job: GenerationJob, index: int, image: bytes) -> ResultImage:
+        try:
+            return self.results.upload(job, index, image)
+        except UploadRefused as refused:
+            raise GeneratorFailure(f"Storing the result failed: {refused}") from None
+
+    def _retried(
+        self, job: GenerationJob, stop: StopSignal, upstream: str, attempt: Callable[[], T]
+    ) -> T:
+        """`attempt` until it succeeds, gives up, the backoff would pass the lease, or `stop`."""
         problem = "no attempt was made"
-        for attempt in range(1, self.max_attempts + 1):
+        made = 0
+        for made in range(1, self.backoff.max_attempts + 1):
             try:
-                self.breaker.before_call()
-            except CircuitOpen:
-                raise GeneratorFailure(UNAVAILABLE) from None
-            try:
-                return self._attempt(body)
-            except _Retryable as failure:
+                return self._unless_stopped(stop, attempt)
+            except Retryable as failure:
                 problem = failure.problem
                 logger.warning(
-                    "generation %s: OpenAI attempt %d/%d failed: %s",
+                    "generation %s: %s attempt %d/%d failed: %s",
                     job.generation_id,
-                    attempt,
-                    self.max_attempts,
+                    upstream,
+                    made,
+                    self.backoff.max_attempts,
                     problem,
                 )
-                if attempt == self.max_attempts:
+                if made == self.backoff.max_attempts:
                     break
-                delay = self._backoff(attempt, failure.retry_after)
-                if self.clock() + timedelta(seconds=delay) >= job.lease_expires_at:
+                delay = self.backoff.delay(made, failure.retry_after)
+                if not self.backoff.fits(delay, job.lease_expires_at):
                     problem += "; no time left on the lease to retry"
                     break
-                self.sleep(delay)
+                if stop.wait(delay):
+                    raise WorkStopped from None
+        plural = "s" if made > 1 else ""
+        what = "Image generation" if upstream == "OpenAI" else "Storing the result"
         raise GeneratorFailure(
-            f"Image generation failed: {problem} (after {attempt} attempt"
-            f"{'s' if attempt > 1 else ''})."
+            f"{what} failed: {problem} (after {made} attempt{plural}).", upstream=True
         )
 
-    def _attempt(self, body: dict[str, Any]) -> list[str]:
-        """One call, reported to the breaker exactly once."""
-        try:
-            response = self.client.post("/images/generations", json=body)
-        except httpx.TimeoutException:
-            self.breaker.record_failure()
-            raise _Retryable("OpenAI did not answer in time") from None
-        except httpx.HTTPError:
-            self.breaker.record_failure()
-            raise _Retryable("OpenAI could not be reached") from None
-        status = response.status_code
-        if status in RETRYABLE_STATUSES:
-            self.breaker.record_failure()
-            kind = "rate limit" if status == 429 else "server error"
-            raise _Retryable(f"OpenAI {kind} (HTTP {status})", _retry_after_seconds(response))
-        if status != 200:
-            self.breaker.record_success()  # the upstream is healthy; it refused this request
-            raise GeneratorFailure(refusal_reason(response))
-        try:
-            urls = result_urls(response)
-        except GeneratorFailure:
-            # Not retried: the model may already have produced (and billed) an image.
-            self.breaker.record_failure()
-            raise
-        self.breaker.record_success()
-        return urls
+    def _unless_stopped(self, stop: StopSignal, attempt: Callable[[], T]) -> T:
+        """The attempt in a thread of its own, so a cancel stops the wait (the call itself runs
+        on, bounded by its timeout, and its answer is dropped). A thread per attempt, not a
+        pool: a pool smaller than the worker's slots would queue their calls."""
+        answer: Future[T] = Future()
 
-    def _backoff(self, attempt: int, retry_after: float | None) -> float:
-        """Exponential with jitter; at least what Retry-After asks; never over the maximum."""
-        ceiling = min(self.backoff_max_seconds, self.backoff_base_seconds * 2 ** (attempt - 1))
-        delay = random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not a secret
-        if retry_after is not None:
-            delay = max(delay, retry_after)
-        return min(delay, self.backoff_max_seconds)
+        def run() -> None:
+            try:
+                answer.set_result(attempt())
+            except BaseException as error:  # handed to the waiting slot, which raises it
+                answer.set_exception(error)
+
+        threading.Thread(target=run, name="upstream-call", daemon=True).start()
+        while True:
+            if stop.is_set():
+                raise WorkStopped
+            try:
+                return answer.result(timeout=STOP_POLL_SECONDS)
+            except TimeoutError:
+                continue
+
+
+def _media_type(extension: str) -> str:
+    return {"jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}.get(
+        extension, "image/png"
+    )

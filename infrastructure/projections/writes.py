@@ -83,8 +83,9 @@ class Writes:
         for template, rows in self._statements:
             yield Run(template, rows)
         for (template, key), total in self._sums.items():
-            if total:
-                yield Run(template, [(*key, total)])
+            # A zero sum too: a counter's row exists once anything touched it, however the
+            # events were batched (a rebuild in other batches holds the same rows).
+            yield Run(template, [(*key, total)])
 
     def _table_runs(self, table: str, changes: dict[Params, RowChange]) -> Iterator[Run]:
         keys = self._keys[table]

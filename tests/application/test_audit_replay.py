@@ -15,6 +15,7 @@ from application.audit.replay import Replay
 from application.audit.violations import Violations
 from domain.accounts import TokenAccount
 from domain.generations import Generation
+from domain.results import ResultImage
 from tests.audit_support import Story, found, memory_story, sketched
 
 
@@ -95,7 +96,7 @@ def test_capturing_twice_is_named_with_both_captures() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    completed, captured = story.complete(generation)
+    _, completed, captured = story.complete(generation)  # its result linked first
     again = story.forge(
         TokenAccount.TokensCaptured,
         story.accounts["alice"],
@@ -141,8 +142,8 @@ def test_releasing_a_completed_generation_is_a_mismatch() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    generation.complete("worker-1", ["https://cdn.example/r.png"], story.clock)
-    (completed,) = story.save(generation)
+    generation.complete("worker-1", [ResultImage.of_url("https://cdn.example/r.png")], story.clock)
+    _, completed = story.save(generation)  # its result linked first
     released = story.forge(
         TokenAccount.TokensReleased,
         story.accounts["alice"],
@@ -179,8 +180,10 @@ def test_capturing_while_still_processing_is_named_as_early() -> None:
     for _ in range(10):  # plenty happens in between
         other = story.submit("alice", minutes_later=7)
         story.cancel(other)
-    generation.complete("worker-1", ["https://cdn.example/r.png"], within_the_lease)
-    (completed,) = story.save(generation)
+    generation.complete(
+        "worker-1", [ResultImage.of_url("https://cdn.example/r.png")], within_the_lease
+    )
+    _, completed = story.save(generation)  # its result linked first
     report = story.audit()
     assert found(report, rule.RESOLVED_EARLY) == [(captured, completed)]
 
@@ -202,7 +205,7 @@ def test_capturing_another_amount_than_reserved_is_named() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    generation.complete("worker-1", ["https://cdn.example/r.png"], story.clock)
+    generation.complete("worker-1", [ResultImage.of_url("https://cdn.example/r.png")], story.clock)
     story.save(generation)
     captured = story.forge(
         TokenAccount.TokensCaptured,
@@ -220,7 +223,7 @@ def test_a_transition_out_of_an_end_state_is_named_with_the_end_state() -> None:
     story = story_with_alice()
     generation = story.submit("alice")
     story.claim(generation)
-    completed, _ = story.complete(generation)
+    _, completed, _ = story.complete(generation)
     restarted = story.forge(
         Generation.GenerationStarted,
         generation,

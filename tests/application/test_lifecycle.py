@@ -523,7 +523,11 @@ def test_a_heartbeat_extends_the_lease_from_now_for_its_holder_alone(
     clock.advance(seconds=LEASE - 1)
     assert app.sweep().timed_out == []  # the old lease would have run out by now
     app.complete(gid, "worker-1", [RESULT])
-    assert event_names(app, gid)[-2:] == ["LeaseExtended", "GenerationCompleted"]
+    assert event_names(app, gid)[-3:] == [
+        "LeaseExtended",
+        "ImageLinked",  # its result
+        "GenerationCompleted",
+    ]
 
 
 def test_a_cancel_while_processing_is_told_at_the_next_heartbeat_and_refuses_the_result(

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from application.ports import GenerationJob, GeneratorFailure
+from application.ports import GenerationJob, GeneratorFailure, StopSignal
 from application.service import Atelier
 from application.work import UNEXPECTED_GENERATOR_ERROR, UNUSABLE_RESULTS
+from domain.circuit import FAILURE_THRESHOLD, OPEN_FOR
+from domain.results import ResultImage
 from infrastructure.generators.dry_run import DryRunGenerator
 from tests.conftest import SettingsFactory
 from tests.support.builders import PRODUCT_URL
@@ -30,17 +32,13 @@ class ScriptedGenerator:
 
     name = "scripted"
 
-    def __init__(self, run: Callable[[GenerationJob], list[str]], available: bool = True) -> None:
+    def __init__(self, run: Callable[[GenerationJob], list[str]]) -> None:
         self.run = run
-        self.available = available
         self.jobs: list[GenerationJob] = []
 
-    def is_available(self) -> bool:
-        return self.available
-
-    def generate(self, job: GenerationJob) -> list[str]:
+    def generate(self, job: GenerationJob, stop: StopSignal) -> list[ResultImage]:
         self.jobs.append(job)
-        return self.run(job)
+        return [ResultImage.of_url(url) for url in self.run(job)]
 
 
 @pytest.fixture
@@ -106,14 +104,75 @@ def test_a_failing_generator_fails_the_generation_and_releases_its_tokens(
     assert account(app, "alice").available == 10
 
 
-def test_an_unavailable_generator_claims_nothing(app: Atelier) -> None:
-    gid = submit(app, "alice")
-    generator = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"], available=False)
+def upstream_down(job: GenerationJob) -> list[str]:
+    raise GeneratorFailure("Image generation failed: OpenAI server error.", upstream=True)
 
-    assert app.work_once("worker-1", generator) is None
 
-    assert generator.jobs == []
-    assert generation(app, gid).status == "pending"
+def test_five_upstream_failures_open_the_circuit_and_the_worker_claims_nothing(
+    app: Atelier, clock: Clock
+) -> None:
+    for _ in range(FAILURE_THRESHOLD):
+        submit(app, "alice")
+    waiting = submit(app, "alice")
+    failing = ScriptedGenerator(upstream_down)
+    failing.name = "openai"
+    for n in range(FAILURE_THRESHOLD):
+        assert app.generator_circuit("openai") == "closed", n
+        assert app.work_once("worker-1", failing) is not None
+    assert app.generator_circuit("openai") == "open"
+
+    healthy = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
+    healthy.name = "openai"
+    assert app.work_once("worker-1", healthy) is None  # open: nothing claimed
+    assert healthy.jobs == []
+    assert generation(app, waiting).status == "pending"
+
+    clock.advance(seconds=OPEN_FOR.total_seconds())
+    assert app.generator_circuit("openai") == "half-open"
+    others: list[object] = []
+
+    def trial(job: GenerationJob) -> list[str]:
+        # While this trial runs, any other worker of the store claims nothing.
+        others.append(app.work_once("worker-1", healthy, "worker-1#1"))
+        return ["https://cdn.example.com/r/1.png"]
+
+    trying = ScriptedGenerator(trial)
+    trying.name = "openai"
+    outcome = app.work_once("worker-2", trying, "worker-2#1")
+    assert outcome is not None and outcome.status == "completed"
+    assert others == [None]
+    assert app.generator_circuit("openai") == "closed"
+
+
+def test_a_failed_trial_opens_the_circuit_again_and_a_success_closes_it(
+    app: Atelier, clock: Clock
+) -> None:
+    for _ in range(FAILURE_THRESHOLD + 2):
+        submit(app, "alice")
+    failing = ScriptedGenerator(upstream_down)
+    failing.name = "openai"
+    for _ in range(FAILURE_THRESHOLD):
+        app.work_once("worker-1", failing)
+    clock.advance(seconds=OPEN_FOR.total_seconds())
+    assert app.work_once("worker-1", failing) is not None  # the trial fails
+    assert app.generator_circuit("openai") == "open"
+
+    clock.advance(seconds=OPEN_FOR.total_seconds())
+    healthy = ScriptedGenerator(lambda job: ["https://cdn.example.com/r/1.png"])
+    healthy.name = "openai"
+    outcome = app.work_once("worker-1", healthy)
+    assert outcome is not None and outcome.status == "completed"
+    assert app.generator_circuit("openai") == "closed"
+
+
+def test_a_refusal_of_the_request_is_no_upstream_failure(app: Atelier) -> None:
+    for _ in range(FAILURE_THRESHOLD):
+        submit(app, "alice")
+    refusing = ScriptedGenerator(give_up)  # GeneratorFailure without upstream=True
+    refusing.name = "openai"
+    for _ in range(FAILURE_THRESHOLD):
+        app.work_once("worker-1", refusing)
+    assert app.generator_circuit("openai") == "closed"
 
 
 def test_an_empty_queue_gives_no_work(app: Atelier) -> None:

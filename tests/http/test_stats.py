@@ -8,6 +8,7 @@ from uuid import UUID
 import pytest
 from starlette.testclient import TestClient
 
+from domain.circuit import FAILURE_THRESHOLD
 from tests.conftest import SettingsFactory
 from tests.support.builders import bearer
 from tests.support.clients import atelier as atelier_of
@@ -47,6 +48,7 @@ def test_stats_of_an_empty_store(client: TestClient) -> None:
     assert data["queue"] == {"depth": 0, "capacity": 9, "processing": 0, "oldestPendingAt": None}
     assert data["projections"] == [{"name": n, "position": 0, "lag": 0} for n in PROJECTIONS]
     assert data["webhooks"] == {"pending": 0, "succeeded": 0, "failed": 0}
+    assert data["generator"] == {"name": "dry-run", "circuit": "closed"}
 
 
 def test_stats_count_generations_and_tokens_after_a_mixed_workload(client: TestClient) -> None:
@@ -99,3 +101,17 @@ def test_stats_are_for_admins_only(client: TestClient) -> None:
     for who, role in (("alice", "user"), ("worker-1", "worker")):
         refused = client.get("/api/admin/stats", headers=bearer(who, role))
         assert (refused.status_code, refused.json()["code"]) == (403, "FORBIDDEN")
+
+
+def test_stats_show_the_generators_circuit_as_every_worker_process_recorded_it(
+    make_settings: SettingsFactory,
+) -> None:
+    with serving(make_settings(generator="openai")) as client:
+        atelier = atelier_of(client)
+        for _ in range(FAILURE_THRESHOLD - 1):
+            atelier.record_generator_outcome("openai", upstream_healthy=False)
+        assert stats(client)["generator"] == {"name": "openai", "circuit": "closed"}
+        atelier.record_generator_outcome("openai", upstream_healthy=False)
+        assert stats(client)["generator"] == {"name": "openai", "circuit": "open"}
+        atelier.record_generator_outcome("openai", upstream_healthy=True)
+        assert stats(client)["generator"] == {"name": "openai", "circuit": "closed"}

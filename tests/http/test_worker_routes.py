@@ -168,6 +168,74 @@ def test_complete_records_results_and_captures_tokens(client: TestClient) -> Non
     assert owner_view["resultImages"] == data["resultImages"]
 
 
+def test_complete_links_each_result_with_the_details_the_worker_sends(
+    client: TestClient,
+) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    url = "https://res.cloudinary.com/demo/image/upload/v17/atelier/alice/g/result-1.png"
+    body = {
+        "workerId": "worker-1",
+        "resultImages": [url, RESULT],
+        "resultDetails": [
+            {
+                "publicId": "atelier/alice/g/result-1",
+                "format": "png",
+                "width": 1024,
+                "height": 1536,
+            },
+            {"publicId": "results/1"},
+        ],
+    }
+    response = client.post(f"/api/worker/generations/{gid}/complete", json=body, headers=WORKER)
+    assert response.status_code == 200, response.text
+    shown = client.get(f"/api/generations/{gid}", headers=bearer("alice")).json()["data"]
+    assert shown["resultImages"] == [url, RESULT]
+    assert [image for image in shown["images"] if image["role"] == "result"] == [
+        {"url": url, "role": "result", "order": 0, "isPrimary": True,
+         "publicId": "atelier/alice/g/result-1", "format": "png", "width": 1024, "height": 1536},
+        {"url": RESULT, "role": "result", "order": 1, "isPrimary": False,
+         "publicId": "results/1", "format": None, "width": None, "height": None},
+    ]  # fmt: skip
+
+
+def test_complete_without_details_records_what_each_url_tells(client: TestClient) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    url = "https://res.cloudinary.com/demo/image/upload/c_fill,w_300,h_200/v9/looks/a.jpg"
+    assert complete(client, gid, [url, RESULT]).status_code == 200
+    shown = client.get(f"/api/generations/{gid}", headers=bearer("alice")).json()["data"]
+    results = [image for image in shown["images"] if image["role"] == "result"]
+    assert [(r["publicId"], r["format"], r["width"], r["height"]) for r in results] == [
+        ("looks/a", "jpg", 300, 200),
+        ("", None, None, None),  # not a Cloudinary URL: nothing to tell
+    ]
+
+
+@pytest.mark.parametrize(
+    ("details", "field"),
+    [
+        ([{"publicId": "a"}, {"publicId": "b"}], "resultDetails"),
+        ([{"publicId": ""}], "resultDetails.0.publicId"),
+        ([{"publicId": "a", "width": 0}], "resultDetails.0.width"),
+        ([{"publicId": "a", "colour": "red"}], "resultDetails.0.colour"),
+        ("a", "resultDetails"),
+    ],
+)
+def test_complete_refuses_details_that_do_not_fit_and_stores_nothing(
+    client: TestClient, details: Any, field: str
+) -> None:
+    gid = submit_over_http(client, "alice")
+    claim(client)
+    body = {"workerId": "worker-1", "resultImages": [RESULT], "resultDetails": details}
+    response = client.post(f"/api/worker/generations/{gid}/complete", json=body, headers=WORKER)
+    assert response.status_code == 400
+    assert response.json()["code"] == "VALIDATION_ERROR"
+    assert [p["field"] for p in response.json()["validationErrors"]] == [field]
+    shown = client.get(f"/api/generations/{gid}", headers=bearer("alice")).json()["data"]
+    assert (shown["status"], account(client)["reserved"]) == ("processing", 1)
+
+
 @pytest.mark.parametrize(
     ("urls", "expected"),
     [

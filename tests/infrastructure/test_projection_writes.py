@@ -63,12 +63,13 @@ def test_keyed_rows_then_statements_in_order_then_sums() -> None:
     writes.add(RAW, "y")
     writes.insert("items", {"id": "a", "n": 1})
     writes.insert("owners", {"id": "a"})
-    writes.add_to(COUNT, ("n",), -2)  # sums to nothing: not written
+    writes.add_to(COUNT, ("n",), -2)  # sums to nothing: written all the same (the row exists)
     writes.add_to(COUNT, ("m",), 1)
     assert runs(writes) == [
         ("INSERT INTO {owners} (id) VALUES (?)", [("a",)]),  # tables in the order declared
         ("INSERT INTO {items} (id, n) VALUES (?, ?)", [("a", 1)]),
         (RAW, [("x",), ("y",)]),
+        (COUNT, [("n", 0)]),
         (COUNT, [("m", 1)]),
     ]
 

@@ -40,6 +40,10 @@ def test_defaults_match_the_contract() -> None:
     assert policy.idempotency_ttl == timedelta(days=1)
     assert (policy.lease, policy.pending_ttl) == (timedelta(seconds=600), timedelta(hours=1))
     assert policy.generation_enabled
+    assert (settings.generator, settings.openai_image_model) == ("dry-run", "gpt-image-1")
+    assert settings.cloudinary_delivery_url == "https://res.cloudinary.com"
+    assert settings.cloudinary_url is None
+    assert (settings.image_max_bytes, settings.worker_concurrency) == (20 * 1024 * 1024, 4)
 
 
 def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -70,6 +74,13 @@ def test_environment_values_are_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
         ("STREAM_KEEPALIVE_SECONDS", "16"),  # the contract: a comment at least every 15 s
         ("STREAM_KEEPALIVE_SECONDS", "0"),
         ("LIVE_POLL_SECONDS", "2"),  # changes must reach a waiter within 1 s
+        ("CLOUDINARY_URL", "https://key:secret@cloud"),
+        ("CLOUDINARY_URL", "cloudinary://only-a-cloud"),
+        ("CLOUDINARY_DELIVERY_URL", "res.cloudinary.com"),
+        ("IMAGE_MAX_BYTES", "0"),
+        ("WORKER_CONCURRENCY", "0"),
+        ("WORKER_CONCURRENCY", "many"),
+        ("OPENAI_IMAGE_MODEL", ""),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(
@@ -103,3 +114,11 @@ def test_the_memory_store_is_not_a_server_store(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("PERSISTENCE_MODULE", "eventsourcing.popo")
     with pytest.raises(SettingsError, match="PERSISTENCE_MODULE"):
         load_settings()
+
+
+def test_a_bad_cloudinary_url_is_named_without_its_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLOUDINARY_URL", "https://key:top-secret-value@cloud")
+    with pytest.raises(SettingsError) as refused:
+        load_settings()
+    assert "CLOUDINARY_URL" in str(refused.value)
+    assert "top-secret-value" not in str(refused.value)

@@ -173,7 +173,7 @@ def test_violations_written_straight_into_the_store_are_each_named(
         story.open("bob", 10)
         first = story.submit("alice")
         story.claim(first)
-        completed, captured = story.complete(first)
+        _, completed, captured = story.complete(first)  # its result linked first
         captured_again = story.forge(
             TokenAccount.TokensCaptured,
             story.accounts["alice"],

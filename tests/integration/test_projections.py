@@ -146,7 +146,8 @@ def test_each_projection_matches_the_hand_counted_workload(make_settings: Settin
             "SELECT generation_id, role, image_order, url, is_primary, public_id, format, "
             "width, height, user_id FROM {files} ORDER BY generation_id, role DESC, image_order"
         )
-        assert len(images) == 8  # a1, a2, b1, a4: one each; a3, b2: two each
+        # a1, a2, b1, a4: one each; a3, b2: two each; and the completed one's result
+        assert len(images) == 9
         a3 = [row for row in images if row["generation_id"] == str(ids["a3"])]
         assert [(r["role"], r["image_order"], bool(r["is_primary"])) for r in a3] == [
             ("product", 0, True),

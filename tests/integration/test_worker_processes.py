@@ -25,9 +25,12 @@ from application.service import Atelier
 from domain.generations import TIMED_OUT
 from infrastructure.settings import Settings
 from tests.conftest import SettingsFactory
+from tests.support.builders import PRODUCT_URL
 from tests.support.clock import Clock
-from tests.support.fake_openai import FakeOpenAI, Reply, images
+from tests.support.fake_cloudinary import FakeCloudinary
+from tests.support.fake_openai import API_KEY, FakeOpenAI, Reply, images
 from tests.support.lifecycle import account, event_names, generation, submit, wired_application
+from tests.support.png import png
 from tests.support.stores import settings_env
 
 pytestmark = pytest.mark.slow
@@ -178,10 +181,12 @@ def test_a_worker_killed_mid_generation_ends_timed_out_with_tokens_released(
     settings = make_settings(lease_seconds=LEASE, lease_max_attempts=1, sweep_interval_seconds=0.05)
     clock = Clock(datetime.now(UTC))
     fake = FakeOpenAI()
-    answer = images("https://cdn.example.com/r.png")
-    fake.will_answer(Reply(answer.status, answer.body, hang_seconds=300))  # until killed
+    fake.will_answer(Reply(200, images().body, hang_seconds=300))  # until killed
+    cloudinary = FakeCloudinary()
+    cloudinary.host(PRODUCT_URL.split("/upload/", 1)[1], png(4, 6), cloud="demo")
     with (
         fake.running(),
+        cloudinary.running(),
         wired_application(settings, clock, with_sweeper=True) as atelier,
     ):
         atelier.open_account("alice", 10)
@@ -189,8 +194,10 @@ def test_a_worker_killed_mid_generation_ends_timed_out_with_tokens_released(
         env = worker_env(
             settings,
             GENERATOR="openai",
-            OPENAI_API_KEY="sk-test-local-fake",
+            OPENAI_API_KEY=API_KEY,
             OPENAI_BASE_URL=fake.base_url,
+            CLOUDINARY_URL=cloudinary.cloudinary_url,
+            CLOUDINARY_DELIVERY_URL=cloudinary.origin,
         )
         with worker_process(env, tmp_path, "--worker-id", "doomed") as worker:
             assert fake.arrived.wait(timeout=120), (tmp_path / "stderr").read_text()[-2000:]
@@ -212,3 +219,4 @@ def test_a_worker_killed_mid_generation_ends_timed_out_with_tokens_released(
         assert account_events.count("TokensReleased") == 1
         assert "TokensCaptured" not in account_events
         assert len(fake.requests) == 1
+        assert cloudinary.uploads == []

@@ -65,6 +65,7 @@ def generation_job(**changes: Any) -> GenerationJob:
     """What a worker hands its generator, with `changes` applied."""
     values: dict[str, Any] = {
         "generation_id": UUID(int=7),
+        "user_id": "alice",
         "prompt": "Professional fashion photograph, realistic style",
         "product_images": (PRODUCT_URL,),
         "model_images": (),

@@ -1,11 +1,14 @@
-"""A local stand-in for the OpenAI Images API on 127.0.0.1, answering what a test scripts.
+"""A local stand-in for OpenAI's Images API on 127.0.0.1, answering what a test scripts.
 
-Tests never call the real API: they point the adapter's base URL at this server and script
-its answers (success, 429, 500, a hang past the client's timeout, a malformed body).
+It takes the image-edit request as OpenAI does (multipart/form-data: `image[]` files, `prompt`,
+`model`, `size`, `quality`, `n`), keeps what it received (the image bytes included, so a test
+compares them with the generation's photos), and answers base64 images, 429 with Retry-After,
+5xx, a hang, or whatever else the script says. A bearer key other than its own is a 401.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
@@ -13,6 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.multipart import Part, fields_of, parts_of
+from tests.support.png import png
+
+API_KEY = "sk-test-local-fake"
 
 
 @dataclass
@@ -23,32 +31,40 @@ class Reply:
     hang_seconds: float = 0.0  # wait this long (or until released) before answering
 
 
-def images(*urls: str) -> Reply:
-    """A well-formed Images API answer."""
-    data = [{"url": url, "revised_prompt": "a photo"} for url in urls]
+def images(*pictures: bytes) -> Reply:
+    """A well-formed answer: each picture base64-encoded, as gpt-image-1 answers."""
+    data = [
+        {"b64_json": base64.b64encode(picture).decode()} for picture in pictures or (png(8, 8),)
+    ]
     return Reply(200, json.dumps({"created": 1, "data": data}).encode())
 
 
 def error(status: int, message: str = "upstream says no", **headers: str) -> Reply:
-    body = {"error": {"message": message, "type": "invalid_request_error"}}
-    return Reply(status, json.dumps(body).encode(), dict(headers))
+    body = {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    return Reply(
+        status, json.dumps(body).encode(), {k.replace("_", "-"): v for k, v in headers.items()}
+    )
 
 
 @dataclass
 class Received:
     path: str
     headers: dict[str, str]
-    body: dict[str, Any]
+    fields: dict[str, str]
+    images: list[bytes]  # the `image[]` files, in the order sent
+    body: dict[str, Any] = field(default_factory=dict)  # a JSON body (images/generations)
 
 
 class FakeOpenAI:
-    """Answers each request with the next scripted reply (500 once the script runs out)."""
+    """Answers each request with the next scripted reply; once the script runs out, with
+    `otherwise` (a 500 unless a test sets it)."""
 
     def __init__(self) -> None:
         self.script: list[Reply] = []
+        self.otherwise: Reply = error(500, "script exhausted")
         self.requests: list[Received] = []
         self.arrived = threading.Event()  # set when a request comes in
-        self.release = threading.Event()  # ends every hang at once (teardown)
+        self.release = threading.Event()  # ends every hang at once
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -64,7 +80,7 @@ class FakeOpenAI:
     def _next(self, received: Received) -> Reply:
         with self._lock:
             self.requests.append(received)
-            reply = self.script.pop(0) if self.script else error(500, "script exhausted")
+            reply = self.script.pop(0) if self.script else self.otherwise
         self.arrived.set()
         return reply
 
@@ -72,16 +88,35 @@ class FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            # One write per answer, sent at once, as a real server does (no Nagle stall).
+            wbufsize = 65536
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", "0"))
                 raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw) if raw else {}
-                except ValueError:
-                    body = {"unparsable": raw.decode(errors="replace")}
-                reply = fake._next(Received(self.path, dict(self.headers), body))
+                content_type = self.headers.get("content-type", "")
+                received = Received(self.path, dict(self.headers), {}, [])
+                if content_type.startswith("multipart/form-data"):
+                    parts: list[Part] = parts_of(content_type, raw)
+                    received.fields = fields_of(parts)
+                    received.images = [p.data for p in parts if p.name in ("image[]", "image")]
+                elif raw:
+                    try:
+                        received.body = json.loads(raw)
+                    except ValueError:
+                        received.body = {"unparsable": raw.decode(errors="replace")}
+                if self.headers.get("authorization") != f"Bearer {API_KEY}":
+                    fake._next(received)
+                    self._send(error(401, "Incorrect API key provided: sk-t*****ake"))
+                    return
+                reply = fake._next(received)
                 if reply.hang_seconds:
                     fake.release.wait(reply.hang_seconds)
+                self._send(reply)
+
+            def _send(self, reply: Reply) -> None:
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")

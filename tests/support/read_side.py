@@ -16,6 +16,7 @@ from uuid import UUID
 from starlette.testclient import TestClient
 
 from application.service import Atelier
+from domain.results import ResultImage
 from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from infrastructure.projections.read_models import ReadModels
@@ -56,7 +57,8 @@ def start(atelier: Atelier, generation_id: UUID, lease: timedelta = LEASE) -> No
 def complete(atelier: Atelier, generation_id: UUID) -> None:
     now = atelier.clock()
     generation = generation_of(atelier, generation_id)
-    generation.complete("worker-1", [f"https://cdn.example/{generation_id}.png"], now)
+    result = ResultImage.of_url(f"https://cdn.example/{generation_id}.png")
+    generation.complete("worker-1", [result], now)
     account = atelier.load_account(generation.user_id)
     account.capture(generation.id, now)
     atelier.save(generation, account)

@@ -18,6 +18,7 @@ import pytest
 from domain.errors import InvalidTransition
 from domain.generations import TIMED_OUT, Generation
 from domain.images import link_images
+from domain.results import ResultImage
 from tests.support.builders import generation_request
 from tests.support.clock import T0
 
@@ -25,12 +26,13 @@ LATER = T0 + timedelta(minutes=1)
 LEASE_END = T0 + timedelta(minutes=10)
 EXTENDED = LATER + timedelta(minutes=10)
 RESULT = "https://cdn.example/r.png"
+RESULT_IMAGE = ResultImage.of_url(RESULT)
 
 Command = Callable[[Generation], object]
 COMMANDS: dict[str, Command] = {
     "claim": lambda g: g.start("w1", LEASE_END, LATER),
     "heartbeat": lambda g: g.extend_lease("w1", EXTENDED, LATER),
-    "complete": lambda g: g.complete("w1", [RESULT], LATER),
+    "complete": lambda g: g.complete("w1", [RESULT_IMAGE], LATER),
     "fail": lambda g: g.fail("w1", "model error", LATER),
     "requeue": lambda g: g.time_out(LEASE_END, max_attempts=2),
     "time out": lambda g: g.time_out(LEASE_END, max_attempts=1),
@@ -42,10 +44,10 @@ AT = {"requeue": LEASE_END, "time out": LEASE_END}
 # Commands that only the lease holder may give, in time: refused to anyone else or too late.
 FENCED: dict[str, Command] = {
     "heartbeat": lambda g: g.extend_lease("w2", EXTENDED, LATER),
-    "complete": lambda g: g.complete("w2", [RESULT], LATER),
+    "complete": lambda g: g.complete("w2", [RESULT_IMAGE], LATER),
     "fail": lambda g: g.fail("w2", "model error", LATER),
     "late heartbeat": lambda g: g.extend_lease("w1", EXTENDED, LEASE_END),
-    "late complete": lambda g: g.complete("w1", [RESULT], LEASE_END),
+    "late complete": lambda g: g.complete("w1", [RESULT_IMAGE], LEASE_END),
     "late fail": lambda g: g.fail("w1", "model error", LEASE_END),
     "time out early": lambda g: g.time_out(LATER, max_attempts=1),
 }
@@ -132,7 +134,9 @@ def test_each_command_in_each_state(state: str, command: str) -> None:
     COMMANDS[command](generation)
     status, event = expected
     assert generation.status == status
-    assert [type(e).__name__ for e in generation.collect_events()] == [event]
+    names = [type(e).__name__ for e in generation.collect_events()]
+    linked = ["ImageLinked"] if command == "complete" else []  # its result, linked first
+    assert names == [*linked, event]
     if command == "heartbeat":  # the lease alone: nothing the owner sees changes
         assert generation.updated_at == updated_before
     else:
@@ -173,7 +177,7 @@ def test_a_processing_cancel_is_told_to_its_worker_alone() -> None:
     assert not generation.was_cancelled_under("w2")
     assert generation.lease_expires_at is None
     with pytest.raises(InvalidTransition, match="Generation is cancelled"):
-        generation.complete("w1", [RESULT], LATER)
+        generation.complete("w1", [RESULT_IMAGE], LATER)
 
 
 @pytest.mark.parametrize(

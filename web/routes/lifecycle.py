@@ -49,7 +49,7 @@ async def complete(request: Request) -> Response:
     generation_id = generation_id_from(request)
     body = await body_as(request, CompleteBody)
     generation = await run_in_threadpool(
-        atelier_of(request).complete, generation_id, body.worker_id, body.result_images
+        atelier_of(request).complete, generation_id, body.worker_id, body.results()
     )
     return success(worker_generation_json(generation))
 

@@ -100,7 +100,8 @@ class GenerationEvents(ReplayState):
 
     def image_linked(self, notification: LoggedEvent, cls: type[Any]) -> None:
         found = self.life(notification, cls)
-        if found is not None and found[1].status != PENDING:
+        # Results are linked while processing, in the save that completes the generation.
+        if found is not None and found[1].status not in (PENDING, PROCESSING):
             why = f"image linked while {found[1].status}"
             self.found.add(rule.ILLEGAL_TRANSITION, generation(found[0]), why, notification.id)
             self.rejected = True

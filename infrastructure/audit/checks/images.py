@@ -17,24 +17,35 @@ FILES: tuple[str, ...] = ("generation_id", "role", "image_order", "url", "is_pri
 FILES += ("public_id", "format", "width", "height", "user_id")
 PRIMARY = FILES[1:].index("is_primary")
 OWNERS = ("generation_id", "user_id")
+ENDINGS = (
+    Generation.GenerationCompleted,
+    Generation.GenerationFailed,
+    Generation.GenerationCancelled,
+    Generation.ProcessingCancelled,
+    Generation.GenerationExpired,
+)
 
 
 class ImagesCheck(ViewCheck):
     """Each generation's owner row and image rows, summed into one fingerprint per generation."""
 
-    event_classes = frozenset({Generation.GenerationRequested, Generation.ImageLinked})
+    event_classes = frozenset({Generation.GenerationRequested, Generation.ImageLinked, *ENDINGS})
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.expected = RowSums()
-        self.owners: dict[int, str] = {}  # generations whose images are still being linked
+        # Owners of the generations that may still link images (results come with the
+        # completion); forgotten once each ends.
+        self.owners: dict[int, str] = {}
 
     def observe(self, position: int, key: int, cls: type[Any], data: dict[str, Any]) -> None:
         # `key`: the sums are per generation, so rows leave its id out
         if cls is Generation.GenerationRequested:
-            # A request and its images are saved together: only the newest owner is needed.
-            self.owners = {key: data["user_id"]}
+            self.owners[key] = data["user_id"]
             self.expected.add(key, ("owner", data["user_id"]))
+            return
+        if cls in ENDINGS:
+            self.owners.pop(key, None)
             return
         self.expected.add(
             key,
