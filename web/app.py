@@ -13,6 +13,7 @@ from application.principals import TokenVerification
 from application.queries import ReadSide
 from application.service import Atelier
 from web.errors import EXCEPTION_HANDLERS
+from web.health import HealthProbe
 from web.middleware import ApiMiddleware
 from web.routes import (
     account,
@@ -66,5 +67,6 @@ def create_app(
     app.state.atelier = atelier
     app.state.read_side = read_side
     app.state.tokens = tokens
+    app.state.health_probe = HealthProbe(atelier)
     app.state.max_request_bytes = max_request_bytes
     return app

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from application.principals import InvalidToken, Principal, TokenVerification
 from web.errors import ApiError
+from web.requests import in_thread
 from web.schemas import require_safe_request_text
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
@@ -42,7 +42,7 @@ def require_role(request: Request, *roles: str) -> Principal:
 async def user_principal(request: Request) -> Principal:
     """A caller with an open, enabled account."""
     principal = authenticate(request)
-    await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
+    await in_thread(request.app.state.atelier.require_active_account, principal.user_id)
     require_safe_request_text(request)
     return principal
 

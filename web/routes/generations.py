@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,7 +13,7 @@ from domain.generations import STATUSES
 from web.auth import user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
-from web.requests import atelier_of, generation_id_from
+from web.requests import atelier_of, generation_id_from, in_thread
 from web.responses import success, success_page
 from web.routes.queue import read_side_of
 from web.schemas import invalid
@@ -28,7 +27,7 @@ CURSORS = Cursors("g1:")
 async def get_generation(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
-    generation = await run_in_threadpool(
+    generation = await in_thread(
         atelier_of(request).get_generation, principal.user_id, generation_id
     )
     return success(generation_json(generation))
@@ -56,7 +55,7 @@ async def list_generations(request: Request) -> Response:
     principal = await user_principal(request)
     query = list_query_from(request)
     generations = read_side_of(request).generations
-    page = await run_in_threadpool(
+    page = await in_thread(
         generations.page, principal.user_id, query.status, query.limit, query.before
     )
     items = [generation_json(record) for record in page.items]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,7 +13,7 @@ from domain.errors import FieldProblem
 from web.auth import admin_principal, user_principal
 from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
-from web.requests import atelier_of, generation_id_from
+from web.requests import atelier_of, generation_id_from, in_thread
 from web.responses import success_page
 from web.routes.admin import on_existing_account
 from web.schemas import invalid
@@ -48,7 +47,7 @@ async def generation_events(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     query = events_query_from(request)
-    page = await run_in_threadpool(
+    page = await in_thread(
         atelier_of(request).generation_history,
         principal.user_id,
         generation_id,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +11,7 @@ from application.queries import ReadSide
 from web.auth import authenticate
 from web.errors import ApiError
 from web.presenters import queue_json
-from web.requests import atelier_of
+from web.requests import atelier_of, in_thread
 from web.responses import success
 from web.schemas import require_safe_request_text
 
@@ -31,14 +30,14 @@ async def queue_reader(request: Request) -> Principal:
     """Admins and workers need no account."""
     principal = authenticate(request)
     if principal.role == "user":
-        await run_in_threadpool(atelier_of(request).require_active_account, principal.user_id)
+        await in_thread(atelier_of(request).require_active_account, principal.user_id)
     require_safe_request_text(request)
     return principal
 
 
 async def get_queue(request: Request) -> Response:
     await queue_reader(request)
-    status = await run_in_threadpool(read_side_of(request).pending_queue.status)
+    status = await in_thread(read_side_of(request).pending_queue.status)
     return success(queue_json(status))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -10,6 +9,7 @@ from starlette.routing import Route
 from application.queries import ReadSide
 from web.auth import admin_principal
 from web.presenters import stats_json
+from web.requests import in_thread
 from web.responses import success
 from web.routes.queue import read_side_of
 
@@ -23,7 +23,7 @@ def gather(models: ReadSide) -> Response:
 
 async def get_stats(request: Request) -> Response:
     admin_principal(request)
-    return await run_in_threadpool(gather, read_side_of(request))
+    return await in_thread(gather, read_side_of(request))
 
 
 routes = [Route("/api/admin/stats", get_stats, methods=["GET"])]
