@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from tests.conftest import SettingsFactory
-from tests.support.builders import admin, bearer, generation_body
+from tests.support.builders import admin, bearer
+from tests.support.load import Load
 from tests.support.servers import atelier_server, run_cli
 from tests.support.stores import settings_env
 
@@ -47,37 +48,6 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-class Load:
-    """32 threads submitting until stopped; what each 201 said, by user."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.accepted: dict[str, list[str]] = {f"u{i}": [] for i in range(USERS)}
-        self.statuses: dict[int, int] = {}
-        self.stop = threading.Event()
-        self._lock = threading.Lock()
-
-    def run(self, index: int) -> None:
-        user = f"u{index % USERS}"
-        with httpx.Client(base_url=self.base_url, timeout=10) as client:
-            while not self.stop.is_set():
-                try:
-                    response = client.post(
-                        "/api/generate", json=generation_body(), headers=bearer(user)
-                    )
-                except httpx.HTTPError:
-                    continue  # the server is gone: this request was never acknowledged
-                with self._lock:
-                    status = response.status_code
-                    self.statuses[status] = self.statuses.get(status, 0) + 1
-                    if status == 201:
-                        self.accepted[user].append(response.json()["data"]["_id"])
-
-    @property
-    def total(self) -> int:
-        return sum(map(len, self.accepted.values()))
-
-
 def test_every_acknowledged_submission_survives_kill_9_of_every_server_process(
     make_settings: SettingsFactory, tmp_path: Path
 ) -> None:
@@ -94,7 +64,7 @@ def test_every_acknowledged_submission_survives_kill_9_of_every_server_process(
                     headers=admin(),
                 )
                 assert opened.status_code == 201
-        load = Load(server.base_url)
+        load = Load(server.base_url, USERS)
         threads = [threading.Thread(target=load.run, args=(i,)) for i in range(CONNECTIONS)]
         for thread in threads:
             thread.start()

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 
 from tests.support.builders import admin, bearer, generation_body
+from tests.support.load import Load
 from tests.support.servers import (
     Server,
     atelier_command,
@@ -44,6 +45,7 @@ REQUEST_BOUND_SECONDS = 10.0  # "within a few seconds": never the minutes of a h
 RECOVERY_SECONDS = 30.0
 OUTAGE_SECONDS = 10.0
 MAX_LOG_TRACEBACKS = 10  # one per change of state, not one per attempt
+LOAD_USERS = 4
 
 
 @contextmanager
@@ -150,6 +152,60 @@ def test_postgres_outage_answers_503_and_heals_alone(tmp_path: Path, fault: str)
         tracebacks = server.log.read_text().count("Traceback")
         assert tracebacks <= MAX_LOG_TRACEBACKS, server.log.read_text()[-5000:]
         audit_passes(env)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("fault", ["refuse", "blackhole"])
+def test_postgres_outage_under_load_loses_and_doubles_nothing(tmp_path: Path, fault: str) -> None:
+    """16 connections submitting through a 10 s outage: each answer a 201 or a 503 with
+    Retry-After, every 201 stored and reserved once, no request recorded twice (the audit)."""
+    with (
+        postgres_schema() as schema,
+        tcp_proxy(str(POSTGRES["host"]), int(POSTGRES["port"])) as proxy,
+    ):
+        settings = postgres_settings(
+            tmp_path, schema, max_requests_per_hour=100_000, queue_max_size=100_000
+        )
+        env = {**settings_env(settings), "POSTGRES_PORT": str(proxy.port)}
+        with serve(env, tmp_path) as server, httpx.Client(base_url=server.base_url) as client:
+            for i in range(LOAD_USERS):
+                opened = client.post(
+                    "/api/admin/accounts",
+                    json={"userId": f"u{i}", "tokens": 10_000},
+                    headers=admin(),
+                )
+                assert opened.status_code == 201
+            load = Load(server.base_url, LOAD_USERS)
+            threads = load.start(16)
+            time.sleep(2)
+            getattr(proxy, fault)()
+            time.sleep(OUTAGE_SECONDS)
+            proxy.restore()
+            wait_for_recovery(client)
+            time.sleep(2)
+            load.finish(threads)
+            wait_for_views(client)
+            for user, ids in load.accepted.items():
+                account = client.get("/api/account", headers=bearer(user)).json()["data"]
+                listed = client.get(
+                    "/api/generations", params={"limit": "100"}, headers=bearer(user)
+                ).json()["data"]
+                assert set(ids) <= {item["_id"] for item in listed}
+                assert account["reserved"] == len(listed) and account["available"] >= 0
+        assert set(load.statuses) <= {201, 503}, load.statuses
+        assert load.statuses.get(503, 0) > 0 and load.transport_errors == 0
+        assert server.log.read_text().count("Traceback") <= MAX_LOG_TRACEBACKS
+        audit_passes(env)
+
+
+def wait_for_views(client: httpx.Client) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        stats = client.get("/api/admin/stats", headers=admin()).json()["data"]
+        if all(view["lag"] == 0 for view in stats["projections"]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"views did not catch up: {stats['projections']}")
 
 
 @pytest.mark.postgres
