@@ -46,6 +46,7 @@ RECOVERY_SECONDS = 30.0
 OUTAGE_SECONDS = 10.0
 MAX_LOG_TRACEBACKS = 10  # one per change of state, not one per attempt
 LOAD_USERS = 4
+FULL_DISK_ATTEMPTS = 200
 
 
 @contextmanager
@@ -287,3 +288,68 @@ def test_sqlite_started_read_only_is_unhealthy_then_heals_alone(tmp_path: Path) 
         restore()
     assert account["reserved"] == 2
     audit_passes(env)
+
+
+@contextmanager
+def small_disk(path: Path, size: str = "8m") -> Iterator[Path]:
+    """A tmpfs of `size` at `path` (needs root, as CI runs; skipped with the reason otherwise)."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small filesystem to fill needs root")
+    path.mkdir(parents=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill(directory: Path) -> Path:
+    """A file taking every free byte of `directory`'s filesystem."""
+    filler = directory / "filler"
+    with filler.open("wb") as output:
+        try:
+            while True:
+                output.write(b"\0" * 65536)
+                output.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_sqlite_on_a_full_disk_answers_503_and_heals_when_space_returns(tmp_path: Path) -> None:
+    with small_disk(tmp_path / "disk") as data_dir:
+        env = settings_env(sqlite_settings(data_dir))
+        with (
+            serve(env, tmp_path) as server,
+            httpx.Client(base_url=server.base_url, timeout=REQUEST_BOUND_SECONDS) as client,
+        ):
+            opened = client.post(
+                "/api/admin/accounts", json={"userId": "di", "tokens": 1000}, headers=admin()
+            )
+            assert opened.status_code == 201
+            assert submit(client, "di", "k0").status_code == 201
+            filler = fill(data_dir)
+            statuses: dict[int, int] = {}
+            keys = [f"full-{attempt}" for attempt in range(FULL_DISK_ATTEMPTS)]
+            for key in keys:  # what is left of the WAL may still take a few
+                answer = submit(client, "di", key)
+                statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
+                if answer.status_code == 503:
+                    assert int(answer.headers["retry-after"]) > 0
+                    break
+            assert set(statuses) <= {201, 503} and statuses.get(503) == 1, statuses
+            assert client.get("/api/account", headers=bearer("di")).status_code == 200
+            filler.unlink()
+            wait_for_recovery(client)
+            tried = keys[: sum(statuses.values())]
+            for key in tried:  # the refused one is saved now, the others are replayed
+                assert submit(client, "di", key).status_code == 201
+            account = client.get("/api/account", headers=bearer("di")).json()["data"]
+        assert account["reserved"] == 1 + len(tried)
+        audit_passes(env)
