@@ -94,12 +94,16 @@ def work_forever(
     poll_seconds: float,
     stopping: threading.Event,
 ) -> int:
+    from infrastructure.background import Backoff
+
+    backoff = Backoff(f"worker {worker_id}", poll_seconds)  # logs once failing, once recovered
     while not stopping.is_set():
         try:
             outcome = atelier.work_once(worker_id, generator)
-        except Exception:
-            logger.exception("worker %s: claim or record failed; retrying", worker_id)
-            outcome = None
+        except Exception as error:
+            stopping.wait(backoff.failed(error))  # capped, jittered, while the store is down
+            continue
+        backoff.succeeded()
         if outcome is None:
             stopping.wait(poll_seconds)
         else:
