@@ -48,6 +48,8 @@ class StoreCircuit:
 
     def admit(self) -> bool:
         """True if a caller may try the store now: always while closed, one per step while open."""
+        if not self.failures:  # the common case, without the lock
+            return True
         with self._lock:
             if not self.failures:
                 return True
