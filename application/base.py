@@ -60,6 +60,8 @@ class AtelierBase(Application[UUID]):
         self.queue_lock: AbstractContextManager[Any] = queue_mutex or threading.Lock()
         self.saved_versions = SavedVersions()
         self.queue_view = queue_view(self) if queue_view is not None else None
+        # What the health check runs besides reading the store (SQLite: that it can write).
+        self.store_check: Callable[[], None] | None = None
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's `save()`, leaner (docs/architecture.md, "Saving")."""
@@ -138,4 +140,8 @@ class AtelierBase(Application[UUID]):
         return queue
 
     def ping(self) -> int:
-        return self.recorder.max_notification_id() or 0
+        """The last notification id; raises while the store cannot be read (or written)."""
+        position = self.recorder.max_notification_id() or 0
+        if self.store_check is not None:
+            self.store_check()
+        return position

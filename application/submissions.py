@@ -190,6 +190,7 @@ class SubmissionUseCases(AtelierBase):
             submission.images,
             now,
             submission.request_id,
+            policy.queue_capacity,
         )
         generations[generation_id] = generation
         return self._receipt(generation, account, now, replayed=False)

@@ -51,10 +51,18 @@ class TokenAccount(Aggregate):
         idempotency: dict[str, Any] | None
 
     class TokensReserved(Aggregate.Event):
+        class_version = 2  # v2: hourly_limit
+
         generation_id: str
         amount: int
         at: datetime
         idempotency: dict[str, Any] | None
+        # The MAX_REQUESTS_PER_HOUR it was admitted under; 0: no limit; None: before v2.
+        hourly_limit: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["hourly_limit"] = None
 
     class TokensCaptured(Aggregate.Event):
         generation_id: str
@@ -156,12 +164,21 @@ class TokenAccount(Aggregate):
         if str(generation_id) in self.reservations:
             raise InvalidTransition(f"Generation {generation_id} already holds a reservation.")
         self._reserved(
-            generation_id=str(generation_id), amount=cost, at=at, idempotency=idempotency
+            generation_id=str(generation_id),
+            amount=cost,
+            at=at,
+            idempotency=idempotency,
+            hourly_limit=hourly_limit or 0,
         )
 
     @event(TokensReserved)
     def _reserved(
-        self, generation_id: str, amount: int, at: datetime, idempotency: dict[str, Any] | None
+        self,
+        generation_id: str,
+        amount: int,
+        at: datetime,
+        idempotency: dict[str, Any] | None,
+        hourly_limit: int | None,
     ) -> None:
         self.reservations[generation_id] = amount
         self.accepted_at = [*self.accepted_in_window(at), at]

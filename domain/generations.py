@@ -40,7 +40,7 @@ class Generation(Aggregate):
     """A user's request for generated photos, its images, and what became of it."""
 
     class GenerationRequested(Aggregate.Created):
-        class_version = 2  # v2: request_id
+        class_version = 3  # v2: request_id; v3: queue_capacity
 
         user_id: str
         product_images: list[str]
@@ -56,10 +56,15 @@ class Generation(Aggregate):
         queue_position: int
         requested_at: datetime
         request_id: str | None  # the X-Request-ID it came with (None: before v2, or no HTTP)
+        queue_capacity: int | None  # the QUEUE_MAX_SIZE it was admitted under (None: before v3)
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["request_id"] = None
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            state["queue_capacity"] = None
 
     class ImageLinked(Aggregate.Event):
         url: str
@@ -119,6 +124,7 @@ class Generation(Aggregate):
         queue_position: int,
         requested_at: datetime,
         request_id: str | None,
+        queue_capacity: int | None,
     ) -> None:
         self.user_id = user_id
         self.request_id = request_id
@@ -158,6 +164,7 @@ class Generation(Aggregate):
         images: list[LinkedImage],
         at: datetime,
         request_id: str | None = None,
+        queue_capacity: int | None = None,
     ) -> Generation:
         """A new pending generation with one ImageLinked event per image of the request."""
         generation = cls(
@@ -176,6 +183,7 @@ class Generation(Aggregate):
             queue_position=queue_position,
             requested_at=at,
             request_id=request_id,
+            queue_capacity=queue_capacity,
         )
         for image in images:
             generation._image_linked(**asdict(image))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = 5.0  # so a loop finds its store again within seconds of its return
 
 
 def backoff_seconds(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from functools import partial
+
+from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.sqlite import SQLiteDatastore
 
 from application.base import AtelierBase
 from application.ports import BackgroundService, Clock, system_clock
@@ -15,6 +19,7 @@ from infrastructure.locks.table_creation import table_creation_lock
 from infrastructure.persistence import event_store_env
 from infrastructure.projections.read_models import ReadModels, UnsupportedStore, view_on
 from infrastructure.settings import Settings
+from infrastructure.store_circuit import guard_postgres, guard_sqlite, sqlite_writable
 from infrastructure.sweeper import sweeper
 from infrastructure.webhooks.message_follower import SubscriptionsTable
 
@@ -49,7 +54,18 @@ def build_application(
         if create_tables:
             ReadModels(atelier, settings.projections_wait_seconds).create_tables()
             view_on(atelier, SubscriptionsTable()).create_table()  # webhook message creation
+    guard_store(atelier, settings)
     return atelier
+
+
+def guard_store(atelier: Atelier, settings: Settings) -> None:
+    """Fail fast while the store is down, find it again within seconds (store_circuit.py)."""
+    datastore = getattr(atelier.recorder, "datastore", None)
+    if isinstance(datastore, PostgresDatastore):
+        guard_postgres(datastore, settings.postgres_connect_timeout)
+    elif isinstance(datastore, SQLiteDatastore):
+        guard_sqlite(datastore)
+        atelier.store_check = partial(sqlite_writable, datastore)
 
 
 def build_read_models(settings: Settings, atelier: AtelierBase) -> ReadModels | None:

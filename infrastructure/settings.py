@@ -64,7 +64,7 @@ class Settings(LogSettings):
     postgres_schema: str = Field("public", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
     postgres_pool_size: PositiveInt = 5
     postgres_max_overflow: int = Field(10, ge=0)
-    postgres_connect_timeout: PositiveInt = 30
+    postgres_connect_timeout: PositiveInt = 10
     aggregate_cache_size: PositiveInt = 10_000
 
     auth_secret: SecretStr | None = None

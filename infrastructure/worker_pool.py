@@ -3,15 +3,13 @@ its own, until told to stop; then each finishes what it holds and claims no more
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable
 
 from application.ports import ImageGenerator
 from application.service import Atelier
 from application.work import WorkOutcome
-
-logger = logging.getLogger("atelier.worker")
+from infrastructure.background import Backoff
 
 
 def run_slots(
@@ -27,12 +25,14 @@ def run_slots(
 
     def slot(number: int) -> None:
         holder = f"{worker_id}#{number}"  # who takes the circuit's half-open trial
+        backoff = Backoff(f"worker {holder}", poll_seconds)  # logs once failing, once recovered
         while not stopping.is_set():
             try:
                 outcome = atelier.work_once(worker_id, generator, holder)
-            except Exception:
-                logger.exception("worker %s: claim or record failed; retrying", holder)
-                outcome = None
+            except Exception as error:
+                stopping.wait(backoff.failed(error))  # capped, jittered, while the store is down
+                continue
+            backoff.succeeded()
             if outcome is None:
                 stopping.wait(poll_seconds)
             else:

@@ -95,10 +95,14 @@ class Story:
         quality: str = "standard",
         minutes_later: float = 1.0,
         request_id: str | None = "",
+        hourly_limit: int | None = None,
+        queue_capacity: int | None = None,
     ) -> Generation:
         """Reserve, queue and request, with no rate or capacity rule (the audit checks those).
 
         Each request has an id of its own unless `request_id` is given (None: made by no request).
+        `hourly_limit` and `queue_capacity` are the limits recorded with its events (None: none
+        recorded, as before they were, so the audit judges by its own; 0 hourly: no limit).
         """
         self.clock += timedelta(minutes=minutes_later)
         account = self.accounts[user_id]
@@ -125,6 +129,9 @@ class Story:
             self.clock,
             request_id=uuid4().hex if request_id == "" else request_id,
         )
+        reserved, requested = account.pending_events[-1], generation.pending_events[0]
+        object.__setattr__(reserved, "hourly_limit", hourly_limit)  # events are frozen
+        object.__setattr__(requested, "queue_capacity", queue_capacity)
         self.owners[generation.id] = account
         positions = self.save(account, generation, self.queue)
         self.reserved_at[generation.id], self.requested_at[generation.id] = positions[:2]
@@ -234,6 +241,7 @@ class Story:
             queue_position=1,
             requested_at=self.clock,
             request_id=None,
+            queue_capacity=None,
         )
         self.stored.append(self.mapper.to_stored_event(event))
         return generation_id, len(self.stored)
@@ -247,6 +255,7 @@ class Story:
             amount=amount,
             at=self.clock,
             idempotency=None,
+            hourly_limit=None,
         )
 
     def append_raw(self, originator_id: UUID, version: int, topic: str, state: bytes) -> int:

@@ -16,6 +16,7 @@ from application.queries import MetricsExposition, ReadSide
 from application.service import Atelier
 from application.telemetry import NO_TELEMETRY, Telemetry
 from web.errors import EXCEPTION_HANDLERS
+from web.health import HealthProbe
 from web.middleware import ApiMiddleware
 from web.routes import (
     account,
@@ -101,6 +102,7 @@ def create_app(
     app.state.atelier = atelier
     app.state.read_side = read_side
     app.state.tokens = tokens
+    app.state.health_probe = HealthProbe(atelier)
     app.state.max_request_bytes = max_request_bytes
     app.state.telemetry = observability.telemetry
     app.state.metrics = observability.metrics

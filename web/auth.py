@@ -6,11 +6,11 @@ import hmac
 from collections.abc import Callable
 from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from application.principals import InvalidToken, Principal, TokenVerification
 from web.errors import ApiError
+from web.requests import in_thread
 from web.schemas import require_safe_request_text
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
@@ -66,7 +66,7 @@ def require_role(request: Request, *roles: str) -> Principal:
 async def user_principal(request: Request) -> Principal:
     """A caller with an open, enabled account."""
     principal = authenticate(request)
-    await run_in_threadpool(request.app.state.atelier.require_active_account, principal.user_id)
+    await in_thread(request.app.state.atelier.require_active_account, principal.user_id)
     require_safe_request_text(request)
     return principal
 
@@ -82,7 +82,7 @@ async def as_active_user(request: Request, then: Callable[[Principal], T]) -> T:
         require_safe_request_text(request)
         return then(principal)
 
-    return await run_in_threadpool(checked_then)
+    return await in_thread(checked_then)
 
 
 def admin_principal(request: Request) -> Principal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from eventsourcing.persistence import InterfaceError, OperationalError
@@ -158,9 +159,30 @@ async def handle_domain_error(request: Request, exc: Exception) -> Response:
     return render_api_error(request, api_error_for(exc))
 
 
+class StoreFailureLog:
+    """One log line per quiet minute of store failures, not one per refused request."""
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+        self.unlogged = 0
+
+    def note(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now < self.next_at:
+            self.unlogged += 1
+            return
+        more = f" ({self.unlogged} more since the last line)" if self.unlogged else ""
+        logger.warning("event store failure, answered 503: %r%s", error, more)
+        self.next_at, self.unlogged = now + STORE_FAILURE_LOG_SECONDS, 0
+
+
+STORE_FAILURE_LOG_SECONDS = 60.0
+store_failures = StoreFailureLog()
+
+
 async def handle_store_failure(request: Request, exc: Exception) -> Response:
     """The event store is out of reach: 503, never a 500, and the details only in the log."""
-    logger.error("event store failure: %r", exc)
+    store_failures.note(exc)
     return render_api_error(
         request,
         ApiError(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
 
+import anyio
+import anyio.to_thread
 from pydantic import BaseModel
 from starlette.requests import Request
 
@@ -12,9 +16,28 @@ from application.service import Atelier
 from application.telemetry import Telemetry
 from web.body import parse_json_object, read_limited_body, require_json_media_type
 from web.errors import ApiError
+from web.health import HealthProbe
 from web.schemas import validate
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+# A store call that takes longer is answered 503 at once (API.md "Error body"); the thread is
+# left to finish or fail on its own, and whatever it does is what the store then says.
+STORE_DEADLINE_SECONDS = 5.0
+STORE_RETRY_AFTER_SECONDS = 5
+
+
+async def in_thread(call: Callable[..., T], *args: Any) -> T:
+    """`call(*args)` in a worker thread, or 503 SERVICE_UNAVAILABLE past the deadline."""
+    with anyio.move_on_after(STORE_DEADLINE_SECONDS):
+        return await anyio.to_thread.run_sync(partial(call, *args), abandon_on_cancel=True)
+    raise ApiError(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service is temporarily unavailable. Please retry shortly.",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
 
 
 def atelier_of(request: Request) -> Atelier:
@@ -25,6 +48,11 @@ def atelier_of(request: Request) -> Atelier:
 def telemetry_of(request: Request) -> Telemetry:
     telemetry: Telemetry = request.app.state.telemetry
     return telemetry
+
+
+def health_probe_of(request: Request) -> HealthProbe:
+    probe: HealthProbe = request.app.state.health_probe
+    return probe
 
 
 def max_request_bytes_of(request: Request) -> int:

@@ -39,7 +39,8 @@ class Ledger:
     version: int = 1
     reserved: int = 0
     outstanding: dict[int, tuple[int, int]] = field(default_factory=dict)  # -> (amount, position)
-    window: list[tuple[int, int]] = field(default_factory=list)  # (micros, position), by time
+    # (micros, position, hourly limit it was admitted under), by time
+    window: list[tuple[int, int, int | None]] = field(default_factory=list)
     disabled: bool = False
     negative: bool = False  # inside a stretch of negative availability (reported once)
 
@@ -83,7 +84,8 @@ class ReplayState:
     def __init__(self, decoder: EventDecoder, hourly_limit: int | None, queue_capacity: int):
         self.decoder = decoder
         self.hourly_limit = hourly_limit
-        self.queue_capacity = queue_capacity
+        self.queue_capacity = queue_capacity  # for events recorded before their limits were
+        self.capacity_now = queue_capacity  # the capacity the latest request was admitted under
         self.found = Violations()
         self.tokens = TokenTotals()
         self.accounts: dict[int, Ledger] = {}

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from infrastructure.background import backoff_seconds
 from infrastructure.locks.session import LockSession, advisory_key
 from infrastructure.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+RETRY_SECONDS = 0.5
+RETRY_CAP_SECONDS = 5.0
 
 
 class PostgresLeadership:
@@ -22,9 +27,14 @@ class PostgresLeadership:
         self.key = advisory_key(settings.postgres_schema, purpose)
         self._session = LockSession(settings)
         self._leading = False
+        self._failures = 0
+        self._retry_at = 0.0
 
     def leads(self) -> bool:
-        """True while this process holds the lead; tries to take it when it does not."""
+        """True while this process holds the lead; tries to take it when it does not, backing
+        off (capped, jittered) while the database is out of reach, logged once each way."""
+        if self._failures and time.monotonic() < self._retry_at:
+            return False
         try:
             if not self._session.is_open:
                 self._leading = False
@@ -34,9 +44,18 @@ class PostgresLeadership:
                 self._leading = bool(
                     self._session.execute("SELECT pg_try_advisory_lock(%s)", self.key)
                 )
-        except psycopg.Error:
-            logger.warning("leadership check failed; will try again", exc_info=True)
+        except psycopg.Error as error:
+            self._failures += 1
+            if self._failures == 1:
+                logger.warning("leadership check failing, backing off: %s", error)
+            self._retry_at = time.monotonic() + backoff_seconds(
+                self._failures, RETRY_SECONDS, RETRY_CAP_SECONDS
+            )
             self.release()
+            return False
+        if self._failures:
+            logger.warning("leadership check recovered after %d failures", self._failures)
+            self._failures = 0
         return self._leading
 
     def release(self) -> None:

@@ -26,15 +26,22 @@ class PostgresQueueMutex:
         self.key = advisory_key(settings.postgres_schema)
         self._threads = threading.Lock()
         self._session = LockSession(settings)
+        self._unavailable = False
 
     def __enter__(self) -> None:
         self._threads.acquire()
         try:
             self._session.execute("SELECT pg_advisory_lock(%s)", self.key)
-        except psycopg.Error:
+        except psycopg.Error as error:
             # Without it the writers race and the version check decides: slower, still correct.
-            logger.warning("queue mutex unavailable; writers will race", exc_info=True)
+            if not self._unavailable:  # logged once per outage, not once per submission
+                logger.warning("queue mutex unavailable; writers will race: %s", error)
+            self._unavailable = True
             self._session.drop()
+        else:
+            if self._unavailable:
+                logger.warning("queue mutex available again")
+            self._unavailable = False
 
     def __exit__(
         self,

@@ -10,17 +10,17 @@ from infrastructure.background import MAX_BACKOFF_SECONDS, PeriodicThread, backo
 
 
 def test_backoff_doubles_from_the_interval_up_to_the_cap() -> None:
-    ceilings = [backoff_seconds(n, 0.5, draw=0.999999) for n in range(1, 10)]
-    assert ceilings[:4] == pytest.approx([1.0, 2.0, 4.0, 8.0], rel=1e-5)
+    ceilings = [backoff_seconds(n, 0.25, draw=0.999999) for n in range(1, 10)]
+    assert ceilings[:4] == pytest.approx([0.5, 1.0, 2.0, 4.0], rel=1e-5)
     assert max(ceilings) == pytest.approx(MAX_BACKOFF_SECONDS, rel=1e-5)
     assert backoff_seconds(10_000, 0.5, draw=0.999999) == pytest.approx(MAX_BACKOFF_SECONDS)
 
 
 def test_backoff_is_jittered_over_the_upper_half() -> None:
-    assert backoff_seconds(3, 1.0, draw=0.0) == pytest.approx(4.0)
-    waits = {backoff_seconds(3, 1.0) for _ in range(50)}
+    assert backoff_seconds(3, 0.5, draw=0.0) == pytest.approx(2.0)
+    waits = {backoff_seconds(3, 0.5) for _ in range(50)}
     assert len(waits) > 1
-    assert all(4.0 <= wait < 8.0 for wait in waits)
+    assert all(2.0 <= wait < 4.0 for wait in waits)
 
 
 def test_a_failing_loop_logs_once_then_once_on_recovery(caplog: pytest.LogCaptureFixture) -> None:

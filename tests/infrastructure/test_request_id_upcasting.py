@@ -26,10 +26,10 @@ def test_a_v1_generation_request_loads_with_no_request_id(tmp_path: Path) -> Non
         receipt = atelier.submit_generation("alice", generation_request(), request_id="req-7")
         stored = atelier.recorder.select_events(receipt.generation_id, lte=1)[0]
         state = json.loads(stored.state)
-        assert (state["class_version"], state["request_id"]) == (2, "req-7")
+        assert (state["class_version"], state["request_id"]) == (3, "req-7")
 
         old_id = uuid4()  # the same request, in the shape v1 wrote: no version, no request id
-        del state["class_version"], state["request_id"]
+        del state["class_version"], state["request_id"], state["queue_capacity"]
         old = StoredEvent(old_id, 1, REQUESTED, json.dumps(state).encode())
         atelier.recorder.insert_events([old])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -12,13 +11,13 @@ from web.openapi.answers import Account
 from web.openapi.operation import Answer, ApiRoute, Operation
 from web.openapi.refusals import USER_ROUTE
 from web.presenters import account_json
-from web.requests import atelier_of
+from web.requests import atelier_of, in_thread
 from web.responses import success
 
 
 async def get_account(request: Request) -> Response:
     principal = await user_principal(request)
-    summary = await run_in_threadpool(atelier_of(request).get_account, principal.user_id)
+    summary = await in_thread(atelier_of(request).get_account, principal.user_id)
     return success(account_json(summary))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -12,7 +11,7 @@ from starlette.routing import Route
 from web.auth import admin_principal
 from web.paging import bounded_integer, unknown_or_repeated_parameters
 from web.presenters import activity_json, near_limit_json, user_activity_json
-from web.requests import atelier_of
+from web.requests import atelier_of, in_thread
 from web.responses import success
 from web.routes.queue import read_side_of
 from web.schemas import invalid
@@ -36,7 +35,7 @@ async def get_activity(request: Request) -> Response:
     (minutes,) = parameters(request, ("minutes", 60, 1, MAX_MINUTES))
     activity = read_side_of(request).activity
     now = atelier_of(request).clock()
-    buckets = await run_in_threadpool(activity.minutes, minutes, now)
+    buckets = await in_thread(activity.minutes, minutes, now)
     return success(activity_json(buckets))
 
 
@@ -45,7 +44,7 @@ async def get_top_users(request: Request) -> Response:
     hours, limit = parameters(request, ("hours", 24, 1, MAX_HOURS), ("limit", 10, 1, MAX_USERS))
     since = atelier_of(request).clock() - timedelta(hours=hours)
     generations = read_side_of(request).generations
-    users = await run_in_threadpool(generations.top_users, since, limit)
+    users = await in_thread(generations.top_users, since, limit)
     return success([user_activity_json(user) for user in users])
 
 
@@ -53,7 +52,7 @@ async def get_users_near_limit(request: Request) -> Response:
     admin_principal(request)
     (limit,) = parameters(request, ("limit", 10, 1, MAX_USERS))
     now = atelier_of(request).clock()
-    users = await run_in_threadpool(read_side_of(request).near_limit, now, limit)
+    users = await in_thread(read_side_of(request).near_limit, now, limit)
     return success([near_limit_json(user) for user in users])
 
 

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable
 from typing import TypeVar
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -21,7 +20,7 @@ from web.openapi.parameters import IDEMPOTENCY_KEY, USER_ID
 from web.openapi.refusals import ACCOUNT_NOT_FOUND, ADMIN_ROUTE, JSON_BODY
 from web.paging import unknown_or_repeated_parameters
 from web.presenters import admin_account_json
-from web.requests import atelier_of, body_as
+from web.requests import atelier_of, body_as, in_thread
 from web.responses import success
 from web.schemas import (
     DisableBody,
@@ -39,7 +38,7 @@ VERSION = re.compile(r"^[0-9]{1,18}$")  # ASCII digits that fit the store's 64-b
 async def on_existing_account(call: Callable[..., T], *args: object) -> T:
     """Run a use case on a named account; for an admin, a missing account is 404, not 401."""
     try:
-        return await run_in_threadpool(call, *args)
+        return await in_thread(call, *args)
     except AccountNotFound:
         raise ApiError(404, "NOT_FOUND", "Account not found") from None
 
@@ -51,7 +50,7 @@ def account_location(user_id: str) -> dict[str, str]:
 async def open_account(request: Request) -> Response:
     admin_principal(request)
     body = await body_as(request, OpenAccountBody)
-    summary = await run_in_threadpool(atelier_of(request).open_account, body.user_id, body.tokens)
+    summary = await in_thread(atelier_of(request).open_account, body.user_id, body.tokens)
     return success(admin_account_json(summary), 201, account_location(body.user_id))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,6 +14,7 @@ from domain.identifiers import USER_ID
 from web.auth import admin_principal
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
+from web.requests import in_thread
 from web.responses import success_page
 from web.routes.generations import DEFAULT_LIMIT, MAX_LIMIT
 from web.routes.queue import read_side_of
@@ -51,7 +51,7 @@ async def list_every_generation(request: Request) -> Response:
     admin_principal(request)
     query = everyone_query_from(request)
     generations = read_side_of(request).generations
-    page = await run_in_threadpool(
+    page = await in_thread(
         generations.page_of_everyone, query.user_id, query.status, query.limit, query.before
     )
     items = [generation_json(record) for record in page.items]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,7 +22,7 @@ from web.openapi.refusals import (
 )
 from web.paging import Cursors, paging_from
 from web.presenters import history_entry_json
-from web.requests import atelier_of, generation_id_from
+from web.requests import atelier_of, generation_id_from, in_thread
 from web.responses import success_page
 from web.routes.admin import on_existing_account
 from web.schemas import invalid
@@ -57,7 +56,7 @@ async def generation_events(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     query = events_query_from(request)
-    page = await run_in_threadpool(
+    page = await in_thread(
         atelier_of(request).generation_history,
         principal.user_id,
         generation_id,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -22,7 +21,7 @@ from web.openapi.refusals import (
     WORKER_ROUTE,
 )
 from web.presenters import generation_json, heartbeat_json, worker_generation_json
-from web.requests import atelier_of, body_as, generation_id_from
+from web.requests import atelier_of, body_as, generation_id_from, in_thread
 from web.responses import success
 from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody, HeartbeatBody
 
@@ -30,7 +29,7 @@ from web.schemas import ClaimBody, CompleteBody, EmptyBody, FailBody, HeartbeatB
 async def claim(request: Request) -> Response:
     worker_principal(request)
     body = await body_as(request, ClaimBody)
-    generation = await run_in_threadpool(atelier_of(request).claim, body.worker_id)
+    generation = await in_thread(atelier_of(request).claim, body.worker_id)
     if generation is None:
         return Response(status_code=204)
     return success(worker_generation_json(generation))
@@ -40,7 +39,7 @@ async def heartbeat(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, HeartbeatBody)
-    answer = await run_in_threadpool(atelier_of(request).heartbeat, generation_id, body.worker_id)
+    answer = await in_thread(atelier_of(request).heartbeat, generation_id, body.worker_id)
     return success(heartbeat_json(answer))
 
 
@@ -48,7 +47,7 @@ async def complete(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, CompleteBody)
-    generation = await run_in_threadpool(
+    generation = await in_thread(
         atelier_of(request).complete, generation_id, body.worker_id, body.results()
     )
     return success(worker_generation_json(generation))
@@ -58,7 +57,7 @@ async def fail(request: Request) -> Response:
     worker_principal(request)
     generation_id = generation_id_from(request)
     body = await body_as(request, FailBody)
-    generation = await run_in_threadpool(
+    generation = await in_thread(
         atelier_of(request).fail, generation_id, body.worker_id, body.reason
     )
     return success(worker_generation_json(generation))
@@ -68,9 +67,7 @@ async def cancel(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     await body_as(request, EmptyBody)
-    generation = await run_in_threadpool(
-        atelier_of(request).cancel, principal.user_id, generation_id
-    )
+    generation = await in_thread(atelier_of(request).cancel, principal.user_id, generation_id)
     return success(generation_json(generation))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -15,7 +14,7 @@ from web.auth import user_principal
 from web.errors import ApiError
 from web.event_stream import EVENT_STREAM_HEADERS, KEEP_ALIVE, status_event
 from web.presenters import generation_json
-from web.requests import generation_id_from
+from web.requests import generation_id_from, in_thread
 
 
 def live_status_of(request: Request) -> LiveStatus:
@@ -29,7 +28,7 @@ async def stream_generation(request: Request) -> Response:
     principal = await user_principal(request)
     generation_id = generation_id_from(request)
     live_status = live_status_of(request)
-    current = await run_in_threadpool(live_status.read, principal.user_id, generation_id)
+    current = await in_thread(live_status.read, principal.user_id, generation_id)
     if request.method == "HEAD":  # the head alone: no stream to hold open for nobody
         return Response(media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
     seen = await live_status.resume_point(

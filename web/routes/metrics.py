@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -10,6 +9,7 @@ from starlette.routing import Route
 from application.queries import MetricsExposition
 from web.auth import require_metrics_token
 from web.errors import ApiError
+from web.requests import in_thread
 
 
 async def get_metrics(request: Request) -> Response:
@@ -17,7 +17,7 @@ async def get_metrics(request: Request) -> Response:
     if page is None:  # METRICS_ENABLED=false
         raise ApiError(404, "NOT_FOUND", "Not found")
     require_metrics_token(request)
-    body = await run_in_threadpool(page.render)
+    body = await in_thread(page.render)
     return Response(body, media_type=page.content_type)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,6 +13,7 @@ from web.openapi.answers import Queue
 from web.openapi.operation import Answer, ApiRoute, Operation
 from web.openapi.refusals import READ_MODELS_MISSING, USER_ROUTE
 from web.presenters import queue_json
+from web.requests import in_thread
 from web.responses import success
 from web.schemas import require_safe_request_text
 
@@ -37,7 +37,7 @@ async def get_queue(request: Request) -> Response:
         )
     else:
         require_safe_request_text(request)
-        status = await run_in_threadpool(read_side_of(request).pending_queue.status)
+        status = await in_thread(read_side_of(request).pending_queue.status)
     return success(queue_json(status))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -14,7 +13,7 @@ from web.openapi.answers import Stats
 from web.openapi.operation import Answer, ApiRoute, Operation
 from web.openapi.refusals import ADMIN_ROUTE, READ_MODELS_MISSING
 from web.presenters import stats_json
-from web.requests import atelier_of
+from web.requests import atelier_of, in_thread
 from web.responses import success
 from web.routes.queue import read_side_of
 from web.webhook_presenters import webhook_stats_json
@@ -33,9 +32,7 @@ def gather(models: ReadSide, atelier: Atelier, generator_name: str) -> Response:
 async def get_stats(request: Request) -> Response:
     admin_principal(request)
     generator_name: str = request.app.state.generator_name
-    return await run_in_threadpool(
-        gather, read_side_of(request), atelier_of(request), generator_name
-    )
+    return await in_thread(gather, read_side_of(request), atelier_of(request), generator_name)
 
 
 GET_STATS = Operation(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,7 +14,7 @@ from domain.webhook_messages import MESSAGE_STATUSES
 from web.auth import admin_principal
 from web.errors import ApiError
 from web.paging import Cursors, paging_from
-from web.requests import body_as
+from web.requests import body_as, in_thread
 from web.responses import iso_or_none, success, success_page
 from web.routes.queue import read_side_of
 from web.schemas import EmptyBody, idempotency_key_from, invalid
@@ -48,7 +47,7 @@ async def create_webhook(request: Request) -> Response:
     body = await body_as(request, WebhookBody)
     key = idempotency_key_from(request)
     idempotency = None if key is None else (principal.user_id, key)
-    record, replayed = await run_in_threadpool(
+    record, replayed = await in_thread(
         webhooks.create_endpoint,
         body.url,
         None if body.events is None else [str(event) for event in body.events],
@@ -70,9 +69,7 @@ async def list_webhooks(request: Request) -> Response:
     )
     if problems:
         raise invalid(problems)
-    page = await run_in_threadpool(
-        read_side_of(request).webhooks.endpoints, paging.limit, paging.position
-    )
+    page = await in_thread(read_side_of(request).webhooks.endpoints, paging.limit, paging.position)
     items = [endpoint_json(record) for record in page.items]
     return success_page(items, ENDPOINT_CURSORS.encode(page.next_before))
 
@@ -81,7 +78,7 @@ async def show_webhook(request: Request) -> Response:
     admin_principal(request)
     webhooks = webhooks_of(request)
     endpoint_id = uuid_param(request, "webhook_id", "Webhook endpoint")
-    record = await run_in_threadpool(webhooks.endpoint, endpoint_id)
+    record = await in_thread(webhooks.endpoint, endpoint_id)
     return success(endpoint_json(record))
 
 
@@ -89,7 +86,7 @@ async def delete_webhook(request: Request) -> Response:
     admin_principal(request)
     webhooks = webhooks_of(request)
     endpoint_id = uuid_param(request, "webhook_id", "Webhook endpoint")
-    await run_in_threadpool(webhooks.delete_endpoint, endpoint_id)
+    await in_thread(webhooks.delete_endpoint, endpoint_id)
     return Response(status_code=204)
 
 
@@ -112,8 +109,8 @@ async def list_messages(request: Request) -> Response:
         problems.append(FieldProblem("status", f"status must be one of {choices}"))
     if problems:
         raise invalid(problems)
-    await run_in_threadpool(webhooks.load_endpoint, endpoint_id, True)  # 404 if unknown
-    page = await run_in_threadpool(
+    await in_thread(webhooks.load_endpoint, endpoint_id, True)  # 404 if unknown
+    page = await in_thread(
         read_side_of(request).webhooks.messages, endpoint_id, status, paging.limit, paging.position
     )
     items = [message_json(record) for record in page.items]
@@ -126,7 +123,7 @@ async def retry_message(request: Request) -> Response:
     endpoint_id = uuid_param(request, "webhook_id", "Webhook endpoint")
     message_id = uuid_param(request, "message_id", "Message")
     await body_as(request, EmptyBody)
-    message = await run_in_threadpool(webhooks.retry_message, endpoint_id, message_id)
+    message = await in_thread(webhooks.retry_message, endpoint_id, message_id)
     shown = {
         "id": str(message.id),
         "status": message.status,

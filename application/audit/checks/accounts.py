@@ -64,7 +64,9 @@ class AccountEvents(RollingHour):
         if ledger.disabled:
             why = "tokens reserved while the account was disabled"
             add(rule.RESERVED_WHILE_DISABLED, f"account {ledger.user_id}", why, position)
-        self.accept(ledger, moment_micros(data["at"]), position)
+        recorded = data.get("hourly_limit")  # judged by its own limit; older: the shell's
+        limit = self.hourly_limit if recorded is None else (int(recorded) or None)
+        self.accept(ledger, moment_micros(data["at"]), position, limit)
         if key in ledger.outstanding:
             first = ledger.outstanding[key][1]
             add(rule.RESERVED_TWICE, generation(key), "reserved again", first, position)

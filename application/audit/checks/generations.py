@@ -59,9 +59,11 @@ class GenerationEvents(ReplayState):
         if request_id is not None:
             self.once_per_request(f"{data['user_id']} {request_id}", key, position)
         self.pending[key] = position
-        if len(self.pending) > self.queue_capacity:
+        recorded = data.get("queue_capacity")  # judged by its own limit; older: the shell's
+        self.capacity_now = self.queue_capacity if recorded is None else int(recorded)
+        if len(self.pending) > self.capacity_now:
             if not self.over_capacity:
-                why = f"{len(self.pending)} generations pending (capacity {self.queue_capacity})"
+                why = f"{len(self.pending)} generations pending (capacity {self.capacity_now})"
                 self.found.add(rule.QUEUE_CAPACITY, "queue", why, position)
             self.over_capacity = True
         if life.reservation:
@@ -122,7 +124,7 @@ class GenerationEvents(ReplayState):
             return
         if status == PENDING:
             self.pending.pop(key, None)
-            if len(self.pending) <= self.queue_capacity:
+            if len(self.pending) <= self.capacity_now:
                 self.over_capacity = False
         life.status = target
         if target == PENDING:  # requeued: counted again, beyond capacity if need be

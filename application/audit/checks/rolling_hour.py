@@ -12,23 +12,24 @@ LATEST = 1 << 62  # sorts after any position, so (time, LATEST) bounds every ent
 
 
 class RollingHour(ReplayState):
-    def accept(self, ledger: Ledger, at: int, position: int) -> None:
-        """Count an acceptance (kept sorted by time, two hours of them) and check its hours."""
+    def accept(self, ledger: Ledger, at: int, position: int, limit: int | None) -> None:
+        """Count an acceptance (kept sorted by time, two hours of them) and check its hours,
+        each hour by the limit its last acceptance was admitted under (None: no limit)."""
         window = ledger.window
-        insort(window, (at, position))
+        insort(window, (at, position, limit))
         drop = bisect_right(window, (window[-1][0] - 2 * WINDOW, LATEST))
         if drop:
             del window[:drop]
-        limit = self.hourly_limit
-        if limit is None:
-            return
         # Each hour (end - 1h, end] holding `at` is fullest when `end` is an acceptance in it.
         first = bisect_left(window, (at, position))
         last = bisect_left(window, (at + WINDOW, 0))
         for end in range(first, last):
+            limit = window[end][2]
+            if limit is None:
+                continue
             start = bisect_right(window, (window[end][0] - WINDOW, LATEST))
             if end + 1 - start > limit:
                 why = f"{end + 1 - start} generations accepted within one hour (limit {limit})"
-                positions = (p for _, p in window[start : end + 1])
+                positions = (p for _, p, _ in window[start : end + 1])
                 self.found.add(rule.RATE_LIMIT, f"account {ledger.user_id}", why, *positions)
                 return
