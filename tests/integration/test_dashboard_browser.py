@@ -127,8 +127,8 @@ def test_the_dashboard_shows_the_workload_to_an_admin(
     assert "failed 1" in text_of(browser, "status-table")
     assert "In the hour: 5 submitted, 0 completed, 1 failed" in text_of(browser, "activity-totals")
     assert browser.find_elements(By.CSS_SELECTOR, "#activity-chart svg rect")
-    assert text_of(browser, "webhooks") == "none"  # until webhooks land in /api/admin/stats
-    assert text_of(browser, "generator") == "unknown"  # until the generator lane adds it
+    assert text_of(browser, "webhooks") == "0 pending, 0 succeeded, 0 failed"  # no endpoint yet
+    assert text_of(browser, "generator") == "dry-run: circuit closed"
     assert "activity" in text_of(browser, "projections-table")
     assert browser.execute_script("return sessionStorage.length") == 1
     screenshot = tmp_path / "dashboard.png"
