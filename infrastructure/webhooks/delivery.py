@@ -220,6 +220,8 @@ class Delivery:
         started = time.monotonic()
         status_code, error = await self._post(sending)
         duration_ms = round((time.monotonic() - started) * 1000)
+        delivered = status_code is not None and 200 <= status_code < 300
+        self.webhooks.atelier.telemetry.webhook_message("succeeded" if delivered else "failed")
         self._to_record.append((Attempt(sending, at, status_code, error, duration_ms), lane))
         if self._recording is None or self._recording.done():
             self._recording = asyncio.get_running_loop().create_task(self._record())

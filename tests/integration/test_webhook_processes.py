@@ -17,6 +17,7 @@ from infrastructure.bootstrap import build_application, build_read_models
 from infrastructure.projections.catch_up import catch_up
 from tests.conftest import SettingsFactory
 from tests.support.builders import admin, bearer, generation_body
+from tests.support.metrics import parse_samples, value
 from tests.support.servers import atelier_command, atelier_server, running
 from tests.support.stores import fresh_store, settings_env
 from tests.support.webhook_receiver import webhook_receiver
@@ -181,3 +182,20 @@ def messages_in_store(settings: Any, endpoint_id: str) -> list[str]:
         return [str(m.message_id) for m in page.items]
     finally:
         atelier.close()
+
+
+def test_metrics_count_each_delivery_attempt_by_outcome(make_settings: SettingsFactory) -> None:
+    settings = make_settings()
+    env = webhook_env(settings, "1")
+    with webhook_receiver() as receiver, atelier_server(env) as server:
+        endpoint = create_endpoint(
+            server.base_url, receiver.url("/counted", fail_first=1), events=["generation.created"]
+        )
+        open_account(server.base_url, "alice")
+        submit(server.base_url, "alice")
+        eventually(lambda: messages(server.base_url, endpoint["id"], "?status=succeeded"))
+        page = httpx.get(f"{server.base_url}/metrics", timeout=30).text
+    samples = parse_samples(page)
+    assert len(receiver.at("/counted")) == 2  # refused once, then accepted
+    assert value(samples, "atelier_webhook_messages_total", outcome="failed") == 1
+    assert value(samples, "atelier_webhook_messages_total", outcome="succeeded") == 1
