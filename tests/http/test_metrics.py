@@ -7,9 +7,10 @@ from uuid import uuid4
 
 from starlette.testclient import TestClient
 
+from domain.circuit import FAILURE_THRESHOLD
 from infrastructure.projections.registry import PROJECTIONS
 from tests.http.conftest import ClientFactory
-from tests.support.builders import bearer, generation_body
+from tests.support.builders import admin, bearer, generation_body
 from tests.support.clients import open_account, post_generation
 from tests.support.metrics import Samples, families, moved, parse_samples, value
 
@@ -126,3 +127,12 @@ def test_metrics_can_be_switched_off(make_client: ClientFactory) -> None:
     client = make_client(metrics_enabled=False)
     answer = client.get("/metrics")
     assert (answer.status_code, answer.json()["code"]) == (404, "NOT_FOUND")
+
+
+def test_the_circuit_gauge_shows_the_shared_breaker_open(client: TestClient) -> None:
+    atelier = client.app.state.atelier  # type: ignore[attr-defined]
+    for _ in range(FAILURE_THRESHOLD):  # as workers record upstream failures in a row
+        atelier.record_generator_outcome("dry-run", upstream_healthy=False)
+    assert value(scrape(client), "atelier_generator_circuit_open") == 1
+    stats = client.get("/api/admin/stats", headers=admin()).json()["data"]
+    assert stats["generator"] == {"name": "dry-run", "circuit": "open"}
