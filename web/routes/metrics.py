@@ -55,6 +55,12 @@ GET_METRICS = Operation(
             headers=("WWW-Authenticate",),
         ),
         Refusal(404, "NOT_FOUND", "METRICS_ENABLED=false"),
+        Refusal(
+            503,
+            "SERVICE_UNAVAILABLE",
+            "the figures took too long to gather: retry",
+            headers=("Retry-After",),
+        ),
     ),
 )
 routes = [ApiRoute("/metrics", get_metrics, GET_METRICS)]
