@@ -66,11 +66,6 @@ def test_the_fuzzed_document_sends_webhooks_nowhere_but_127_0_0_1_and_holds_no_r
     assert WEBHOOK_URL.startswith("http://127.0.0.1:")
     parameters = fuzzed["paths"]["/api/generations/{generation_id}"]["get"]["parameters"]
     assert "Prefer" not in {parameter["name"] for parameter in parameters}
-    stream = fuzzed["paths"]["/api/generations/{generation_id}/stream"]["get"]
-    assert stream  # fuzzed: ids it is given are unknown (404), or ended generations' (one event)
-    assert all(
-        "streamGeneration" not in answer.get("links", {})
-        for methods in fuzzed["paths"].values()
-        for operation in methods.values()
-        for answer in operation["responses"].values()
-    )  # no link hands it a pending generation, whose stream would stay open
+    # Not fuzzed: a pending generation's stream stays open (see UNBOUNDED); the document's
+    # own test drives it on an ended one.
+    assert "/api/generations/{generation_id}/stream" not in fuzzed["paths"]

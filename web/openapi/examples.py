@@ -155,23 +155,11 @@ ACCOUNT_EVENTS = [
     }
 ]
 
-CLAIMED_SHOWN = {
-    key: value
-    for key, value in CLAIMED.items()
-    if key not in ("workerId", "leaseExpiresAt", "attempt")
+STATUS_EVENT = {
+    "id": "1",
+    "event": "status",
+    "data": json.dumps(GENERATION, ensure_ascii=False, separators=(",", ":")),
 }
-
-
-def _status_event(version: int, generation: dict[str, Any]) -> str:
-    line = json.dumps(generation, ensure_ascii=False, separators=(",", ":"))
-    return f"id: {version}\nevent: status\ndata: {line}\n\n"
-
-
-STATUS_STREAM = (
-    _status_event(1, GENERATION)
-    + ": keep-alive\n\n"
-    + _status_event(3, {**CLAIMED_SHOWN, "status": "completed", "resultImages": [RESULT_URL]})
-)
 ACTIVITY = {
     "buckets": [
         {

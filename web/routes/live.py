@@ -70,6 +70,20 @@ LAST_EVENT_ID = Parameter(
     "that is not a version of this generation is ignored, as on a first connect.",
     example="1",
 )
+STATUS_EVENT = {  # one event of the stream, as Server-Sent Events parsers hand it over
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Its version."},
+        "event": {"const": "status"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Generation"},
+            "description": "What `GET /api/generations/{id}` answers as `data`, on one line.",
+        },
+    },
+}
 LIVE_STATUS_OFF = Refusal(
     503,
     "SERVICE_UNAVAILABLE",
@@ -93,7 +107,8 @@ STREAM_GENERATION = Operation(
             "The stream of status events.",
             wrapping="text",
             media_type="text/event-stream",
-            example=examples.STATUS_STREAM,
+            schema=STATUS_EVENT,
+            example=examples.STATUS_EVENT,
             headers=("X-Accel-Buffering",),
         ),
     ),
