@@ -135,7 +135,7 @@ STATS = {
     "tokens": {"granted": 5, "reserved": 2, "captured": 0, "released": 0},
     "queue": QUEUE,
     "projections": [{"name": "pending_queue", "position": 4, "lag": 0}],
-    "generator": {"name": "openai", "circuit": "closed"},
+    "generator": {"name": "dry-run", "circuit": "closed"},
     "webhooks": {"pending": 0, "succeeded": 3, "failed": 0},
 }
 GENERATION_EVENTS = [

@@ -85,10 +85,7 @@ STATUS_EVENT = {  # one event of the stream, as Server-Sent Events parsers hand 
     },
 }
 LIVE_STATUS_OFF = Refusal(
-    503,
-    "SERVICE_UNAVAILABLE",
-    "this process serves no live status (its store is in memory)",
-    headers=("Retry-After",),
+    503, "SERVICE_UNAVAILABLE", "this process was started without live status"
 )
 STREAM_GENERATION = Operation(
     "GET",
