@@ -236,6 +236,23 @@ class ProjectionState(BaseModel):
     failing_since: datetime | None = Field(None, alias="failingSince")
 
 
+class GeneratorState(BaseModel):
+    model_config = CLOSED
+
+    name: str = Field(description="GENERATOR: the image model workers call.")
+    circuit: Literal["closed", "open", "half-open"] = Field(
+        description="Its shared circuit: open after failures in a row, half-open for one trial."
+    )
+
+
+class WebhookCounts(BaseModel):
+    model_config = CLOSED
+
+    pending: int
+    succeeded: int
+    failed: int
+
+
 class Stats(BaseModel):
     model_config = CLOSED
 
@@ -243,3 +260,97 @@ class Stats(BaseModel):
     tokens: TokenTotals
     queue: Queue
     projections: list[ProjectionState]
+    generator: GeneratorState
+    webhooks: WebhookCounts = Field(description="Webhook messages by delivery status.")
+
+
+class ActivityMinute(BaseModel):
+    model_config = CLOSED
+
+    start: datetime = Field(description="The minute's first instant.")
+    submitted: int
+    completed: int
+    failed: int
+    cancelled: int
+    expired: int
+    tokens_captured: int = Field(alias="tokensCaptured")
+
+
+class Activity(BaseModel):
+    model_config = CLOSED
+
+    buckets: list[ActivityMinute] = Field(description="One per minute, oldest first.")
+
+
+class UserActivity(BaseModel):
+    model_config = CLOSED
+
+    user_id: str = Field(alias="userId")
+    generations: int = Field(description="Generations accepted in the window.")
+    tokens_captured: int = Field(alias="tokensCaptured")
+
+
+class UserNearLimit(BaseModel):
+    model_config = CLOSED
+
+    user_id: str = Field(alias="userId")
+    used: int
+    limit: int
+    remaining: int = Field(ge=0)
+    reset_at: datetime = Field(alias="resetAt")
+
+
+WebhookEvent = Literal[
+    "generation.created",
+    "generation.processing",
+    "generation.completed",
+    "generation.failed",
+    "generation.cancelled",
+    "generation.expired",
+]
+MessageStatus = Literal["pending", "succeeded", "failed"]
+
+
+class WebhookEndpoint(BaseModel):
+    model_config = CLOSED
+
+    id: str = Field(description="The endpoint's id (a UUID).")
+    url: str
+    events: list[WebhookEvent]
+    description: str
+    enabled: bool
+    created_at: datetime = Field(alias="createdAt")
+    secret: str | SkipJsonSchema[None] = Field(
+        None,
+        description="`whsec_...`: only in the answer that created it.",
+        json_schema_extra=_absent_when_none,
+    )
+
+
+class DeliveryAttempt(BaseModel):
+    model_config = CLOSED
+
+    at: datetime
+    status_code: int | None = Field(alias="statusCode")
+    error: str | None
+    duration_ms: int = Field(alias="durationMs")
+
+
+class WebhookMessage(BaseModel):
+    model_config = CLOSED
+
+    id: str
+    type: WebhookEvent
+    generation_id: str = Field(alias="generationId")
+    status: MessageStatus
+    created_at: datetime = Field(alias="createdAt")
+    next_attempt_at: datetime | None = Field(alias="nextAttemptAt")
+    attempts: list[DeliveryAttempt]
+
+
+class RetriedMessage(BaseModel):
+    model_config = CLOSED
+
+    id: str
+    status: MessageStatus
+    next_attempt_at: datetime | None = Field(alias="nextAttemptAt")

@@ -197,6 +197,8 @@ def _wrapped(answer: Answer, model: dict[str, Any]) -> dict[str, Any]:
         "properties": {"success": {"const": True}, "data": model},
         "additionalProperties": False,
     }
+    if answer.wrapping == "list":
+        envelope["properties"]["data"] = {"type": "array", "items": model}
     if answer.wrapping == "page":
         envelope["required"].append("nextCursor")
         envelope["properties"]["data"] = {"type": "array", "items": model}
@@ -208,7 +210,7 @@ def _wrapped(answer: Answer, model: dict[str, Any]) -> dict[str, Any]:
 
 
 def _wrapped_example(answer: Answer) -> Any:
-    if answer.wrapping == "data":
+    if answer.wrapping in ("data", "list"):
         return {"success": True, "data": answer.example}
     if answer.wrapping == "page":
         return {"success": True, "data": answer.example, "nextCursor": None}

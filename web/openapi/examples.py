@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from domain.prompts import build_prompt
@@ -134,6 +135,8 @@ STATS = {
     "tokens": {"granted": 5, "reserved": 2, "captured": 0, "released": 0},
     "queue": QUEUE,
     "projections": [{"name": "pending_queue", "position": 4, "lag": 0}],
+    "generator": {"name": "dry-run", "circuit": "closed"},
+    "webhooks": {"pending": 0, "succeeded": 3, "failed": 0},
 }
 GENERATION_EVENTS = [
     {
@@ -151,3 +154,85 @@ ACCOUNT_EVENTS = [
         "data": {"userId": "alice", "tokens": 5},
     }
 ]
+
+STATUS_EVENT = {
+    "id": "1",
+    "event": "status",
+    "data": json.dumps(GENERATION, ensure_ascii=False, separators=(",", ":")),
+}
+ACTIVITY = {
+    "buckets": [
+        {
+            "start": "2026-11-23T12:00:00.000Z",
+            "submitted": 1,
+            "completed": 0,
+            "failed": 0,
+            "cancelled": 0,
+            "expired": 0,
+            "tokensCaptured": 0,
+        },
+        {
+            "start": "2026-11-23T12:01:00.000Z",
+            "submitted": 0,
+            "completed": 1,
+            "failed": 0,
+            "cancelled": 0,
+            "expired": 0,
+            "tokensCaptured": 2,
+        },
+    ]
+}
+TOP_USERS = [{"userId": "alice", "generations": 1, "tokensCaptured": 2}]
+NEAR_LIMIT = [
+    {
+        "userId": "alice",
+        "used": 9,
+        "limit": 10,
+        "remaining": 1,
+        "resetAt": "2026-11-23T13:00:00.000Z",
+    }
+]
+WEBHOOK_ID = "6d1f0a2e-3b4c-4d5e-8f70-81a2b3c4d5e6"
+MESSAGE_ID = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+WEBHOOK_URL = "http://127.0.0.1:9/atelier-hooks"  # the discard port: nothing listens there
+WEBHOOK_BODY = {
+    "url": WEBHOOK_URL,
+    "events": ["generation.completed", "generation.failed"],
+    "description": "the shop's order service",
+}
+WEBHOOK = {
+    "id": WEBHOOK_ID,
+    "url": WEBHOOK_URL,
+    "events": ["generation.completed", "generation.failed"],
+    "description": "the shop's order service",
+    "enabled": True,
+    "createdAt": "2026-11-23T11:58:00.000Z",
+}
+CREATED_WEBHOOK = {**WEBHOOK, "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+WEBHOOK_MESSAGE = {
+    "id": MESSAGE_ID,
+    "type": "generation.completed",
+    "generationId": GENERATION_ID,
+    "status": "failed",
+    "createdAt": "2026-11-23T12:01:10.000Z",
+    "nextAttemptAt": None,
+    "attempts": [
+        {
+            "at": "2026-11-23T12:01:10.100Z",
+            "statusCode": None,
+            "error": "connection refused",
+            "durationMs": 3,
+        }
+    ],
+}
+RETRIED_MESSAGE = {
+    "id": MESSAGE_ID,
+    "status": "pending",
+    "nextAttemptAt": "2026-11-23T12:30:00.000Z",
+}
+METRICS = (
+    "# HELP atelier_http_requests_total HTTP requests answered.\n"
+    "# TYPE atelier_http_requests_total counter\n"
+    'atelier_http_requests_total{method="GET",route="/api/generations/{generation_id}",'
+    'status="200"} 3.0\n'
+)

@@ -40,4 +40,17 @@ HEADERS: dict[str, dict[str, Any]] = {
         "description": "The page loads nothing but the service's own stylesheet.",
         "schema": {"type": "string"},
     },
+    "Preference-Applied": {
+        "description": "`wait=N`: the request was held (up to N seconds) as `Prefer: wait=N` "
+        "asked; absent when the preference was absent, invalid or not applied.",
+        "schema": {"type": "string", "pattern": "^wait=[0-9]+$"},
+    },
+    "Cache-Control": {
+        "description": "`no-cache`: revalidate each time.",
+        "schema": {"type": "string"},
+    },
+    "X-Accel-Buffering": {
+        "description": "`no`: proxies must pass each frame on at once.",
+        "schema": {"type": "string", "enum": ["no"]},
+    },
 }

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from starlette.routing import Route
 
 Role = Literal["user", "admin", "worker"]
-Wrapping = Literal["data", "page", "bare", "none", "text"]
+Wrapping = Literal["data", "list", "page", "bare", "none", "text"]
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,9 @@ class Link:
 
 @dataclass(frozen=True)
 class Answer:
-    """A success: its status, its body (`data` in the envelope, a `page` of them, the model
-    `bare`, no body, or `text` of `media_type`) and its headers (names in headers.py)."""
+    """A success: its status, its body (`data` in the envelope, a `list` of them in `data`, a
+    `page` of them, the model `bare`, no body, or `text` of `media_type`) and its headers
+    (names in headers.py)."""
 
     status: int
     description: str

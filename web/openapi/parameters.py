@@ -39,6 +39,15 @@ USER_ID = Parameter(
     example="alice",
     required=True,
 )
+PREFER = Parameter(
+    "Prefer",
+    "header",
+    {"type": "string", "maxLength": 256},
+    "Optional, RFC 7240: `wait=N` (N a whole number of seconds, 1-60) holds the answer until "
+    "the generation has ended or N seconds have passed; then `Preference-Applied: wait=N` "
+    "comes with it. Any other value, or another preference, is ignored.",
+    example="wait=10",
+)
 CURSOR = Parameter(
     "cursor",
     "query",

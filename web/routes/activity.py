@@ -6,9 +6,13 @@ from datetime import timedelta
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from web.auth import admin_principal
+from web.openapi import examples
+from web.openapi.answers import Activity, UserActivity, UserNearLimit
+from web.openapi.operation import Answer, ApiRoute, Operation, Parameter
+from web.openapi.parameters import limit
+from web.openapi.refusals import ADMIN_ROUTE, READ_MODELS_MISSING
 from web.paging import bounded_integer, unknown_or_repeated_parameters
 from web.presenters import activity_json, near_limit_json, user_activity_json
 from web.requests import atelier_of, in_thread
@@ -56,8 +60,55 @@ async def get_users_near_limit(request: Request) -> Response:
     return success([near_limit_json(user) for user in users])
 
 
+def bounded(name: str, default: int, most: int, unit: str) -> Parameter:
+    return Parameter(
+        name,
+        "query",
+        {"type": "integer", "minimum": 1, "maximum": most, "default": default},
+        f"How many {unit} back from now, 1-{most} (default {default}).",
+        example=default,
+    )
+
+
+GET_ACTIVITY = Operation(
+    "GET",
+    "getActivity",
+    "Activity per minute",
+    "One bucket per minute of the last `minutes`, oldest first: generations submitted, "
+    "completed, failed, cancelled and expired in it, and the tokens captured. Minutes with "
+    "nothing are there, with zeros.",
+    tag="admin",
+    roles=("admin",),
+    parameters=(bounded("minutes", 60, MAX_MINUTES, "minutes"),),
+    answers=(Answer(200, "The buckets.", Activity, example=examples.ACTIVITY),),
+    refusals=(*ADMIN_ROUTE, READ_MODELS_MISSING),
+)
+GET_TOP_USERS = Operation(
+    "GET",
+    "listTopUsers",
+    "The busiest users",
+    "Users by generations accepted in the last `hours`, most first, with the tokens captured "
+    "from them.",
+    tag="admin",
+    roles=("admin",),
+    parameters=(bounded("hours", 24, MAX_HOURS, "hours"), limit(10, MAX_USERS)),
+    answers=(Answer(200, "The users, busiest first.", UserActivity, "list", examples.TOP_USERS),),
+    refusals=(*ADMIN_ROUTE, READ_MODELS_MISSING),
+)
+GET_USERS_NEAR_LIMIT = Operation(
+    "GET",
+    "listUsersNearLimit",
+    "Users near their rate limit",
+    "Up to `limit` users at 80% or more of their hourly rate limit now, fullest first; empty "
+    "when rate limiting is off.",
+    tag="admin",
+    roles=("admin",),
+    parameters=(limit(10, MAX_USERS),),
+    answers=(Answer(200, "The users, fullest first.", UserNearLimit, "list", examples.NEAR_LIMIT),),
+    refusals=(*ADMIN_ROUTE, READ_MODELS_MISSING),
+)
 routes = [
-    Route("/api/admin/activity", get_activity, methods=["GET"]),
-    Route("/api/admin/users/top", get_top_users, methods=["GET"]),
-    Route("/api/admin/users/near-limit", get_users_near_limit, methods=["GET"]),
+    ApiRoute("/api/admin/activity", get_activity, GET_ACTIVITY),
+    ApiRoute("/api/admin/users/top", get_top_users, GET_TOP_USERS),
+    ApiRoute("/api/admin/users/near-limit", get_users_near_limit, GET_USERS_NEAR_LIMIT),
 ]

@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
 from domain.errors import FieldProblem
 from domain.generations import STATUSES
 from domain.identifiers import USER_ID
 from web.auth import admin_principal
+from web.openapi import examples
+from web.openapi.answers import Generation
+from web.openapi.operation import Answer, ApiRoute, Operation, Parameter
+from web.openapi.parameters import CURSOR, STATUS, limit
+from web.openapi.refusals import ADMIN_ROUTE, READ_MODELS_MISSING
 from web.paging import Cursors, paging_from
 from web.presenters import generation_json
 from web.requests import in_thread
@@ -58,4 +62,23 @@ async def list_every_generation(request: Request) -> Response:
     return success_page(items, CURSORS.encode(page.next_before))
 
 
-routes = [Route("/api/admin/generations", list_every_generation, methods=["GET"])]
+USER_FILTER = Parameter(
+    "userId",
+    "query",
+    {"type": "string", "pattern": USER_ID.pattern},
+    "Only this user's generations: 1-128 characters of `A-Za-z0-9_.@:-`.",
+    example="alice",
+)
+LIST_EVERY_GENERATION = Operation(
+    "GET",
+    "listEveryGeneration",
+    "List every user's generations",
+    "Newest first, a page at a time, as a user's own list; `userId` and `status` narrow it. "
+    "An empty parameter counts as absent.",
+    tag="admin",
+    roles=("admin",),
+    parameters=(STATUS, USER_FILTER, limit(DEFAULT_LIMIT, MAX_LIMIT), CURSOR),
+    answers=(Answer(200, "A page of generations.", Generation, "page", [examples.GENERATION]),),
+    refusals=(*ADMIN_ROUTE, READ_MODELS_MISSING),
+)
+routes = [ApiRoute("/api/admin/generations", list_every_generation, LIST_EVERY_GENERATION)]

@@ -15,7 +15,7 @@ from web.auth import as_active_user, user_principal
 from web.openapi import examples
 from web.openapi.answers import Generation
 from web.openapi.operation import Answer, ApiRoute, Operation
-from web.openapi.parameters import CURSOR, GENERATION_ID, STATUS, limit
+from web.openapi.parameters import CURSOR, GENERATION_ID, PREFER, STATUS, limit
 from web.openapi.refusals import GENERATION_NOT_FOUND, READ_MODELS_MISSING, USER_ROUTE
 from web.paging import Cursors, paging_from
 from web.preferences import preferred_wait
@@ -82,11 +82,20 @@ GET_GENERATION = Operation(
     "getGeneration",
     "Read a generation",
     "One of your generations, as it is now (read from its own history, so a write you just "
-    "made is always seen). `queuePosition` is set while it is pending.",
+    "made is always seen). `queuePosition` is set while it is pending. With `Prefer: wait=N`, "
+    "held until it has ended or N seconds have passed.",
     tag="generations",
     roles=("user",),
-    parameters=(GENERATION_ID,),
-    answers=(Answer(200, "The generation.", Generation, example=examples.GENERATION),),
+    parameters=(GENERATION_ID, PREFER),
+    answers=(
+        Answer(
+            200,
+            "The generation.",
+            Generation,
+            example=examples.GENERATION,
+            headers=("Preference-Applied",),
+        ),
+    ),
     refusals=(*USER_ROUTE, GENERATION_NOT_FOUND),
 )
 LIST_GENERATIONS = Operation(

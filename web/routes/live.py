@@ -7,12 +7,15 @@ from uuid import UUID
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from application.live_status import LiveStatus
 from web.auth import user_principal
 from web.errors import ApiError
 from web.event_stream import EVENT_STREAM_HEADERS, KEEP_ALIVE, status_event
+from web.openapi import examples
+from web.openapi.operation import Answer, ApiRoute, Operation, Parameter, Refusal
+from web.openapi.parameters import GENERATION_ID
+from web.openapi.refusals import GENERATION_NOT_FOUND, USER_ROUTE
 from web.presenters import generation_json
 from web.requests import generation_id_from, in_thread
 
@@ -59,4 +62,53 @@ async def status_frames(
             yield status_event(change.version, generation_json(change.record))
 
 
-routes = [Route("/api/generations/{generation_id}/stream", stream_generation, methods=["GET"])]
+LAST_EVENT_ID = Parameter(
+    "Last-Event-ID",
+    "header",
+    {"type": "string", "maxLength": 128},
+    "On a reconnect: the `id` of the last event received; only what is newer is sent. One "
+    "that is not a version of this generation is ignored, as on a first connect.",
+    example="1",
+)
+STATUS_EVENT = {  # one event of the stream, as Server-Sent Events parsers hand it over
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[1-9][0-9]*$", "description": "Its version."},
+        "event": {"const": "status"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": {"$ref": "#/components/schemas/Generation"},
+            "description": "What `GET /api/generations/{id}` answers as `data`, on one line.",
+        },
+    },
+}
+LIVE_STATUS_OFF = Refusal(
+    503, "SERVICE_UNAVAILABLE", "this process was started without live status"
+)
+STREAM_GENERATION = Operation(
+    "GET",
+    "streamGeneration",
+    "Follow a generation's status",
+    "Server-Sent Events: first the generation as it is now (`event: status`, `id` its version, "
+    "`data` what `GET /api/generations/{id}` answers, on one line), then one event per change "
+    "of status; the stream ends after a terminal status. `: keep-alive` comes after 15 s of "
+    "silence. Refusals come as JSON before any stream starts.",
+    tag="generations",
+    roles=("user",),
+    parameters=(GENERATION_ID, LAST_EVENT_ID),
+    answers=(
+        Answer(
+            200,
+            "The stream of status events.",
+            wrapping="text",
+            media_type="text/event-stream",
+            schema=STATUS_EVENT,
+            example=examples.STATUS_EVENT,
+            headers=("X-Accel-Buffering",),
+        ),
+    ),
+    refusals=(*USER_ROUTE, GENERATION_NOT_FOUND, LIVE_STATUS_OFF),
+)
+routes = [ApiRoute("/api/generations/{generation_id}/stream", stream_generation, STREAM_GENERATION)]
