@@ -139,8 +139,18 @@ def guard_sqlite(datastore: SQLiteDatastore) -> StoreCircuit:
 
 
 def sqlite_writable(datastore: SQLiteDatastore) -> None:
-    """A write that is rolled back: fails (OperationalError) while the file cannot be written."""
+    """A write that is rolled back: fails (OperationalError) while the file cannot be written.
+    It does not wait for the write lock: a writer holding it shows the file takes writes."""
     with datastore.transaction(commit=False) as cursor:
-        cursor.execute("PRAGMA user_version")
-        version = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA user_version = {version}")
+        cursor.execute("PRAGMA busy_timeout")
+        waits_ms = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA busy_timeout = 0")
+        try:
+            cursor.execute("PRAGMA user_version")
+            version = int(cursor.fetchone()[0])
+            cursor.execute(f"PRAGMA user_version = {version}")
+        except (OperationalError, sqlite3.OperationalError) as error:
+            if "locked" not in str(error):
+                raise
+        finally:
+            cursor.execute(f"PRAGMA busy_timeout = {waits_ms}")

@@ -36,6 +36,9 @@ def log_to(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[str], Calla
     handlers: list[logging.Handler] = []
     root = logging.getLogger()
     level = root.level
+    earlier = root.handlers[:]  # e.g. what an in-process `atelier openapi` configured
+    for handler in earlier:
+        root.removeHandler(handler)
 
     def attach(log_format: str) -> Callable[[], str]:
         handler = logging.StreamHandler(sys.stderr)
@@ -49,6 +52,8 @@ def log_to(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[str], Calla
     yield attach
     for handler in handlers:
         root.removeHandler(handler)
+    for handler in earlier:
+        root.addHandler(handler)
     root.setLevel(level)
 
 
