@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     the workers share one fresh directory of metric files (docs/operations.md, "Metrics")."""
     import uvicorn
 
-    from infrastructure.bootstrap import migrate
+    from infrastructure.bootstrap import migrate_when_reachable
     from infrastructure.logs.config import configure_logging, logging_config
     from infrastructure.metrics.processes import metrics_directory
     from infrastructure.secrets import auth_secret
@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     log_config = logging_config(settings, request_lines=not args.no_access_log)
     configure_logging(settings, request_lines=not args.no_access_log)
-    migrate(settings)
+    migrate_when_reachable(settings)
     auth_secret(settings)
     limits = PortLimits(request_timeout_seconds=settings.request_timeout_seconds)
     protocol = partial(AtelierHttpProtocol, limits=limits)  # pickled into each worker process

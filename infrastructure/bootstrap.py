@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import nullcontext
 from functools import partial
 
+import psycopg
+from eventsourcing.persistence import OperationalError
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
@@ -12,6 +15,7 @@ from application.base import AtelierBase
 from application.ports import BackgroundService, Clock, system_clock
 from application.service import Atelier
 from application.telemetry import NO_TELEMETRY, Telemetry
+from infrastructure.background import Backoff
 from infrastructure.image_checker import HttpImageChecker
 from infrastructure.locks.leadership import leadership
 from infrastructure.locks.queue_mutex import queue_mutex
@@ -79,6 +83,20 @@ def build_read_models(settings: Settings, atelier: AtelierBase) -> ReadModels | 
 def migrate(settings: Settings) -> None:
     """Create every table once, before `atelier serve` forks workers that skip creation."""
     build_application(settings, create_tables=True).close()
+
+
+def migrate_when_reachable(settings: Settings) -> None:
+    """`migrate`, retried with capped, jittered backoff while the store cannot be reached, so a
+    server started before its database waits for it instead of exiting."""
+    backoff = Backoff("event store at start-up", 1.0)  # logs once failing, once recovered
+    while True:
+        try:
+            migrate(settings)
+        except (OperationalError, psycopg.OperationalError) as error:
+            time.sleep(backoff.failed(error))
+            continue
+        backoff.succeeded()
+        return
 
 
 def background_services(settings: Settings, atelier: Atelier) -> list[BackgroundService]:

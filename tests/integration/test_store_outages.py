@@ -167,6 +167,34 @@ def test_postgres_outage_answers_503_and_heals_alone(
 
 
 @pytest.mark.postgres
+def test_a_server_started_before_postgresql_is_back_waits_for_it(tmp_path: Path) -> None:
+    with (
+        postgres_schema() as schema,
+        tcp_proxy(str(POSTGRES["host"]), int(POSTGRES["port"])) as proxy,
+    ):
+        env = {
+            **settings_env(postgres_settings(tmp_path, schema)),
+            "POSTGRES_PORT": str(proxy.port),
+        }
+        proxy.refuse()
+        port = free_port()
+        command = atelier_command("serve", "--port", str(port), "--no-access-log")
+        log = tmp_path / "server-started-early.log"
+        with running(command, env, log) as process:
+            time.sleep(OUTAGE_SECONDS)
+            assert process.poll() is None, log.read_text()  # waiting, not exited
+            proxy.restore()
+            server = Server(f"http://127.0.0.1:{port}", process, log)
+            wait_until_healthy(server)
+            with httpx.Client(base_url=server.base_url) as client:
+                opened = client.post(
+                    "/api/admin/accounts", json={"userId": "ada", "tokens": 5}, headers=admin()
+                )
+                assert opened.status_code == 201
+        assert log.read_text().count("Traceback") <= MAX_LOG_TRACEBACKS
+
+
+@pytest.mark.postgres
 @pytest.mark.parametrize("fault", ["refuse", "blackhole"])
 def test_postgres_outage_under_load_loses_and_doubles_nothing(tmp_path: Path, fault: str) -> None:
     """16 connections submitting through a 10 s outage: each answer a 201 or a 503 with
