@@ -24,6 +24,7 @@ VIEWS = (
     "images",
     "dashboard_totals",
     "activity",
+    "webhooks",
 )
 
 

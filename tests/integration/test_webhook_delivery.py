@@ -18,6 +18,9 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 from starlette.testclient import TestClient
 
+from application.audit import violations as rule
+from infrastructure.audit.parallel import view_checks
+from infrastructure.projections.catch_up import catch_up
 from tests.conftest import SettingsFactory
 from tests.support.builders import admin, bearer, generation_body
 from tests.support.read_side import serving
@@ -303,3 +306,32 @@ def test_the_address_is_checked_again_at_every_delivery(
             assert attempt["statusCode"] is None
             assert attempt["error"].startswith("refused: ")
     assert receiver.received == []
+
+
+def test_the_audit_compares_the_webhooks_view_and_names_a_row_edited_by_hand(
+    make_settings: SettingsFactory, receiver: Receiver
+) -> None:
+    settings = settings_for(make_settings, webhook_retry_schedule="1")
+    with serving(settings) as client:
+        endpoint = create_endpoint(client, receiver.url("/audited", fail_first=1))
+        submit(client)
+        eventually(lambda: len(messages(client, endpoint["id"], "?status=succeeded")) == 1)
+        atelier = client.app.state.atelier  # type: ignore[attr-defined]
+        models = client.app.state.read_side  # type: ignore[attr-defined]
+        view = models.view("webhooks")
+        catch_up(atelier, view)
+        clean = atelier.audit(observers=view_checks(settings, atelier))
+        (message,) = messages(client, endpoint["id"])
+        with view.datastore.transaction(commit=True) as cursor:
+            cursor.execute(
+                view.sql("UPDATE {webhook_messages} SET status = 'failed' WHERE id = ?"),
+                (message["id"],),
+            )
+        tampered = atelier.audit(observers=view_checks(settings, atelier))
+    compared = {c.name: c for c in clean.projections}
+    assert compared["webhooks"].differences == 0
+    assert clean.clean, [str(v) for v in clean.violations.kept]
+    mismatches = [v for v in tampered.violations.kept if v.rule == rule.PROJECTION_MISMATCH]
+    assert [v.subject for v in mismatches] == ["read model webhooks"]
+    assert f"webhook row {message['id']} is ('failed'" in mismatches[0].message
+    assert "the replay makes it ('succeeded', None, 2)" in mismatches[0].message

@@ -7,6 +7,7 @@ from infrastructure.audit.checks.pending_queue import PendingQueueCheck
 from infrastructure.audit.checks.rate_limits import RateLimitCheck
 from infrastructure.audit.checks.user_generations import UserGenerationsCheck
 from infrastructure.audit.checks.view_check import ViewCheck
+from infrastructure.audit.checks.webhooks import WebhooksCheck
 
 CHECKS: dict[str, type[ViewCheck]] = {
     "pending_queue": PendingQueueCheck,
@@ -15,4 +16,5 @@ CHECKS: dict[str, type[ViewCheck]] = {
     "images": ImagesCheck,
     "dashboard_totals": DashboardCheck,
     "activity": ActivityCheck,
+    "webhooks": WebhooksCheck,
 }
