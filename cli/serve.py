@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     log_config = logging_config(settings, request_lines=not args.no_access_log)
     configure_logging(settings, request_lines=not args.no_access_log)
     migrate_when_reachable(settings)
-    auth_secret(settings)
+    auth_secret(settings, warn=True)  # the one warning of a development secret
     limits = PortLimits(request_timeout_seconds=settings.request_timeout_seconds)
     protocol = partial(AtelierHttpProtocol, limits=limits)  # pickled into each worker process
     with metrics_directory():

@@ -14,19 +14,26 @@ logger = logging.getLogger(__name__)
 DEV_SECRET_FILE = "auth-secret"  # noqa: S105 - a file name, not a secret
 
 
-def auth_secret(settings: Settings) -> str:
-    """AUTH_SECRET if set; otherwise the data directory's development secret, made once."""
+def auth_secret(settings: Settings, warn: bool = False) -> str:
+    """AUTH_SECRET if set; otherwise the data directory's development secret, made once. The
+    warning is given when it is made, and when `warn` asks (once, as `atelier serve` starts)."""
     if settings.auth_secret is not None:
         return settings.auth_secret.get_secret_value()
     path = settings.data_dir / DEV_SECRET_FILE
     if not path.exists():
         _create_secret_file(path)
+        warn = True
+    if warn:
+        _warn_of(path)
+    return path.read_text().strip()
+
+
+def _warn_of(path: Path) -> None:
     logger.warning(
         "AUTH_SECRET is not set: using the development secret in %s. Set AUTH_SECRET in "
         "production.",
         path,
     )
-    return path.read_text().strip()
 
 
 def _create_secret_file(path: Path) -> None:

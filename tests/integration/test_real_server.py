@@ -23,7 +23,10 @@ def test_readme_walk_through_on_a_fresh_data_directory(tmp_path: Path) -> None:
         opened = run_cli(env, "accounts", "open", "alice", "--tokens", "5")
         assert opened.returncode == 0, opened.stderr
         assert json.loads(opened.stdout)["balance"] == 5
-        token = run_cli(env, "token", "alice").stdout.strip()
+        minted = run_cli(env, "token", "alice")
+        assert "AUTH_SECRET is not set" not in minted.stderr  # said once, by the server
+        assert server.log.read_text().count("AUTH_SECRET is not set") == 1
+        token = minted.stdout.strip()
         headers = {"Authorization": f"Bearer {token}"}
         created = httpx.post(
             f"{server.base_url}/api/generate", json=generation_body(), headers=headers
