@@ -4,17 +4,13 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 from infrastructure.projections.catch_up import REBUILD_BATCH_SIZE
 from infrastructure.projections.registry import PROJECTIONS
 
 if TYPE_CHECKING:
-    from types import FrameType
-
     from application.service import Atelier
     from infrastructure.projections.read_models import ReadModels
     from infrastructure.projections.view import ProjectionView
@@ -71,13 +67,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_until_stopped(settings: Settings, models: ReadModels) -> None:
-    stopping = threading.Event()
+    from cli.signals import stopping_on_signals
 
-    def stop(signum: int, frame: FrameType | None) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    stopping = stopping_on_signals()
     runner = models.runner(settings.projections_batch_size, settings.projections_poll_seconds)
     runner.start()
     print_status(models)

@@ -4,13 +4,11 @@ when no server process does; docs/operations.md, "Webhooks")."""
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from types import FrameType
+    pass
 
 
 def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +23,7 @@ def register(subcommands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.signals import stopping_on_signals
     from infrastructure.bootstrap import build_application, build_read_models
     from infrastructure.settings import load_settings
     from infrastructure.webhooks.service import build_webhooks, webhook_service
@@ -39,13 +38,7 @@ def run(args: argparse.Namespace) -> int:
             return 1
         webhooks, urls = build_webhooks(settings, models, webhook_body_json)
         service = webhook_service(settings, webhooks, models, urls, in_server=False)
-        stopping = threading.Event()
-
-        def stop(signum: int, frame: FrameType | None) -> None:
-            stopping.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        stopping = stopping_on_signals()
         service.start()
         print("atelier webhooks: running (the process that holds the lead delivers)", flush=True)
         while not stopping.wait(1.0):
