@@ -13,12 +13,17 @@ from domain.generations import Generation
 from domain.webhook_endpoints import WebhookEndpoint
 from domain.webhook_messages import WebhookMessage
 from domain.webhook_types import TYPE_OF_EVENT
-from infrastructure.projections.follower import Followed
+from infrastructure.projections.follower import Followed, PositionMoved
 from infrastructure.projections.table_projection import Handler, TableProjection
 from infrastructure.projections.view import ProjectionView
 from infrastructure.projections.writes import Writes
 
 SUBSCRIPTIONS = "webhook_subscriptions"
+# One statement, so one snapshot: the live endpoints and the position they were written at.
+SUBSCRIPTIONS_AND_POSITION = (
+    "SELECT t.notification_id AS position, s.endpoint_id, s.events FROM {tracking} t "
+    "LEFT JOIN {webhook_subscriptions} s ON NOT s.deleted WHERE t.application_name = ?"
+)
 # Every event of a generation, so most are shown from the batch itself (Webhooks.messages_for).
 GENERATION_EVENTS: list[type] = [
     *TYPE_OF_EVENT,
@@ -67,19 +72,23 @@ class MessageCreation:
     def position(self) -> int:
         return self.store.position()
 
-    def subscriptions(self) -> dict[UUID, Subscription]:
-        rows = self.store.fetch(
-            "SELECT endpoint_id, events FROM {webhook_subscriptions} WHERE NOT deleted"
-        )
+    def subscriptions(self, expected: int) -> dict[UUID, Subscription]:
+        """The endpoints as of position `expected`, or PositionMoved: read at a later position,
+        they would give a generation event an endpoint created after it."""
+        rows = self.store.fetch(SUBSCRIPTIONS_AND_POSITION, self.store.tracking_key)
+        position = int(rows[0]["position"]) if rows else 0
+        if position != expected:
+            raise PositionMoved(f"{self.store.tracking_key} is no longer at {expected}")
         return {
             UUID(row["endpoint_id"]): Subscription(
                 UUID(row["endpoint_id"]), frozenset(json.loads(row["events"]))
             )
             for row in rows
+            if row["endpoint_id"] is not None
         }
 
     def apply(self, events: Iterable[Followed], expected: int, reached: int) -> None:
-        subscriptions = self.subscriptions()
+        subscriptions = self.subscriptions(expected)
         writes = Writes(SubscriptionsTable.tables)
         wanted: list[tuple[Generation.Event, list[Subscription]]] = []
         history: dict[UUID, list[Generation.Event]] = {}

@@ -8,11 +8,14 @@ import threading
 from collections import Counter
 from functools import partial
 
+import pytest
+
 from application.service import Atelier
 from application.webhooks import Webhooks
 from domain.webhook_messages import WebhookMessage
 from infrastructure.bootstrap import build_application
 from infrastructure.projections.catch_up import catch_up
+from infrastructure.projections.follower import PositionMoved
 from infrastructure.projections.read_models import view_on
 from infrastructure.webhooks.message_follower import MessageCreation
 from infrastructure.webhooks.url_check import DnsUrlCheck
@@ -94,3 +97,27 @@ def test_racing_followers_and_a_replay_create_each_message_once(
     finally:
         for application in (atelier, *others):
             application.close()
+
+
+def test_a_batch_read_before_another_follower_moved_on_creates_nothing(
+    make_settings: SettingsFactory,
+) -> None:
+    """The loser of a race must not pair old events with endpoints created after them."""
+    settings = make_settings()
+    atelier = build_application(settings)
+    other = build_application(settings, create_tables=False)
+    try:
+        atelier.open_account("alice", 100)
+        atelier.submit_generation("alice", generation_request())
+        webhooks_on(atelier).create_endpoint(URL, None, "")
+        ahead, behind = creation_on(atelier), creation_on(other)
+        notes = atelier.recorder.select_notifications(start=None, limit=100, topics=ahead.topics)
+        stale = [(n.topic, atelier.mapper.to_domain_event(n), n.id) for n in notes]
+        catch_up(atelier, ahead)  # the endpoint is now in the subscriptions table
+
+        with pytest.raises(PositionMoved):
+            behind.apply(iter(stale), expected=0, reached=stale[-1][2])
+        assert created_messages(atelier) == Counter()  # `before` came before the endpoint
+    finally:
+        atelier.close()
+        other.close()
