@@ -286,12 +286,26 @@ class Webhooks:
             return None
         return Sending(message, endpoint.id, endpoint.url, endpoint.secret)
 
+    def sending_in_hand(self, message: WebhookMessage) -> Sending | None:
+        """`sending` with no read of the store, if none is needed: a due message in hand
+        to an endpoint seen lately that was not deleted. None: ask `sending`."""
+        endpoint = self._endpoint_seen_lately(message.endpoint_id)
+        if endpoint is None or endpoint.is_deleted or not message.is_due(self.atelier.clock()):
+            return None
+        return Sending(message, endpoint.id, endpoint.url, endpoint.secret)
+
+    def _endpoint_seen_lately(self, endpoint_id: UUID) -> WebhookEndpoint | None:
+        cached = self._endpoints.get(endpoint_id)
+        if cached is not None and time.monotonic() - cached[1] < ENDPOINT_CACHE_SECONDS:
+            return cached[0]
+        return None
+
     def _endpoint_cached(self, endpoint_id: UUID) -> WebhookEndpoint:
         """Endpoints change only by deletion: one read a second per endpoint is enough."""
-        cached = self._endpoints.get(endpoint_id)
+        cached = self._endpoint_seen_lately(endpoint_id)
+        if cached is not None:
+            return cached
         now = time.monotonic()
-        if cached is not None and now - cached[1] < ENDPOINT_CACHE_SECONDS:
-            return cached[0]
         endpoint = self.load_endpoint(endpoint_id, deleted_too=True)
         self._endpoints[endpoint_id] = (endpoint, now)
         return endpoint

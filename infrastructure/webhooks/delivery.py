@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
-import httpx
+import aiohttp
 from standardwebhooks.webhooks import Webhook
 
 from application.webhooks import Attempt, Sending, Webhooks
@@ -31,6 +31,7 @@ PER_ENDPOINT = 8  # attempts in flight to one endpoint at once
 BACKLOG = 10_000  # messages waiting per endpoint; more are found again by the next scan
 STORE_THREADS = 4
 THREAD_NAME = "webhook-delivery"
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, read and ignored
 # A message attempted here is not taken again from a scan for this long (the scanned view lags).
 FINISHED_SECONDS = 5.0
@@ -47,34 +48,27 @@ class EndpointLane:
     failing: bool = False
 
 
-def pinned(checked: Checked) -> tuple[str, dict[str, str], dict[str, Any]]:
+def pinned(checked: Checked) -> tuple[str, dict[str, str], str | None]:
     """The URL with the checked address in place of the name (no second lookup can differ),
     the Host header, and the TLS server name to verify."""
     parts = urlsplit(checked.url)
     if str(checked.address) == checked.host:
-        return checked.url, {}, {}
+        return checked.url, {}, None
     literal = f"[{checked.address}]" if checked.address.version == 6 else str(checked.address)
     netloc = literal if parts.port is None else f"{literal}:{parts.port}"
     url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    return url, {"host": parts.netloc}, {"sni_hostname": checked.host}
+    return url, {"host": parts.netloc}, checked.host if parts.scheme == "https" else None
 
 
-async def _drain(response: httpx.Response) -> None:
+async def _drain(response: aiohttp.ClientResponse) -> None:
     """Read a small answer to its end, so its connection is kept for the next message; a big
     one is cut off (the connection then closes)."""
     read = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in response.content.iter_any():
         read += len(chunk)
         if read > MAX_ANSWER_BYTES:
+            response.close()
             return
-
-
-class QuietSends(logging.Filter):
-    """httpx logs every request at INFO; from the delivery thread that is one line per attempt,
-    where the delivery logs only changes of state."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.threadName != THREAD_NAME or record.levelno > logging.INFO
 
 
 class Delivery:
@@ -98,7 +92,7 @@ class Delivery:
         self._signers: dict[str, Webhook] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._session: aiohttp.ClientSession | None = None
         self._store = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="webhook-store")
         self._ready = threading.Event()
         self._stopped: asyncio.Event | None = None
@@ -107,9 +101,6 @@ class Delivery:
 
     def start(self) -> None:
         self._ready.clear()
-        httpx_logger = logging.getLogger("httpx")
-        if not any(isinstance(f, QuietSends) for f in httpx_logger.filters):
-            httpx_logger.addFilter(QuietSends())
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -145,9 +136,11 @@ class Delivery:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-        async with httpx.AsyncClient(follow_redirects=False, limits=limits) as client:
-            self._client = client
+        # No cookie jar: what one receiver sets is never sent to another.
+        async with aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar()
+        ) as session:
+            self._session = session
             self._ready.set()
             await self._stopped.wait()
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
@@ -192,7 +185,9 @@ class Delivery:
         answer is recorded (the message stays known, so it is not taken again meanwhile)."""
         recording = False
         try:
-            sending = await self._in_store(self.webhooks.sending, message_id, message)
+            sending = None if message is None else self.webhooks.sending_in_hand(message)
+            if sending is None:
+                sending = await self._in_store(self.webhooks.sending, message_id, message)
             if sending is not None:
                 await self._send(sending, lane)
                 recording = True
@@ -247,12 +242,12 @@ class Delivery:
                 self._done(sending.message.id)
 
     async def _post(self, sending: Sending) -> tuple[int | None, str | None]:
-        assert self._client is not None
+        assert self._session is not None
         try:
             checked = await self.urls.check(sending.url)
         except RefusedUrl as refused:
             return None, f"refused: {refused}"
-        url, host, extensions = pinned(checked)
+        url, host, server_name = pinned(checked)
         timestamp = int(time.time())
         signer = self._signers.get(sending.secret)
         if signer is None:
@@ -266,31 +261,24 @@ class Delivery:
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signer.sign(msg_id, datetime.fromtimestamp(timestamp, UTC), body),
         }
-        request = self._client.build_request(
-            "POST",
-            url,
-            content=body,
-            headers=headers,
-            timeout=self.timeout,
-            extensions=extensions,
-        )
         try:
             async with asyncio.timeout(self.timeout):
-                response = await self._client.send(request, stream=True)
-                try:
+                async with self._session.post(
+                    url,
+                    data=body,
+                    headers=headers,
+                    allow_redirects=False,
+                    server_hostname=server_name,
+                ) as response:
                     await _drain(response)
-                finally:
-                    await response.aclose()
         except TimeoutError:
             return None, f"timed out after {self.timeout:g} s"
-        except httpx.TimeoutException:
-            return None, f"timed out after {self.timeout:g} s"
-        except httpx.HTTPError as failure:
+        except aiohttp.ClientError as failure:
             return None, f"{type(failure).__name__}: {failure}"[:500]
-        code = response.status_code
+        code = response.status
         if 200 <= code < 300:
             return code, None
-        if response.is_redirect:
+        if code in REDIRECTS and "location" in response.headers:
             return code, f"HTTP {code}: redirects are not followed"
         return code, f"HTTP {code}"
 

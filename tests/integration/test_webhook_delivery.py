@@ -308,6 +308,23 @@ def test_the_address_is_checked_again_at_every_delivery(
     assert receiver.received == []
 
 
+def test_a_named_endpoint_is_called_by_its_name_and_no_cookie_is_ever_sent_back(
+    sqlite_only: SettingsFactory, receiver: Receiver
+) -> None:
+    """The call goes to the address checked, under the endpoint's own Host; a cookie one
+    receiver sets (both paths share an address here) never travels with a later message."""
+    with serving(settings_for(sqlite_only)) as client:
+        named_url = receiver.url("/named", set_cookie=True).replace("127.0.0.1", "localhost")
+        create_endpoint(client, named_url)
+        create_endpoint(client, receiver.url("/other"))
+        claim_and_complete(client, submit(client))
+        named, other = receiver.wait_for("/named", 3), receiver.wait_for("/other", 3)
+    port = receiver.base_url.rsplit(":", 1)[1]
+    assert {r.headers["host"] for r in named} == {f"localhost:{port}"}
+    assert {r.headers["host"] for r in other} == {f"127.0.0.1:{port}"}
+    assert [r for r in named + other if "cookie" in r.headers] == []
+
+
 def test_the_audit_compares_the_webhooks_view_and_names_a_row_edited_by_hand(
     make_settings: SettingsFactory, receiver: Receiver
 ) -> None:

@@ -21,11 +21,12 @@ class Received:
 @dataclass
 class Behaviour:
     """`fail_first` calls answer 500; `hang` holds every call until released; `redirect`
-    answers 307 to itself."""
+    answers 307 to itself; `set_cookie` sets one with every answer."""
 
     fail_first: int = 0
     hang: bool = False
     redirect: bool = False
+    set_cookie: bool = False
     calls: int = 0
 
 
@@ -71,17 +72,18 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 calls = behaviour.calls
             if behaviour.hang:
                 receiver.released.wait(120)
+            cookie = {"set-cookie": f"session={calls}; Path=/"} if behaviour.set_cookie else {}
             if behaviour.redirect:
                 self._answer(307, {"location": receiver.base_url + "/elsewhere"})
             elif calls <= behaviour.fail_first:
-                self._answer(500)
+                self._answer(500, cookie)
             else:
-                self._answer(200)
+                self._answer(200, cookie)
 
-        def _answer(self, status: int, headers: dict[str, str] | None = None) -> None:
+        def _answer(self, status: int, headers: dict[str, str]) -> None:
             try:
                 self.send_response(status)
-                for name, value in (headers or {}).items():
+                for name, value in headers.items():
                     self.send_header(name, value)
                 self.send_header("content-length", "0")
                 self.end_headers()
