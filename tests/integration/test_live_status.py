@@ -17,6 +17,7 @@ import pytest
 from infrastructure.bootstrap import build_application
 from tests.conftest import SettingsFactory
 from tests.support.builders import bearer, generation_body
+from tests.support.metrics import parse_samples, value
 from tests.support.servers import Server, atelier_server
 from tests.support.stores import settings_env
 
@@ -172,6 +173,30 @@ def _frames_for(events: Iterator[Frame], seconds: float) -> list[Frame]:
     while time.monotonic() < deadline:
         read.append(next(events))
     return read
+
+
+def test_a_stream_whose_client_left_is_let_go_within_a_keep_alive(
+    sqlite_only: SettingsFactory,
+) -> None:
+    """The generation stays pending, so only noticing the hang-up ends the request: its
+    answer is counted once it has ended."""
+    route = "/api/generations/{generation_id}/stream"
+
+    def streams_ended(server: Server) -> float:
+        samples = parse_samples(httpx.get(f"{server.base_url}/metrics").text)
+        labels = {"method": "GET", "route": route, "status": "200"}
+        return value(samples, "atelier_http_requests_total", **labels)
+
+    with two_servers(sqlite_only) as (watched, working):
+        generation_id = submit(working)
+        with httpx.Client(timeout=30) as client, stream(client, watched, generation_id) as held:
+            assert next_event(frames(held)).event == "status"
+            assert streams_ended(watched) == 0
+        deadline = time.monotonic() + GENEROUS_SECONDS
+        while streams_ended(watched) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert streams_ended(watched) == 1
+        assert as_get_shows(watched, generation_id)["status"] == "pending"
 
 
 def test_another_users_or_an_unknown_generation_is_not_found_before_any_stream(

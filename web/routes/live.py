@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from uuid import UUID
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from application.live_status import LiveStatus
 from web.auth import user_principal
 from web.errors import ApiError
-from web.event_stream import EVENT_STREAM_HEADERS, KEEP_ALIVE, status_event
+from web.event_stream import (
+    EVENT_STREAM_HEADERS,
+    KEEP_ALIVE,
+    EventStreamResponse,
+    status_event,
+)
 from web.openapi import examples
 from web.openapi.operation import Answer, ApiRoute, Operation, Parameter, Refusal
 from web.openapi.parameters import GENERATION_ID
@@ -44,7 +49,7 @@ async def stream_generation(request: Request) -> Response:
         seen,
         request.app.state.stream_keepalive_seconds,
     )
-    return StreamingResponse(frames, media_type="text/event-stream", headers=EVENT_STREAM_HEADERS)
+    return EventStreamResponse(frames, EVENT_STREAM_HEADERS)
 
 
 async def status_frames(
@@ -53,7 +58,7 @@ async def status_frames(
     generation_id: UUID,
     seen: tuple[int, str] | None,
     keepalive_seconds: float,
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     changes = live_status.status_changes(user_id, generation_id, seen, keepalive_seconds)
     async for change in changes:
         if change is None:
