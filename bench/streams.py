@@ -16,6 +16,7 @@ The held connections live in a client process of their own, so their cost is not
 
     .venv/bin/python -m bench.streams                       # SQLite and PostgreSQL
     .venv/bin/python -m bench.streams --stores postgres --rounds 3 --seconds 10
+    .venv/bin/python -m bench.streams --stores sqlite --split   # + each kind held alone
 """
 
 from __future__ import annotations
@@ -262,16 +263,20 @@ MODES = {
     "idle": f"{2 * HELD} keep-alive, a GET every {IDLE_EVERY_SECONDS:g} s",
     "live": f"{HELD} streams + {HELD} Prefer: wait=60",
 }
+SPLIT_MODES = {  # --split: each kind of held request alone
+    "streams": f"{HELD} streams alone",
+    "waiters": f"{HELD} Prefer: wait=60 alone",
+}
 
 
-def measure(kind: str, root: Path, rounds: int, seconds: float) -> None:
+def measure(kind: str, root: Path, rounds: int, seconds: float, split: bool) -> None:
     with fresh_store(kind, root / kind, **BENCH_LIMITS) as settings:
         open_accounts(settings)
         owned = pending_generations(settings)
         env = settings_env(settings)
         print(f"\n== {kind}: each row a fresh `atelier serve` (1 process), warmed alike")
         print(f"{'server over ' + format(seconds, 'g') + ' s':48} {'CPU %':>7} {'RSS MiB':>8}")
-        for mode, label in MODES.items():
+        for mode, label in (MODES | SPLIT_MODES if split else MODES).items():
             with atelier_server(env) as measured:
                 warm(measured, owned)
                 port = int(measured.base_url.rsplit(":", 1)[1])
@@ -313,11 +318,12 @@ def main() -> None:
     parser.add_argument("--stores", nargs="+", default=["sqlite", "postgres"])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--split", action="store_true", help="also streams alone, waiters alone")
     args = parser.parse_args()
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     with tempfile.TemporaryDirectory(prefix="bench-streams-") as root:
         for kind in args.stores:
-            measure(kind, Path(root), args.rounds, args.seconds)
+            measure(kind, Path(root), args.rounds, args.seconds, args.split)
 
 
 if __name__ == "__main__":
