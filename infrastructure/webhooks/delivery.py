@@ -136,9 +136,14 @@ class Delivery:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
-        # No cookie jar: what one receiver sets is never sent to another.
+        # No cookie jar: what one receiver sets is never sent to another. No timeout of
+        # aiohttp's own (5 min, 30 s to connect): WEBHOOK_TIMEOUT_SECONDS alone bounds an
+        # attempt. Answers are read as they came, not decompressed, and thrown away.
         async with aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), cookie_jar=aiohttp.DummyCookieJar()
+            connector=aiohttp.TCPConnector(limit=0),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=None),
+            auto_decompress=False,
         ) as session:
             self._session = session
             self._ready.set()
@@ -273,7 +278,7 @@ class Delivery:
                     await _drain(response)
         except TimeoutError:
             return None, f"timed out after {self.timeout:g} s"
-        except aiohttp.ClientError as failure:
+        except (aiohttp.ClientError, ValueError) as failure:  # ValueError: a header it refused
             return None, f"{type(failure).__name__}: {failure}"[:500]
         code = response.status
         if 200 <= code < 300:
