@@ -56,7 +56,7 @@ class WebhookEndpoint(Aggregate):
         at: datetime,
     ) -> WebhookEndpoint:
         """`events` None subscribes to every type, in the contract's order."""
-        chosen = list(WEBHOOK_TYPES) if events is None else list(dict.fromkeys(events))
+        chosen: list[str] = list(WEBHOOK_TYPES) if events is None else list(dict.fromkeys(events))
         return cls(
             id=endpoint_id,
             url=url,

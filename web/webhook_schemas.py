@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
+from domain.webhook_types import WebhookType
 from web.schemas import STRICT, Text
 
-WebhookType = Literal[
-    "generation.created",
-    "generation.processing",
-    "generation.completed",
-    "generation.failed",
-    "generation.cancelled",
-    "generation.expired",
-]
 MAX_DESCRIPTION = 500
 
 

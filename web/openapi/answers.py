@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from domain.requests import AspectRatio, Quality, Style
+from domain.webhook_types import WebhookType
 
 CLOSED = ConfigDict(extra="forbid")
 
@@ -300,14 +301,6 @@ class UserNearLimit(BaseModel):
     reset_at: datetime = Field(alias="resetAt")
 
 
-WebhookEvent = Literal[
-    "generation.created",
-    "generation.processing",
-    "generation.completed",
-    "generation.failed",
-    "generation.cancelled",
-    "generation.expired",
-]
 MessageStatus = Literal["pending", "succeeded", "failed"]
 
 
@@ -316,7 +309,7 @@ class WebhookEndpoint(BaseModel):
 
     id: str = Field(description="The endpoint's id (a UUID).")
     url: str
-    events: list[WebhookEvent]
+    events: list[WebhookType]
     description: str
     enabled: bool
     created_at: datetime = Field(alias="createdAt")
@@ -340,7 +333,7 @@ class WebhookMessage(BaseModel):
     model_config = CLOSED
 
     id: str
-    type: WebhookEvent
+    type: WebhookType
     generation_id: str = Field(alias="generationId")
     status: MessageStatus
     created_at: datetime = Field(alias="createdAt")
