@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Awaitable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
@@ -18,7 +18,7 @@ from domain.generations import END_STATES, Generation
 class GenerationWatch(Protocol):
     """One waiter's view of one generation's changes."""
 
-    async def changed(self, timeout: float) -> bool:
+    def changed(self, timeout: float) -> Awaitable[bool]:
         """True once an event of the generation was recorded since the last call (or since the
         watch began), False after `timeout` seconds without one. May wake spuriously."""
         ...
@@ -95,7 +95,7 @@ class LiveStatus:
         generation_id: UUID,
         seen: tuple[int, str] | None,
         quiet_seconds: float,
-    ) -> AsyncIterator[VersionedGeneration | None]:
+    ) -> AsyncGenerator[VersionedGeneration | None, None]:
         """The generation unless the client has seen its status, then each change of status,
         until one that ends it; None after each `quiet_seconds` without one (for keep-alives)."""
         async with self.changes.watch(generation_id) as watch:
@@ -108,6 +108,7 @@ class LiveStatus:
                     last_sent = time.monotonic()
                 if current.has_ended:
                     return
+                del current  # a held stream keeps only (version, status), not the generation
                 while True:
                     quiet_for = time.monotonic() - last_sent
                     if quiet_for >= quiet_seconds:

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from contextlib import aclosing
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from starlette.requests import Request
-from starlette.responses import StreamingResponse
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+Change = TypeVar("Change")
 KEEP_ALIVE = b": keep-alive\n\n"
 EVENT_STREAM_HEADERS = {"X-Accel-Buffering": "no"}  # proxies must not hold the frames back
 
@@ -21,21 +22,33 @@ def status_event(version: int, data: dict[str, Any]) -> bytes:
     return f"id: {version}\nevent: status\ndata: {line}\n\n".encode()
 
 
-class EventStreamResponse(StreamingResponse):
-    """Sends each frame as it comes, from the request's own task: no second task per stream
-    listening for a hang-up (Starlette's StreamingResponse), which held streams pay for in
-    memory. A client that left is noticed after the next frame (a keep-alive at the latest)."""
+class EventStreamResponse(Response, Generic[Change]):
+    """Sends a frame per change (a keep-alive per None) from the request's own task: no second
+    task listening for a hang-up (Starlette's StreamingResponse) and no frame or change held
+    between sends, which held streams pay for in memory. A client that left is noticed after
+    the next frame (a keep-alive at the latest)."""
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
-        super().__init__(frames, media_type="text/event-stream", headers=headers)
-        self.frames = frames
+    def __init__(
+        self,
+        changes: AsyncGenerator[Change | None, None],
+        frame_of: Callable[[Change], bytes],
+        headers: dict[str, str],
+    ) -> None:
+        self.status_code = 200
+        self.media_type = "text/event-stream"
+        self.background = None
+        self.init_headers(headers)  # no body: no Content-Length
+        self.changes = changes
+        self.frame_of = frame_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        async with aclosing(self.frames) as frames:
-            async for frame in frames:
+        async with aclosing(self.changes) as changes:
+            async for change in changes:
+                frame = KEEP_ALIVE if change is None else self.frame_of(change)
+                del change
                 await send({"type": "http.response.body", "body": frame, "more_body": True})
-                if await request.is_disconnected():  # asks without waiting
+                del frame
+                if await Request(scope, receive).is_disconnected():  # asks without waiting
                     return
         await send({"type": "http.response.body", "body": b"", "more_body": False})

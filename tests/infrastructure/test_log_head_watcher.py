@@ -101,3 +101,30 @@ def test_until_ended_gives_the_generation_as_it_is_after_the_wait(atelier: Ateli
     held = asyncio.run(live.until_ended("alice", generation_id, 0.2))
     assert held.record.status == "pending"
     watcher.stop()
+
+
+def test_a_watch_reports_a_change_made_while_nobody_waited_and_lets_go_when_left(
+    atelier: Atelier,
+) -> None:
+    """Between two waits (a stream sending a frame, reading the store) a change must not be
+    missed; a wait with no change ends after its timeout; leaving settles a wait and
+    unregisters at once."""
+    generation_id = submit(atelier, "alice")
+    watcher = LogHeadWatcher(atelier, FAST_POLL)
+
+    async def story() -> tuple[bool, bool, bool, bool]:
+        async with watcher.watch(generation_id) as watch:
+            quiet = await watch.changed(0.05)
+            await asyncio.to_thread(atelier.claim, "worker-1")  # recorded while nobody waits
+            await asyncio.sleep(FAST_POLL * 5)  # the watcher's poll has seen it by now
+            missed = await asyncio.wait_for(watch.changed(30), 5)  # at once, not after 30 s
+            waiting = watch.changed(30)
+            await asyncio.to_thread(atelier.complete, generation_id, "worker-1", [RESULT])
+            woken = await asyncio.wait_for(waiting, 10)
+            left_waiting = watch.changed(30)
+            assert watcher.waiting == 1
+        assert watcher.waiting == 0 and generation_id not in watcher.waiters
+        return quiet, missed, woken, await asyncio.wait_for(left_waiting, 1)
+
+    assert asyncio.run(story()) == (False, True, True, False)
+    watcher.stop()

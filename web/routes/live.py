@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from uuid import UUID
-
 from starlette.requests import Request
 from starlette.responses import Response
 
-from application.live_status import LiveStatus
+from application.live_status import LiveStatus, VersionedGeneration
 from web.auth import user_principal
 from web.errors import ApiError
 from web.event_stream import (
     EVENT_STREAM_HEADERS,
-    KEEP_ALIVE,
     EventStreamResponse,
     status_event,
 )
@@ -42,29 +38,14 @@ async def stream_generation(request: Request) -> Response:
     seen = await live_status.resume_point(
         generation_id, request.headers.get("last-event-id"), current
     )
-    frames = status_frames(
-        live_status,
-        principal.user_id,
-        generation_id,
-        seen,
-        request.app.state.stream_keepalive_seconds,
+    changes = live_status.status_changes(
+        principal.user_id, generation_id, seen, request.app.state.stream_keepalive_seconds
     )
-    return EventStreamResponse(frames, EVENT_STREAM_HEADERS)
+    return EventStreamResponse(changes, status_frame, EVENT_STREAM_HEADERS)
 
 
-async def status_frames(
-    live_status: LiveStatus,
-    user_id: str,
-    generation_id: UUID,
-    seen: tuple[int, str] | None,
-    keepalive_seconds: float,
-) -> AsyncGenerator[bytes, None]:
-    changes = live_status.status_changes(user_id, generation_id, seen, keepalive_seconds)
-    async for change in changes:
-        if change is None:
-            yield KEEP_ALIVE
-        else:
-            yield status_event(change.version, generation_json(change.record))
+def status_frame(change: VersionedGeneration) -> bytes:
+    return status_event(change.version, generation_json(change.record))
 
 
 LAST_EVENT_ID = Parameter(
