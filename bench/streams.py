@@ -5,7 +5,10 @@ which another process records the changes:
 
 - server CPU and RSS while it holds 1,000 event streams and 1,000 `Prefer: wait=60` requests,
   against 2,000 idle keep-alive connections (each sends one GET every 3 s: uvicorn closes a
-  connection idle for 5 s) and against no connection at all;
+  connection idle for 5 s), against 2,000 connections that sent nothing (what a connection
+  costs between requests) and against no connection at all; each row a fresh server, the
+  rows taken in turn `--rounds` times, medians printed with the RSS range and the RSS per
+  connection above the no-connection row;
 - notification latency p50/p99: a worker claims a watched generation through the second
   server; from its answer to the `processing` event on the stream of the measured one
   (the watcher polls the log's head every LIVE_POLL_SECONDS, 0.2 s: the ceiling it sets);
@@ -267,6 +270,10 @@ SPLIT_MODES = {  # --split: each kind of held request alone
     "streams": f"{HELD} streams alone",
     "waiters": f"{HELD} Prefer: wait=60 alone",
 }
+CONNECTIONS = {"none": 0, "opened": 2 * HELD, "idle": 2 * HELD, "live": 2 * HELD} | {
+    "streams": HELD,
+    "waiters": HELD,
+}
 
 
 def measure(kind: str, root: Path, rounds: int, seconds: float, split: bool) -> None:
@@ -274,17 +281,36 @@ def measure(kind: str, root: Path, rounds: int, seconds: float, split: bool) -> 
         open_accounts(settings)
         owned = pending_generations(settings)
         env = settings_env(settings)
-        print(f"\n== {kind}: each row a fresh `atelier serve` (1 process), warmed alike")
-        print(f"{'server over ' + format(seconds, 'g') + ' s':48} {'CPU %':>7} {'RSS MiB':>8}")
-        for mode, label in (MODES | SPLIT_MODES if split else MODES).items():
-            with atelier_server(env) as measured:
-                warm(measured, owned)
-                port = int(measured.base_url.rsplit(":", 1)[1])
-                held = HeldConnections(port, mode, owned) if mode != "none" else None
-                usage = usage_over(measured.process.pid, seconds)
-                if held is not None:
-                    held.close()
-            print(f"{label:48} {usage.cpu_percent:7.1f} {usage.rss_mib:8.1f}")
+        modes = MODES | SPLIT_MODES if split else MODES
+        print(f"\n== {kind}: each row a fresh `atelier serve` (1 process), warmed alike;")
+        print(f"   {rounds} rounds over the rows in turn, medians (and ranges) of each")
+        usages: dict[str, list[Usage]] = {mode: [] for mode in modes}
+        for _ in range(rounds):
+            for mode in modes:
+                with atelier_server(env) as measured:
+                    warm(measured, owned)
+                    port = int(measured.base_url.rsplit(":", 1)[1])
+                    held = HeldConnections(port, mode, owned) if mode != "none" else None
+                    usages[mode].append(usage_over(measured.process.pid, seconds))
+                    if held is not None:
+                        held.close()
+        print(
+            f"{'server over ' + format(seconds, 'g') + ' s':40} {'CPU %':>7} {'RSS MiB':>8}"
+            f" {'RSS range':>13} {'KiB/conn':>9}"
+        )
+        bare = statistics.median(usage.rss_mib for usage in usages["none"])
+        for mode, label in modes.items():
+            rss = [usage.rss_mib for usage in usages[mode]]
+            cpu = statistics.median(usage.cpu_percent for usage in usages[mode])
+            per_connection = (
+                f"{1024 * (statistics.median(rss) - bare) / CONNECTIONS[mode]:9.1f}"
+                if CONNECTIONS[mode]
+                else f"{'':9}"
+            )
+            print(
+                f"{label:40} {cpu:7.1f} {statistics.median(rss):8.1f}"
+                f" {min(rss):6.1f}-{max(rss):<6.1f} {per_connection}"
+            )
         with ExitStack() as stack:
             measured = stack.enter_context(atelier_server(env))
             other = stack.enter_context(atelier_server(env))
