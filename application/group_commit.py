@@ -5,11 +5,12 @@ Why: docs/architecture.md, "Submission".
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -32,10 +33,22 @@ class _Waiting(Generic[Item, Answer]):
     item: Item
     outcome: Answer | BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
+    on_settled: Callable[[Answer | BaseException], None] | None = None
 
     def settle(self, outcome: Answer | BaseException) -> None:
         self.outcome = outcome
         self.done.set()
+        if self.on_settled is not None:
+            self.on_settled(outcome)
+
+
+def _resolve(answer: asyncio.Future[Answer], outcome: Answer | BaseException) -> None:
+    if answer.done():  # its request gave up waiting (a deadline): the outcome still stands
+        return
+    if isinstance(outcome, BaseException):
+        answer.set_exception(outcome)
+    else:
+        answer.set_result(outcome)
 
 
 DecideAndSave = Callable[[list[Item], bool], list[Answer | BaseException]]
@@ -75,6 +88,19 @@ class GroupCommit(Generic[Item, Answer]):
             raise waiting.outcome
         assert waiting.outcome is not None
         return waiting.outcome
+
+    async def submit_async(self, item: Item) -> Answer:
+        """`submit` for the event loop: the wait for the batch holds no thread."""
+        self._ensure_running()
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Answer] = loop.create_future()
+
+        def settled(outcome: Answer | BaseException) -> None:  # in the group commit's thread
+            with suppress(RuntimeError):  # the loop closed: nobody is left to answer
+                loop.call_soon_threadsafe(_resolve, answer, outcome)
+
+        self._waiting.put(_Waiting[Item, Answer](item, on_settled=settled))
+        return await answer
 
     def close(self) -> None:
         if self._thread is not None:

@@ -78,6 +78,18 @@ class SubmissionUseCases(AtelierBase):
     ) -> Receipt:
         """`submit_generation` for a request still to be parsed: `read` runs after the account
         and switch checks, as the contract orders them, and the account is read once."""
+        prepared = self.prepare_submission(user_id, read, request_id)
+        return prepared if isinstance(prepared, Receipt) else self.group_commit.submit(prepared)
+
+    async def commit_submission(self, submission: Submission) -> Receipt:
+        """The group commit's answer to a prepared submission, awaited without a thread."""
+        return await self.group_commit.submit_async(submission)
+
+    def prepare_submission(
+        self, user_id: str, read: RequestReader, request_id: str | None = None
+    ) -> Receipt | Submission:
+        """Every check that needs no other submission, in the contract's order: the receipt
+        of an idempotent replay, or the submission for the group commit to decide."""
         account = self.load_account(user_id)
         account.require_active()
         self.require_submissions_open()
@@ -93,7 +105,7 @@ class SubmissionUseCases(AtelierBase):
         images = link_images(request.product_images, request.model_images, policy.cloud_names)
         account.check_rate_limit(self.clock(), policy.hourly_limit)
         self._verify_reachable(images)
-        submission = Submission(
+        return Submission(
             user_id=user_id,
             account=account,
             request=request,
@@ -105,7 +117,6 @@ class SubmissionUseCases(AtelierBase):
             generation_id=uuid4(),
             request_id=request_id,
         )
-        return self.group_commit.submit(submission)
 
     def _verify_reachable(self, images: list[LinkedImage]) -> None:
         if self.image_checker is None:

@@ -76,6 +76,7 @@ class Settings(LogSettings):
     cloudinary_cloud_names: str = ""
     max_request_bytes: PositiveInt = 1024 * 1024
     request_timeout_seconds: float = Field(30.0, gt=0, le=3_600)
+    request_threads: int = Field(4, ge=1, le=256)  # run the requests' store calls
     banned_words: str = ",".join(DEFAULT_BANNED_WORDS)
     idempotency_ttl_seconds: PositiveInt = int(DEFAULT_IDEMPOTENCY_TTL.total_seconds())
     lease_seconds: PositiveInt = int(DEFAULT_LEASE.total_seconds())

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
@@ -76,13 +77,16 @@ def create_app(
     live_status: LiveStatus | None = None,
     stream_keepalive_seconds: float = 15.0,
     generator_name: str = "dry-run",
+    request_threads: int = 4,
 ) -> Starlette:
     """`read_side` is None on a memory store (its routes answer 503); `services` start with
     the app and stop, in reverse order, before the Atelier closes. Without `live_status`,
-    streams answer 503 and `Prefer: wait` is not applied."""
+    streams answer 503 and `Prefer: wait` is not applied. `request_threads` run the
+    requests' store calls (docs/operations.md says why few)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
         for service in services:
             service.start()
         try:

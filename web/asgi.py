@@ -59,6 +59,7 @@ def app_from_settings(
         LiveStatus(atelier, watcher),
         settings.stream_keepalive_seconds,
         generator_name=settings.generator,
+        request_threads=settings.request_threads,
     )
     app.state.webhooks = webhooks
     return app

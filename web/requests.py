@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any, TypeVar
 from uuid import UUID
@@ -30,8 +30,18 @@ STORE_RETRY_AFTER_SECONDS = 5
 
 async def in_thread(call: Callable[..., T], *args: Any) -> T:
     """`call(*args)` in a worker thread, or 503 SERVICE_UNAVAILABLE past the deadline."""
+    return await within_store_deadline(thread_call(call, *args))
+
+
+async def thread_call(call: Callable[..., T], *args: Any) -> T:
+    """`call(*args)` in a worker thread (no deadline of its own)."""
+    return await anyio.to_thread.run_sync(partial(call, *args), abandon_on_cancel=True)
+
+
+async def within_store_deadline(work: Awaitable[T]) -> T:
+    """`work`'s answer, or 503 SERVICE_UNAVAILABLE past the deadline."""
     with anyio.move_on_after(STORE_DEADLINE_SECONDS):
-        return await anyio.to_thread.run_sync(partial(call, *args), abandon_on_cancel=True)
+        return await work
     raise ApiError(
         503,
         "SERVICE_UNAVAILABLE",

@@ -85,7 +85,7 @@ def test_unexpected_failure_is_500_without_internals(
     def explode(*args: object) -> None:
         raise RuntimeError("password=hunter2 at /srv/atelier/secret.py")
 
-    monkeypatch.setattr(atelier(client), "submit_read", explode)
+    monkeypatch.setattr(atelier(client), "prepare_submission", explode)
     response = client.post("/api/generate", json=generation_body(), headers=bearer("alice"))
     assert response.status_code == 500
     body = response.json()

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from application.principals import Principal
+from application.submissions import Submission
 from application.views import Receipt
 from domain.requests import GenerationRequest
 from web.auth import authenticate
@@ -21,10 +22,11 @@ from web.presenters import rate_limit_headers, receipt_json
 from web.requests import (
     atelier_of,
     health_probe_of,
-    in_thread,
     json_object_from,
     max_request_bytes_of,
     telemetry_of,
+    thread_call,
+    within_store_deadline,
 )
 from web.responses import ApiJSONResponse, iso_timestamp, success
 from web.schemas import (
@@ -67,13 +69,23 @@ async def _receive_and_submit(request: Request) -> Receipt:
         if refusal.status_code != 413:
             raise
         raw, too_large = b"", refusal
-    return await in_thread(_submit, request, principal, raw, too_large)
+    return await within_store_deadline(_submit(request, principal, raw, too_large))
 
 
-def _submit(
+async def _submit(
     request: Request, principal: Principal, raw: bytes, too_large: ApiError | None
 ) -> Receipt:
-    """Everything after reading the body, in one worker thread."""
+    """The checks in a worker thread; the group commit's answer awaited with no thread held
+    (a thread per waiting submission made reads queue behind them: docs/benchmarks.md)."""
+    prepared = await thread_call(_prepare, request, principal, raw, too_large)
+    if isinstance(prepared, Receipt):
+        return prepared
+    return await atelier_of(request).commit_submission(prepared)
+
+
+def _prepare(
+    request: Request, principal: Principal, raw: bytes, too_large: ApiError | None
+) -> Receipt | Submission:
 
     def read() -> tuple[GenerationRequest, str | None]:
         if too_large is not None:
@@ -83,7 +95,7 @@ def _submit(
         key = idempotency_key_from(request)
         return generation_request_from(body, request), key
 
-    return atelier_of(request).submit_read(principal.user_id, read, request_id_of(request))
+    return atelier_of(request).prepare_submission(principal.user_id, read, request_id_of(request))
 
 
 async def health(request: Request) -> Response:
