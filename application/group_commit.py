@@ -45,7 +45,9 @@ class _Waiting(Generic[Item, Answer]):
 def _resolve(answer: asyncio.Future[Answer], outcome: Answer | BaseException) -> None:
     if answer.done():  # its request gave up waiting (a deadline): the outcome still stands
         return
-    if isinstance(outcome, BaseException):
+    if isinstance(outcome, StopIteration):  # a future refuses it (TypeError)
+        answer.set_exception(RuntimeError(repr(outcome)))
+    elif isinstance(outcome, BaseException):
         answer.set_exception(outcome)
     else:
         answer.set_result(outcome)

@@ -79,7 +79,10 @@ class SubmissionUseCases(AtelierBase):
         """`submit_generation` for a request still to be parsed: `read` runs after the account
         and switch checks, as the contract orders them, and the account is read once."""
         prepared = self.prepare_submission(user_id, read, request_id)
-        return prepared if isinstance(prepared, Receipt) else self.group_commit.submit(prepared)
+        if isinstance(prepared, Receipt):
+            return prepared
+        self.verify_images(prepared)
+        return self.group_commit.submit(prepared)
 
     async def commit_submission(self, submission: Submission) -> Receipt:
         """The group commit's answer to a prepared submission, awaited without a thread."""
@@ -88,8 +91,9 @@ class SubmissionUseCases(AtelierBase):
     def prepare_submission(
         self, user_id: str, read: RequestReader, request_id: str | None = None
     ) -> Receipt | Submission:
-        """Every check that needs no other submission, in the contract's order: the receipt
-        of an idempotent replay, or the submission for the group commit to decide."""
+        """Every check that needs no other submission and no network, in the contract's
+        order: the receipt of an idempotent replay, or the submission for `verify_images`
+        and then the group commit."""
         account = self.load_account(user_id)
         account.require_active()
         self.require_submissions_open()
@@ -104,7 +108,6 @@ class SubmissionUseCases(AtelierBase):
         require_model(request.model, request.aspect_ratio)
         images = link_images(request.product_images, request.model_images, policy.cloud_names)
         account.check_rate_limit(self.clock(), policy.hourly_limit)
-        self._verify_reachable(images)
         return Submission(
             user_id=user_id,
             account=account,
@@ -118,9 +121,15 @@ class SubmissionUseCases(AtelierBase):
             request_id=request_id,
         )
 
-    def _verify_reachable(self, images: list[LinkedImage]) -> None:
+    @property
+    def verifies_images(self) -> bool:
+        return self.image_checker is not None
+
+    def verify_images(self, submission: Submission) -> None:
+        """The last check: InvalidImages unless every image answers (when configured)."""
         if self.image_checker is None:
             return
+        images = submission.images
         pairs = [(f"{image.role}Images.{image.order}", image.url) for image in images]
         problems = self.image_checker.unreachable(pairs)
         if problems:

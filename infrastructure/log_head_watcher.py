@@ -56,6 +56,7 @@ class Watch:
         self._settle(False)
 
     def changed(self, timeout: float) -> asyncio.Future[bool]:
+        self._settle(False)  # a wait given up (cancelled) or never awaited ends here
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         if self.pending:
@@ -63,7 +64,7 @@ class Watch:
             future.set_result(True)
         else:
             self.future = future
-            self.timer = loop.call_later(timeout, self._settle, False)
+            self.timer = loop.call_later(timeout, self._time_out, future)
         return future
 
     def wake(self) -> None:
@@ -71,6 +72,11 @@ class Watch:
             self.pending = True
         else:
             self._settle(True)
+
+    def _time_out(self, future: asyncio.Future[bool]) -> None:
+        if future is self.future:  # this wait's own timer, not an earlier one's
+            self.timer = None
+            self._settle(False)
 
     def _settle(self, changed: bool) -> None:
         future, timer = self.future, self.timer

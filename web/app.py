@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 import anyio.to_thread
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -38,6 +39,9 @@ from web.routes import (
 )
 
 # The route table: what the app serves and /openapi.json documents (each an ApiRoute).
+# Threads that wait on other hosts (image checks up to 3 s a hop): many, since they mostly
+# sleep, and apart from the store's few, so a slow host holds up no read.
+NETWORK_THREADS = 32
 ROUTES = [
     *generate.routes,
     *generations.routes,
@@ -87,6 +91,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = request_threads
+        app.state.network_threads = anyio.CapacityLimiter(NETWORK_THREADS)
         for service in services:
             service.start()
         try:

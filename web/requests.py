@@ -33,9 +33,20 @@ async def in_thread(call: Callable[..., T], *args: Any) -> T:
     return await within_store_deadline(thread_call(call, *args))
 
 
-async def thread_call(call: Callable[..., T], *args: Any) -> T:
-    """`call(*args)` in a worker thread (no deadline of its own)."""
-    return await anyio.to_thread.run_sync(partial(call, *args), abandon_on_cancel=True)
+async def thread_call(
+    call: Callable[..., T], *args: Any, limiter: anyio.CapacityLimiter | None = None
+) -> T:
+    """`call(*args)` in a worker thread (no deadline of its own); the store's pool unless
+    `limiter` names another."""
+    return await anyio.to_thread.run_sync(
+        partial(call, *args), abandon_on_cancel=True, limiter=limiter
+    )
+
+
+def network_threads_of(request: Request) -> anyio.CapacityLimiter:
+    """The pool for calls that wait on other hosts (image checks), apart from the store's."""
+    limiter: anyio.CapacityLimiter = request.app.state.network_threads
+    return limiter
 
 
 async def within_store_deadline(work: Awaitable[T]) -> T:

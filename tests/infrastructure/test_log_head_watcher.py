@@ -121,6 +121,10 @@ def test_a_watch_reports_a_change_made_while_nobody_waited_and_lets_go_when_left
             waiting = watch.changed(30)
             await asyncio.to_thread(atelier.complete, generation_id, "worker-1", [RESULT])
             woken = await asyncio.wait_for(waiting, 10)
+            watch.changed(0.05).cancel()  # a wait given up: its timer must not end the next
+            fresh = watch.changed(30)
+            await asyncio.sleep(0.2)
+            assert not fresh.done()
             left_waiting = watch.changed(30)
             assert watcher.waiting == 1
         assert watcher.waiting == 0 and generation_id not in watcher.waiters

@@ -54,6 +54,8 @@ class FakeCloudinary:
         self.delivered: list[str] = []  # paths asked for
         self.upload_failures: list[int] = []  # statuses the next uploads answer with
         self.redirects: dict[str, str] = {}  # delivery path -> Location answered with a 302
+        self.heads_open = threading.Event()  # cleared: HEAD answers wait (a slow host)
+        self.heads_open.set()
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -150,6 +152,7 @@ class FakeCloudinary:
                     self._send(200, data, "image/png")
 
             def do_HEAD(self) -> None:
+                fake.heads_open.wait(timeout=30)
                 with fake._lock:
                     fake.delivered.append(self.path)
                     found = self.path in fake.hosted

@@ -24,6 +24,7 @@ from web.requests import (
     health_probe_of,
     json_object_from,
     max_request_bytes_of,
+    network_threads_of,
     telemetry_of,
     thread_call,
     within_store_deadline,
@@ -80,7 +81,10 @@ async def _submit(
     prepared = await thread_call(_prepare, request, principal, raw, too_large)
     if isinstance(prepared, Receipt):
         return prepared
-    return await atelier_of(request).commit_submission(prepared)
+    atelier = atelier_of(request)
+    if atelier.verifies_images:  # slow hosts wait in the network pool, not the store's
+        await thread_call(atelier.verify_images, prepared, limiter=network_threads_of(request))
+    return await atelier.commit_submission(prepared)
 
 
 def _prepare(
