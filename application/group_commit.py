@@ -11,7 +11,7 @@ import queue
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError
@@ -30,16 +30,15 @@ Answer = TypeVar("Answer")
 
 @dataclass
 class _Waiting(Generic[Item, Answer]):
+    """An item, and whom to tell its outcome (once, from the group commit's thread)."""
+
     item: Item
-    outcome: Answer | BaseException | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-    on_settled: Callable[[Answer | BaseException], None] | None = None
+    on_settled: Callable[[Answer | BaseException], None]
+    settled: bool = False
 
     def settle(self, outcome: Answer | BaseException) -> None:
-        self.outcome = outcome
-        self.done.set()
-        if self.on_settled is not None:
-            self.on_settled(outcome)
+        self.settled = True
+        self.on_settled(outcome)
 
 
 def _resolve(answer: asyncio.Future[Answer], outcome: Answer | BaseException) -> None:
@@ -83,13 +82,18 @@ class GroupCommit(Generic[Item, Answer]):
 
     def submit(self, item: Item) -> Answer:
         self._ensure_running()
-        waiting = _Waiting[Item, Answer](item)
-        self._waiting.put(waiting)
-        waiting.done.wait()
-        if isinstance(waiting.outcome, BaseException):
-            raise waiting.outcome
-        assert waiting.outcome is not None
-        return waiting.outcome
+        done = threading.Event()
+        outcomes: list[Answer | BaseException] = []
+
+        def settled(outcome: Answer | BaseException) -> None:
+            outcomes.append(outcome)
+            done.set()
+
+        self._waiting.put(_Waiting[Item, Answer](item, settled))
+        done.wait()
+        if isinstance(outcomes[0], BaseException):
+            raise outcomes[0]
+        return outcomes[0]
 
     async def submit_async(self, item: Item) -> Answer:
         """`submit` for the event loop: the wait for the batch holds no thread."""
@@ -101,7 +105,7 @@ class GroupCommit(Generic[Item, Answer]):
             with suppress(RuntimeError):  # the loop closed: nobody is left to answer
                 loop.call_soon_threadsafe(_resolve, answer, outcome)
 
-        self._waiting.put(_Waiting[Item, Answer](item, on_settled=settled))
+        self._waiting.put(_Waiting[Item, Answer](item, settled))
         return await answer
 
     def close(self) -> None:
@@ -141,7 +145,7 @@ class GroupCommit(Generic[Item, Answer]):
             except BaseException as error:  # answer everyone, whatever went wrong
                 logger.exception("group commit failed")
                 for each in waiting:
-                    if not each.done.is_set():
+                    if not each.settled:
                         each.settle(error)
 
     def _commit(self, batch: list[_Waiting[Item, Answer]], first_attempt: bool = True) -> None:

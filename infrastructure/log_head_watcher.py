@@ -75,7 +75,6 @@ class Watch:
 
     def _time_out(self, future: asyncio.Future[bool]) -> None:
         if future is self.future:  # this wait's own timer, not an earlier one's
-            self.timer = None
             self._settle(False)
 
     def _settle(self, changed: bool) -> None:

@@ -8,11 +8,7 @@ from starlette.responses import Response
 from application.live_status import LiveStatus, VersionedGeneration
 from web.auth import user_principal
 from web.errors import ApiError
-from web.event_stream import (
-    EVENT_STREAM_HEADERS,
-    EventStreamResponse,
-    status_event,
-)
+from web.event_stream import EVENT_STREAM_HEADERS, EventStreamResponse, status_event
 from web.openapi import examples
 from web.openapi.operation import Answer, ApiRoute, Operation, Parameter, Refusal
 from web.openapi.parameters import GENERATION_ID
