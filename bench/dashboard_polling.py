@@ -14,7 +14,6 @@ shared machine.
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.proc import cpu_seconds
 from bench.submit import BENCH_LIMITS
 from infrastructure.settings import Settings
 from tests.support.builders import admin, generation_request
@@ -40,7 +40,6 @@ PAGE_ROUTES = (  # what web/dashboard/dashboard.js reads on every refresh
     "/api/admin/users/top?hours=24&limit=10",
     "/api/admin/users/near-limit?limit=10",
 )
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def seed(settings: Settings) -> None:
@@ -57,21 +56,6 @@ def seed(settings: Settings) -> None:
                 atelier.complete(job.generation_id, "bench", ["https://cdn.example/r.png"])
             else:
                 atelier.fail(job.generation_id, "bench", "upstream said no")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of `pid` and its children (a server may fork workers)."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if entry.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
-    return total
 
 
 def refresh(http: httpx.Client, pool: ThreadPoolExecutor) -> None:

@@ -33,6 +33,7 @@ import httpx
 
 from application.telemetry import AnsweredRequest
 from bench.loadgen import run_load
+from bench.proc import cpu_seconds
 from bench.submit import BENCH_LIMITS, WARMUP_SECONDS, Row, open_accounts, requests_for, row
 from infrastructure.logs.formatter import log_formatter
 from infrastructure.logs.request_log import RequestLog
@@ -54,30 +55,6 @@ class Run:
     cpu_us_per_accepted: float
 
 
-def process_tree_cpu_seconds(root: int) -> float:
-    """User and system CPU time of `root` and its descendants (the uvicorn workers)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    ticks = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        parents[pid] = int(fields[1])
-        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    tree, frontier = {root}, [root]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        tree.update(children)
-        frontier += children
-    return sum(times.get(pid, 0.0) for pid in tree)
-
-
 def scrape_every(base_url: str, stop: threading.Event) -> None:
     while not stop.wait(SCRAPE_SECONDS):
         httpx.get(f"{base_url}/metrics", timeout=10)
@@ -97,9 +74,9 @@ def measure(kind: str, workers: int, mode: str, seconds: float, root: Path) -> R
             requests = requests_for("/api/generate")
             try:
                 run_load("127.0.0.1", port, requests, warmup=0.0, duration=WARMUP_SECONDS)
-                cpu_before = process_tree_cpu_seconds(server.process.pid)
+                cpu_before = cpu_seconds(server.process.pid)
                 result = run_load("127.0.0.1", port, requests, warmup=0.0, duration=seconds)
-                cpu = process_tree_cpu_seconds(server.process.pid) - cpu_before
+                cpu = cpu_seconds(server.process.pid) - cpu_before
             finally:
                 stop.set()
                 if scraper.is_alive():

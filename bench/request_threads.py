@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from bench.loadgen import run_load
+from bench.proc import cpu_seconds
 from bench.reads import SERVED, encode_get, server
-from bench.streams import cpu_seconds
 from bench.submit import BENCH_LIMITS, USERS, open_accounts, requests_for
 from tests.support.builders import bearer
 from tests.support.stores import fresh_store

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import queue
 import statistics
 import sys
@@ -43,6 +42,7 @@ import httpx
 import uvloop
 
 from bench.loadgen import run_load
+from bench.proc import cpu_seconds
 from bench.submit import BENCH_LIMITS, open_accounts, requests_for
 from domain.requests import GenerationRequest
 from infrastructure.bootstrap import build_application
@@ -153,11 +153,6 @@ def client_process(
 class Usage:
     cpu_percent: float
     rss_mib: float
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mib(pid: int) -> float:

@@ -14,45 +14,17 @@ then counts 201s and the CPU time of the server's processes (/proc) over the mea
 from __future__ import annotations
 
 import argparse
-import os
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
 from bench.loadgen import run_load
+from bench.proc import cpu_seconds
 from bench.reads import SERVED, server
 from bench.submit import BENCH_LIMITS, open_accounts, requests_for
 from tests.support.stores import fresh_store
 
-TICKS = os.sysconf("SC_CLK_TCK")
 Rounds = list[tuple[int, float, list[float]]]  # (accepted, server CPU seconds, latencies)
-
-
-def descendants(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as children:
-                    todo += [int(child) for child in children.read().split()]
-        except FileNotFoundError:
-            continue
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of `pid` and every process below it."""
-    total = 0
-    for process in descendants(pid):
-        try:
-            with open(f"/proc/{process}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except FileNotFoundError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
 
 
 def main() -> None:
